@@ -1,0 +1,17 @@
+//! rigbench: will this rig make money transcoding video for a Livepeer-style network?
+//!
+//! Data flows one way: `cli` → `config` → `run` (ingest → transcode → validation, payments
+//! beside, metering around) → one [`result::RunResult`] → `economics` → `report`.
+
+pub mod chain;
+pub mod config;
+pub mod economics;
+pub mod error;
+pub mod ingest;
+pub mod metering;
+pub mod payments;
+pub mod report;
+pub mod result;
+pub mod run;
+pub mod transcode;
+pub mod validation;

@@ -1,0 +1,178 @@
+//! The one result value of a run. Reports, gates and `rigbench economics` read it; run.json is its
+//! serialisation. Every field carries its unit in its name.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Version of this JSON layout; readers refuse another one.
+    pub schema_version: u32,
+    /// rigbench's own version (Cargo package version).
+    pub rigbench_version: String,
+    /// The command line as typed (argv).
+    pub command_line: Vec<String>,
+    /// When the run started, UTC.
+    pub started_utc: DateTime<Utc>,
+    /// When the run finished (or was interrupted), UTC.
+    pub finished_utc: DateTime<Utc>,
+    /// True when the run was interrupted (Ctrl-C) or failed midway: the figures cover only the
+    /// segments that finished.
+    pub partial: bool,
+    /// The machine the run measured.
+    pub host: crate::metering::inventory::HostInfo,
+    /// The source stream as probed.
+    pub source: crate::ingest::SourceInfo,
+    /// The ladder every session encoded.
+    pub ladder: Vec<crate::transcode::ladder::Profile>,
+    /// Which backend ran, and why (fallbacks included).
+    pub backend: BackendReport,
+    /// How sessions were scheduled.
+    pub sessions: SessionsReport,
+    /// One summary per `--repeat`, in order.
+    pub repeats: Vec<Summary>,
+    /// The summary over all repeats.
+    pub summary: Summary,
+    /// Tickets, winners and measured gas; absent with `--no-payments`.
+    pub payments: Option<crate::payments::PaymentsSummary>,
+    /// Energy and watts; absent when power was not metered.
+    pub power: Option<crate::metering::power::PowerSummary>,
+    /// Bits per second in and out, per stream.
+    pub bandwidth: Option<crate::metering::bandwidth::BandwidthSummary>,
+    /// Money per hour and the verdict; present only with `--rig`.
+    pub economics: Option<crate::economics::Economics>,
+    /// Warnings raised during the run (fallbacks, long segments, ...).
+    pub warnings: Vec<String>,
+}
+
+/// The backend that ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackendReport {
+    /// What was asked for: auto, cpu, nvidia or hybrid.
+    pub requested: String,
+    /// What ran: cpu, nvidia or hybrid.
+    pub used: String,
+    /// Why the requested backend could not run, when `auto` fell back.
+    pub fallback_reason: Option<String>,
+    /// GPU ids sessions were assigned to, round-robin (empty on cpu).
+    pub gpu_devices: Vec<u32>,
+    /// Video encoders used, as FFmpeg names them (libx264, h264_nvenc, ...).
+    pub encoders: Vec<String>,
+    /// Video decoder used (h264, h264 + cuda hwaccel, ...).
+    pub decoder: String,
+}
+
+/// How sessions were scheduled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionsReport {
+    /// Parallel streams.
+    pub concurrent_sessions: u32,
+    /// Stagger between session starts.
+    pub session_delay_ms: u64,
+    /// Times each session plays the source in a row.
+    pub loops: u32,
+    /// Repeats of the whole benchmark.
+    pub repeats: u32,
+    /// Segments per session at most (0 = all).
+    pub segs_limit: u32,
+    /// Paced like a live stream.
+    pub live: bool,
+    /// Requested segment length.
+    pub segment_seconds: f64,
+}
+
+/// livepeer_bench's summary plus what it lacks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Segments transcoded (all sessions).
+    pub total_segments: u64,
+    /// Segments with transcode_time <= seg_dur.
+    pub realtime_segments: u64,
+    /// realtime_segments / total_segments (livepeer_bench's Real-Time Segs Ratio).
+    pub realtime_segs_ratio: f64,
+    /// Sum of transcode times / sum of segment durations (livepeer_bench's Real-Time Duration
+    /// Ratio: mean latency over segment length, lower is better).
+    pub realtime_duration_ratio: f64,
+    /// Sum of per-segment transcode times.
+    pub total_transcode_seconds: f64,
+    /// Wall-clock time from the first segment's start to the last one's end.
+    pub wall_seconds: f64,
+    /// Source seconds transcoded, summed over sessions.
+    pub source_seconds: f64,
+    /// source_seconds / wall_seconds.
+    pub throughput_x: f64,
+    /// Frames encoded per wall-clock second, all renditions.
+    pub output_fps: f64,
+    /// Pixels encoded per wall-clock second, all renditions.
+    pub output_pixels_per_second: f64,
+    /// Frames encoded, all renditions.
+    pub output_frames: u64,
+    /// Pixels encoded (the billed count), all renditions.
+    pub output_pixels: u64,
+    /// Per-segment transcode latency.
+    pub latency_seconds: Percentiles,
+    /// Segment bytes received (MPEG-TS as the broadcaster sends it).
+    pub bytes_in: u64,
+    /// Rendition bytes sent back (MPEG-TS).
+    pub bytes_out: u64,
+    /// Corrupt packets or frames the decoder rejected (not fatal).
+    pub decode_errors: u64,
+    /// The broadcaster's checks.
+    pub validation: ValidationSummary,
+}
+
+/// Percentiles of a sample, same unit as the field name says.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Rendition validation counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ValidationSummary {
+    /// Renditions checked (every rendition of every segment).
+    pub renditions_checked: u64,
+    /// Renditions that failed at least one check.
+    pub renditions_failed: u64,
+    /// Failures by rendition name.
+    pub failed_by_rendition: BTreeMap<String, u64>,
+    /// Failures by check (decode, size, frame_count, keyframe, pixel_count).
+    pub failed_by_check: BTreeMap<String, u64>,
+}
+
+/// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SegmentRecord {
+    /// Wall-clock time the segment finished, `2006-01-02 15:04:05.9999` like livepeer_bench.
+    pub timestamp: String,
+    pub session: u32,
+    pub segment: u32,
+    /// Source segment duration, seconds.
+    pub seg_dur: f64,
+    /// Decode + scale + encode + mux of every rendition, seconds.
+    pub transcode_time: f64,
+    /// Frames of the first rendition (livepeer_bench's definition).
+    pub frames: u64,
+    /// Pixels encoded, all renditions (the billed count).
+    pub pixels: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub renditions: u32,
+    pub valid_renditions: u32,
+    pub decode_errors: u64,
+    /// Tickets the broadcaster sent for this segment (0 with --no-payments).
+    pub tickets: u32,
+    /// Fee the orchestrator debited: price × pixels, wei, decimal.
+    pub fee_wei: String,
+    /// Which `--repeat` this row belongs to (0-based).
+    pub repeat: u32,
+}
