@@ -1,6 +1,49 @@
 //! Probabilistic micropayments, Livepeer-exact: tickets, the sender (broadcaster), the recipient
 //! (orchestrator) and the durable redemption queue.
 
-// PLACEHOLDER (payments helper replaces).
+/// run.json `payments`. Wei amounts are decimal strings so no precision is lost.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PaymentsSummary {}
+pub struct PaymentsSummary {
+    /// Price the orchestrator charges, wei per output pixel.
+    pub price_per_pixel_wei: String,
+    /// Expected value of one ticket, wei.
+    pub ticket_ev_wei: String,
+    /// Face value of the tickets issued, wei.
+    pub face_value_wei: String,
+    /// Win probability as a fraction of 2^256 - 1.
+    pub win_prob: f64,
+    /// Win probability as the raw uint256, decimal.
+    pub win_prob_raw: String,
+    /// Gas price used for ticket parameters and redemptions, wei.
+    pub redeem_gas_price_wei: String,
+    pub tickets_sent: u64,
+    pub tickets_valid: u64,
+    /// Rejected tickets by reason (e.g. "bad_signature", "replayed_nonce", "expired").
+    pub tickets_rejected: std::collections::BTreeMap<String, u64>,
+    pub winning_tickets: u64,
+    pub redeemed: u64,
+    pub redeem_failed: u64,
+    /// Winners persisted but not redeemed yet (chain unreachable); `rigbench redeem` retries.
+    pub pending: u64,
+    /// Redemptions of win-probability-1 calibration tickets, made only to measure gas.
+    pub calibration_redemptions: u64,
+    /// Gas used by all redemptions, calibration included.
+    pub gas_used_total: u64,
+    /// Measured gas per redemption (mean); None when nothing could be redeemed.
+    pub gas_per_redemption: Option<u64>,
+    /// price × output pixels, summed over segments, wei.
+    pub fees_debited_wei: String,
+    /// Face value of real (non-calibration) winners redeemed, wei.
+    pub face_value_redeemed_wei: String,
+    pub chain: ChainSummary,
+}
+
+/// Which chain redeemed the winners.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ChainSummary {
+    /// "embedded" or "rpc".
+    pub kind: String,
+    pub chain_id: u64,
+    /// TicketBroker address, 0x-hex.
+    pub broker: String,
+}
