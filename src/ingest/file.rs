@@ -1,0 +1,505 @@
+//! The file segmenter: demuxes a media file once and remuxes it (no re-encode) into MPEG-TS
+//! segments, cutting at the first video keyframe at or after each `segment_seconds` boundary, the
+//! rule of FFmpeg's HLS muxer (`hls_time`) and of Livepeer's segmenter. Segment `n` ends at the
+//! first keyframe whose time is at least `(n + 1) × segment_seconds` after the first keyframe.
+//!
+//! The MPEG-TS muxer inserts `h264_mp4toannexb`/`hevc_mp4toannexb` itself (its
+//! `check_bitstream`), and writes ADTS headers for AAC taken from MP4. Timestamps are kept as
+//! the source has them (continuous across segments, as in a live stream); negative starting
+//! timestamps (B-frame delay in MP4) are absorbed by the muxer's own 1.4 s offset.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next as ffmpeg;
+
+use super::{
+    fmt_seconds, frame_rate, main_audio_stream, main_video_stream, video_facts, IngestError,
+    PreparedSource, Segment, SourceInfo,
+};
+
+/// Tolerance when comparing a keyframe time with a boundary, so that 2.0 s read back as
+/// 1.9999999 s still cuts there.
+const BOUNDARY_EPSILON_SECONDS: f64 = 1e-6;
+/// Consecutive read errors after which the rest of the file is taken as unreadable.
+const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
+
+/// Where segment `index` of the source is written.
+pub fn segment_path(segment_dir: &Path, index: u32) -> PathBuf {
+    segment_dir.join(format!("seg_{index:05}.ts"))
+}
+
+/// Whether a keyframe at `keyframe_offset_seconds` (from the first keyframe) ends segment
+/// `index`.
+pub fn ends_segment(keyframe_offset_seconds: f64, index: u32, segment_seconds: f64) -> bool {
+    keyframe_offset_seconds + BOUNDARY_EPSILON_SECONDS >= f64::from(index + 1) * segment_seconds
+}
+
+/// The longest gap between consecutive keyframes, or from the last keyframe to `end_seconds`.
+pub fn keyframe_interval_max(keyframe_seconds: &[f64], end_seconds: f64) -> f64 {
+    let gaps = keyframe_seconds.windows(2).map(|w| w[1] - w[0]);
+    let tail = keyframe_seconds.last().map(|last| end_seconds - last);
+    gaps.chain(tail).fold(0.0, f64::max)
+}
+
+/// One MPEG-TS segment being written.
+struct SegmentWriter {
+    octx: ffmpeg::format::context::Output,
+    path: PathBuf,
+    index: u32,
+    start_seconds: f64,
+    video_frames: u64,
+    video_time_base: ffmpeg::Rational,
+    audio_time_base: Option<ffmpeg::Rational>,
+}
+
+/// The input streams a segment carries.
+struct StreamsIn {
+    video: ffmpeg::codec::Parameters,
+    video_time_base: ffmpeg::Rational,
+    audio: Option<(ffmpeg::codec::Parameters, ffmpeg::Rational)>,
+}
+
+impl SegmentWriter {
+    fn open(
+        path: PathBuf,
+        index: u32,
+        start_seconds: f64,
+        streams: &StreamsIn,
+    ) -> Result<Self, String> {
+        let mut octx =
+            ffmpeg::format::output_as(&path, "mpegts").map_err(|e| format!("open: {e}"))?;
+        {
+            let mut ost = octx
+                .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
+                .map_err(|e| format!("add video stream: {e}"))?;
+            ost.set_parameters(streams.video.clone());
+            ost.set_time_base(streams.video_time_base);
+        }
+        if let Some((params, time_base)) = &streams.audio {
+            let mut ost = octx
+                .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
+                .map_err(|e| format!("add audio stream: {e}"))?;
+            ost.set_parameters(params.clone());
+            ost.set_time_base(*time_base);
+        }
+        let mut options = ffmpeg::Dictionary::new();
+        // Keep the source's timestamps: the muxer's default would shift each file separately,
+        // making the segments overlap.
+        options.set("avoid_negative_ts", "disabled");
+        octx.write_header_with(options)
+            .map_err(|e| format!("write MPEG-TS header: {e}"))?;
+        let video_time_base = octx
+            .stream(0)
+            .map(|s| s.time_base())
+            .ok_or("MPEG-TS muxer lost the video stream")?;
+        let audio_time_base = if streams.audio.is_some() {
+            Some(
+                octx.stream(1)
+                    .map(|s| s.time_base())
+                    .ok_or("MPEG-TS muxer lost the audio stream")?,
+            )
+        } else {
+            None
+        };
+        Ok(SegmentWriter {
+            octx,
+            path,
+            index,
+            start_seconds,
+            video_frames: 0,
+            video_time_base,
+            audio_time_base,
+        })
+    }
+
+    /// Writes one packet; `false` when the muxer refused it (e.g. a corrupt timestamp).
+    fn write(
+        &mut self,
+        mut packet: ffmpeg::Packet,
+        in_time_base: ffmpeg::Rational,
+        audio: bool,
+    ) -> bool {
+        let (out_index, out_time_base) = match (audio, self.audio_time_base) {
+            (false, _) => (0, self.video_time_base),
+            (true, Some(tb)) => (1, tb),
+            (true, None) => return true,
+        };
+        packet.rescale_ts(in_time_base, out_time_base);
+        packet.set_position(-1);
+        packet.set_stream(out_index);
+        let ok = packet.write_interleaved(&mut self.octx).is_ok();
+        if ok && !audio {
+            self.video_frames += 1;
+        }
+        ok
+    }
+
+    fn finish(mut self, duration_seconds: f64, origin_seconds: f64) -> Result<Segment, String> {
+        self.octx
+            .write_trailer()
+            .map_err(|e| format!("write MPEG-TS trailer: {e}"))?;
+        drop(self.octx);
+        let bytes = std::fs::metadata(&self.path)
+            .map_err(|e| format!("read its size: {e}"))?
+            .len();
+        Ok(Segment {
+            index: self.index,
+            path: self.path,
+            bytes,
+            duration_seconds,
+            video_frames: self.video_frames,
+            start_seconds: self.start_seconds - origin_seconds,
+        })
+    }
+}
+
+fn seconds(ts: i64, time_base: ffmpeg::Rational) -> f64 {
+    ts as f64 * f64::from(time_base)
+}
+
+/// Cuts a media file into MPEG-TS segments under `workdir/segments/`.
+pub fn prepare_file(
+    input: &Path,
+    segment_seconds: f64,
+    workdir: &Path,
+) -> Result<PreparedSource, IngestError> {
+    let not_media = |reason: String| IngestError::NotMedia {
+        path: input.to_path_buf(),
+        reason,
+    };
+    let mut ictx = ffmpeg::format::input(&input).map_err(|e| not_media(e.to_string()))?;
+    let video_index = main_video_stream(&ictx).ok_or_else(|| IngestError::NoVideo {
+        path: input.to_path_buf(),
+        streams: super::describe_streams(&ictx),
+    })?;
+    let audio_index = main_audio_stream(&ictx);
+
+    let video_stream = ictx
+        .stream(video_index)
+        .ok_or_else(|| not_media("video stream vanished".into()))?;
+    let facts =
+        video_facts(&video_stream).map_err(|(codec, reason)| IngestError::UndecodableVideo {
+            path: input.to_path_buf(),
+            codec,
+            reason,
+        })?;
+    let (fps, fps_num, fps_den) = frame_rate(&video_stream);
+    let video_time_base = video_stream.time_base();
+    let frame_seconds = if fps > 0.0 { 1.0 / fps } else { 0.0 };
+    let audio = audio_index.and_then(|i| ictx.stream(i)).map(|s| {
+        (
+            s.parameters().clone(),
+            s.time_base(),
+            s.parameters().id().name().to_string(),
+        )
+    });
+    let mut streams = StreamsIn {
+        video: video_stream.parameters().clone(),
+        video_time_base,
+        audio: audio.as_ref().map(|(p, tb, _)| (p.clone(), *tb)),
+    };
+    let audio_codec = audio.as_ref().map(|(_, _, name)| name.clone());
+    let container = ictx.format().name().to_string();
+    let container_bitrate_bps = u64::try_from(ictx.bit_rate()).unwrap_or(0);
+    let container_duration_seconds = if ictx.duration() > 0 {
+        ictx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE)
+    } else {
+        0.0
+    };
+
+    let segment_dir = workdir.join("segments");
+    std::fs::create_dir_all(&segment_dir).map_err(|e| IngestError::Workdir {
+        path: segment_dir.clone(),
+        source: e,
+    })?;
+    let write_error = |segment: &Path, reason: String| IngestError::SegmentWrite {
+        segment: segment.to_path_buf(),
+        source_path: input.to_path_buf(),
+        reason,
+    };
+
+    let mut warnings = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut current: Option<SegmentWriter> = None;
+    let mut origin_seconds = 0.0;
+    let mut keyframes: Vec<f64> = Vec::new();
+    let mut video_end_seconds = f64::NEG_INFINITY;
+    let mut video_packets_seen: u64 = 0;
+    let mut skipped_before_keyframe: u64 = 0;
+    let mut refused_packets: u64 = 0;
+    let mut read_errors: u64 = 0;
+    let mut consecutive_read_errors: u32 = 0;
+    let mut read_stopped: Option<String> = None;
+    let mut audio_dropped = false;
+
+    loop {
+        let mut packet = ffmpeg::Packet::empty();
+        match packet.read(&mut ictx) {
+            Ok(()) => consecutive_read_errors = 0,
+            Err(ffmpeg::Error::Eof) => break,
+            Err(e) => {
+                read_errors += 1;
+                consecutive_read_errors += 1;
+                if consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
+                    read_stopped = Some(e.to_string());
+                    break;
+                }
+                continue;
+            }
+        }
+        let stream_index = packet.stream();
+        if stream_index == video_index {
+            let time = packet
+                .pts()
+                .or(packet.dts())
+                .map(|ts| seconds(ts, video_time_base))
+                // No timestamps at all (raw elementary streams): count frames instead.
+                .unwrap_or(video_packets_seen as f64 * frame_seconds);
+            video_packets_seen += 1;
+            let is_key = packet.is_key();
+            let packet_seconds = if packet.duration() > 0 {
+                seconds(packet.duration(), video_time_base)
+            } else {
+                frame_seconds
+            };
+            let cut = match &current {
+                None if !is_key => {
+                    skipped_before_keyframe += 1;
+                    continue;
+                }
+                None => true,
+                Some(writer) => {
+                    is_key && ends_segment(time - origin_seconds, writer.index, segment_seconds)
+                }
+            };
+            if cut {
+                let index = match current.take() {
+                    Some(writer) => {
+                        let index = writer.index + 1;
+                        let path = writer.path.clone();
+                        let duration = time - writer.start_seconds;
+                        let segment = writer
+                            .finish(duration, origin_seconds)
+                            .map_err(|reason| write_error(&path, reason))?;
+                        segments.push(segment);
+                        index
+                    }
+                    None => {
+                        origin_seconds = time;
+                        0
+                    }
+                };
+                let path = segment_path(&segment_dir, index);
+                let writer = match SegmentWriter::open(path.clone(), index, time, &streams) {
+                    Ok(writer) => writer,
+                    // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video
+                    // only rather than refuse the source.
+                    Err(_) if index == 0 && streams.audio.is_some() => {
+                        streams.audio = None;
+                        audio_dropped = true;
+                        SegmentWriter::open(path.clone(), index, time, &streams)
+                            .map_err(|reason| write_error(&path, reason))?
+                    }
+                    Err(reason) => return Err(write_error(&path, reason)),
+                };
+                current = Some(writer);
+            }
+            if is_key {
+                keyframes.push(time);
+            }
+            video_end_seconds = video_end_seconds.max(time + packet_seconds);
+            if let Some(writer) = current.as_mut() {
+                if !writer.write(packet, video_time_base, false) {
+                    refused_packets += 1;
+                }
+            }
+        } else if Some(stream_index) == audio_index {
+            if let (Some(writer), Some((_, time_base, _))) = (current.as_mut(), audio.as_ref()) {
+                if !writer.write(packet, *time_base, true) {
+                    refused_packets += 1;
+                }
+            }
+        }
+    }
+
+    let last = current.take().ok_or_else(|| IngestError::NoFrames {
+        path: input.to_path_buf(),
+        reason: match (video_packets_seen, &read_stopped) {
+            (0, Some(e)) => format!("reading stopped at an error: {e}"),
+            (0, None) => "its video stream has no packets".to_string(),
+            (n, _) => format!("none of its {n} video packets is a keyframe"),
+        },
+    })?;
+    let last_path = last.path.clone();
+    let last_duration = (video_end_seconds - last.start_seconds).max(0.0);
+    let segment = last
+        .finish(last_duration, origin_seconds)
+        .map_err(|reason| write_error(&last_path, reason))?;
+    segments.push(segment);
+    if segments.iter().all(|s| s.video_frames == 0) {
+        return Err(IngestError::NoFrames {
+            path: input.to_path_buf(),
+            reason: "the muxer refused every video packet".into(),
+        });
+    }
+
+    let name = input.display();
+    let duration_seconds: f64 = segments.iter().map(|s| s.duration_seconds).sum();
+    let keyframe_interval_max_seconds =
+        keyframe_interval_max(&keyframes, video_end_seconds.max(origin_seconds));
+    let frame_tolerance = frame_seconds.max(0.001) / 2.0;
+    let long: Vec<&Segment> = segments
+        .iter()
+        .filter(|s| s.duration_seconds > segment_seconds + frame_tolerance)
+        .collect();
+    if let Some(longest) = long
+        .iter()
+        .max_by(|a, b| a.duration_seconds.total_cmp(&b.duration_seconds))
+    {
+        let only_one = if keyframes.len() == 1 {
+            " (it has a single keyframe)"
+        } else {
+            ""
+        };
+        warnings.push(format!(
+            "'{name}': keyframes are up to {} s apart{only_one}, so {} of {} segments are longer \
+             than the {} s asked (longest {} s, segment {}); segments are cut only at keyframes. \
+             Re-encode the source with a keyframe every {} s (e.g. ffmpeg -g <fps × {}> \
+             -sc_threshold 0) for segments of that length.",
+            fmt_seconds(keyframe_interval_max_seconds),
+            long.len(),
+            segments.len(),
+            fmt_seconds(segment_seconds),
+            fmt_seconds(longest.duration_seconds),
+            longest.index,
+            fmt_seconds(segment_seconds),
+            fmt_seconds(segment_seconds),
+        ));
+    }
+    if skipped_before_keyframe > 0 {
+        warnings.push(format!(
+            "'{name}': skipped {skipped_before_keyframe} video packets before the first keyframe \
+             (they cannot be decoded on their own)."
+        ));
+    }
+    if let Some(e) = &read_stopped {
+        warnings.push(format!(
+            "'{name}': reading stopped early at an error ({e}); the segments cover the first {} \
+             s only. The file is probably truncated.",
+            fmt_seconds(duration_seconds)
+        ));
+    } else if read_errors > 0 {
+        warnings.push(format!(
+            "'{name}': {read_errors} packets could not be read and were skipped; the file may be \
+             damaged."
+        ));
+    }
+    if read_stopped.is_none()
+        && container_duration_seconds > 0.0
+        && duration_seconds < 0.9 * container_duration_seconds - frame_tolerance
+    {
+        warnings.push(format!(
+            "'{name}': its header says {} s but only {} s of video could be read; the file is \
+             probably truncated.",
+            fmt_seconds(container_duration_seconds),
+            fmt_seconds(duration_seconds)
+        ));
+    }
+    if refused_packets > 0 {
+        warnings.push(format!(
+            "'{name}': the MPEG-TS muxer refused {refused_packets} packets (bad or \
+             out-of-order timestamps); they are left out of the segments."
+        ));
+    }
+    if audio_dropped {
+        warnings.push(format!(
+            "'{name}': its {} audio cannot be carried in MPEG-TS, so the segments carry video \
+             only; re-encode the audio to AAC to keep it.",
+            audio_codec.as_deref().unwrap_or("unknown")
+        ));
+    }
+
+    let size_bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+    let bitrate_bps = if container_bitrate_bps > 0 {
+        container_bitrate_bps
+    } else if duration_seconds > 0.0 {
+        (size_bytes as f64 * 8.0 / duration_seconds).round() as u64
+    } else {
+        0
+    };
+    let has_audio = streams.audio.is_some();
+    let info = SourceInfo {
+        path: input.display().to_string(),
+        kind: "file".into(),
+        container,
+        codec: facts.codec,
+        audio_codec: if has_audio { audio_codec } else { None },
+        has_audio,
+        width: facts.width,
+        height: facts.height,
+        pixel_format: facts.pixel_format,
+        fps,
+        fps_num,
+        fps_den,
+        duration_seconds,
+        bitrate_bps,
+        size_bytes,
+        video_frames: segments.iter().map(|s| s.video_frames).sum(),
+        keyframe_interval_max_seconds,
+        segment_seconds,
+        segment_count: segments.len() as u32,
+    };
+    Ok(PreparedSource {
+        info,
+        segments,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_segment_table() {
+        // (keyframe offset s, segment index, segment s, cuts)
+        for (offset, index, seg, cuts) in [
+            (0.0, 0, 2.0, false),
+            (1.96, 0, 2.0, false),
+            (2.0, 0, 2.0, true),
+            (1.999_999_9, 0, 2.0, true),
+            (3.0, 0, 2.0, true),
+            (3.0, 1, 2.0, false),
+            (4.0, 1, 2.0, true),
+            // A long GOP puts a segment behind its boundaries; the next keyframe catches up.
+            (10.0, 1, 2.0, true),
+            (0.5, 0, 0.5, true),
+        ] {
+            assert_eq!(
+                ends_segment(offset, index, seg),
+                cuts,
+                "offset {offset} index {index} seg {seg}"
+            );
+        }
+    }
+
+    #[test]
+    fn keyframe_interval_max_table() {
+        for (keyframes, end, max) in [
+            (vec![0.0], 5.28, 5.28),
+            (vec![0.0, 2.0, 4.0], 5.28, 2.0),
+            (vec![0.0, 3.0, 4.0], 5.0, 3.0),
+            (vec![], 5.0, 0.0),
+        ] {
+            let got = keyframe_interval_max(&keyframes, end);
+            assert!((got - max).abs() < 1e-9, "{keyframes:?} {end}: {got}");
+        }
+    }
+
+    #[test]
+    fn segment_paths_sort_in_order() {
+        let dir = Path::new("/tmp/w");
+        assert_eq!(segment_path(dir, 0), Path::new("/tmp/w/seg_00000.ts"));
+        assert!(segment_path(dir, 9) < segment_path(dir, 10));
+    }
+}
