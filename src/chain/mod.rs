@@ -2,6 +2,10 @@
 //! Ethereum JSON-RPC node. Owns contract bindings and transaction plumbing, nothing about tickets'
 //! rules (those are `payments`, which talks to a chain only through [`Chain`]).
 
+pub mod broker;
+pub mod embedded;
+pub mod rpc;
+
 use alloy_primitives::{Address, Bytes, B256, U256};
 
 /// Everything `redeemWinningTicket(ticket, sig, recipientRand)` takes, in the contract's types.
