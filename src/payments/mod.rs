@@ -1,5 +1,27 @@
 //! Probabilistic micropayments, Livepeer-exact: tickets, the sender (broadcaster), the recipient
-//! (orchestrator) and the durable redemption queue.
+//! (orchestrator) and the durable redemption queue. The run loop uses [`PaymentRun`] and
+//! [`SessionPayer`]; `rigbench redeem` uses [`redeem_pending`]; `rigbench ticket` uses [`tools`].
+//!
+//! Chains are reached only through [`crate::chain::Chain`].
+
+pub mod params;
+pub mod payer;
+pub mod queue;
+pub mod recipient;
+pub mod recipient_rand;
+pub mod sender;
+pub mod sig;
+pub mod ticket;
+pub mod tools;
+
+pub use params::{Payment, PriceInfo, RenditionSpec, TicketParams};
+pub use payer::{
+    redeem_pending, PaymentRun, PaymentsConfig, PaymentsError, RedeemReport, SegmentPayment,
+    SessionPayer,
+};
+pub use queue::RetryPolicy;
+pub use sig::{Key, KeyError, SigError};
+pub use ticket::Ticket;
 
 /// run.json `payments`. Wei amounts are decimal strings so no precision is lost.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -36,6 +58,10 @@ pub struct PaymentsSummary {
     /// Face value of real (non-calibration) winners redeemed, wei.
     pub face_value_redeemed_wei: String,
     pub chain: ChainSummary,
+    /// Winners left pending by earlier runs in the same data dir and redeemed at this run's
+    /// start (their gas is in `gas_used_total`, their face value in `face_value_redeemed_wei`).
+    #[serde(default)]
+    pub earlier_runs_redeemed: u64,
 }
 
 /// Which chain redeemed the winners.
