@@ -1,2 +1,323 @@
 //! Validation: the broadcaster's checks of each rendition it gets back (decodes, size, frame count,
 //! keyframe at start, pixel count equal to the billed count).
+//!
+//! Method: go-livepeer's broadcaster decodes every rendition and refuses a "pixel mismatch"
+//! between the pixels it decoded and the pixels the orchestrator billed, and checks that the
+//! rendition plays at the profile's size (livepeer-facts §6). rigbench adds the frame count at the
+//! target rate (±1) and an IDR at the start, which a Livepeer segment must have to be playable on
+//! its own. The bytes are decoded from memory with FFmpeg's own demuxer and decoder.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::Segment;
+use crate::transcode::hw::MemoryInput;
+use crate::transcode::ladder::Profile;
+use crate::transcode::RenditionOutput;
+use ffmpeg_next as ffmpeg;
+
+/// One of the checks a rendition can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The bytes do not demux or decode (or decode to nothing).
+    Decode,
+    /// A decoded frame is not the profile's width × height.
+    Size,
+    /// The decoded frame count is more than one off the expected count.
+    FrameCount,
+    /// The first decoded frame is not a keyframe.
+    Keyframe,
+    /// Decoded pixels differ from the billed pixels.
+    PixelCount,
+}
+
+impl Check {
+    /// The name used in run.json and the CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Decode => "decode",
+            Check::Size => "size",
+            Check::FrameCount => "frame_count",
+            Check::Keyframe => "keyframe",
+            Check::PixelCount => "pixel_count",
+        }
+    }
+}
+
+/// The verdict on one rendition of one segment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RenditionCheck {
+    /// True when no check failed.
+    pub ok: bool,
+    /// The checks that failed, in the order they were made.
+    pub failures: Vec<Check>,
+    /// One sentence per failure, with the numbers.
+    pub detail: Vec<String>,
+    /// Frames the validator decoded.
+    pub decoded_frames: u64,
+    /// width × height summed over every decoded frame.
+    pub decoded_pixels: u64,
+}
+
+/// Frames the broadcaster expects in a rendition of `seg`: the source's frames when the profile
+/// keeps the source rate (fps 0), else `round(duration × fps / fps_den)`.
+pub fn expected_frames(seg: &Segment, source_fps: f64, profile: &Profile) -> u64 {
+    if profile.fps == 0 {
+        if seg.video_frames > 0 {
+            return seg.video_frames;
+        }
+        return crate::transcode::session::frames_at_rate(seg.duration_seconds, source_fps);
+    }
+    let rate = f64::from(profile.fps) / f64::from(profile.fps_den.max(1));
+    crate::transcode::session::frames_at_rate(seg.duration_seconds, rate)
+}
+
+/// What decoding a rendition's bytes found.
+#[derive(Debug, Default)]
+struct Decoded {
+    frames: u64,
+    pixels: u64,
+    first_is_key: Option<bool>,
+    /// (frame number, width, height) of the first frame whose size differs from the profile's.
+    wrong_size: Option<(u64, u32, u32)>,
+    errors: u64,
+}
+
+fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
+    crate::ingest::init_ffmpeg();
+    if data.is_empty() {
+        return Err("the rendition is empty (0 bytes)".to_string());
+    }
+    let mut input = MemoryInput::open(data.to_vec(), "mpegts")
+        .map_err(|e| format!("does not demux as MPEG-TS: {e}"))?;
+    let ictx = input.input();
+    let (index, params, tb) = {
+        let s = ictx
+            .streams()
+            .best(ffmpeg::media::Type::Video)
+            .ok_or("has no video stream")?;
+        (s.index(), s.parameters(), s.time_base())
+    };
+    let mut ctx = ffmpeg::codec::context::Context::from_parameters(params)
+        .map_err(|e| format!("has unusable video parameters: {e}"))?;
+    ctx.set_threading(ffmpeg::codec::threading::Config {
+        kind: ffmpeg::codec::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let mut d = ctx.decoder();
+    d.set_packet_time_base(tb);
+    let mut decoder = d
+        .video()
+        .map_err(|e| format!("no decoder opens for its video: {e}"))?;
+    let mut out = Decoded::default();
+    let take = |decoder: &mut ffmpeg::decoder::Video, out: &mut Decoded| loop {
+        let mut f = ffmpeg::frame::Video::empty();
+        match decoder.receive_frame(&mut f) {
+            Ok(()) => {
+                if out.first_is_key.is_none() {
+                    out.first_is_key = Some(f.is_key() || f.kind() == ffmpeg::picture::Type::I);
+                }
+                if (f.width(), f.height()) != (width, height) && out.wrong_size.is_none() {
+                    out.wrong_size = Some((out.frames, f.width(), f.height()));
+                }
+                out.frames += 1;
+                out.pixels += u64::from(f.width()) * u64::from(f.height());
+            }
+            Err(ffmpeg::Error::Eof) => break,
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => break,
+            Err(_) => {
+                out.errors += 1;
+                break;
+            }
+        }
+    };
+    for (stream, packet) in ictx.packets() {
+        if stream.index() != index {
+            continue;
+        }
+        if decoder.send_packet(&packet).is_err() {
+            out.errors += 1;
+            continue;
+        }
+        take(&mut decoder, &mut out);
+    }
+    if decoder.send_eof().is_ok() {
+        take(&mut decoder, &mut out);
+    }
+    Ok(out)
+}
+
+/// Decodes the rendition's bytes and makes the broadcaster's checks against `profile` and the
+/// frame count `expected_frames` (see [`expected_frames`]).
+pub fn validate_rendition(
+    r: &RenditionOutput,
+    profile: &Profile,
+    expected_frames: u64,
+) -> RenditionCheck {
+    let mut check = RenditionCheck::default();
+    let fail = |check: &mut RenditionCheck, c: Check, why: String| {
+        if !check.failures.contains(&c) {
+            check.failures.push(c);
+        }
+        check.detail.push(format!("{}: {why}", c.as_str()));
+    };
+    match decode(&r.data, profile.width, profile.height) {
+        Err(why) => fail(
+            &mut check,
+            Check::Decode,
+            format!("rendition {} {why}", r.name),
+        ),
+        Ok(d) => {
+            check.decoded_frames = d.frames;
+            check.decoded_pixels = d.pixels;
+            if d.frames == 0 {
+                fail(
+                    &mut check,
+                    Check::Decode,
+                    format!("rendition {} decodes to no frame", r.name),
+                );
+            } else if d.errors > 0 {
+                fail(
+                    &mut check,
+                    Check::Decode,
+                    format!(
+                        "rendition {}: {} packets failed to decode",
+                        r.name, d.errors
+                    ),
+                );
+            }
+            if (r.width, r.height) != (profile.width, profile.height) {
+                fail(
+                    &mut check,
+                    Check::Size,
+                    format!(
+                        "rendition {} reports {}x{}, profile {} is {}x{}",
+                        r.name, r.width, r.height, profile.name, profile.width, profile.height
+                    ),
+                );
+            }
+            if let Some((n, w, h)) = d.wrong_size {
+                fail(
+                    &mut check,
+                    Check::Size,
+                    format!(
+                        "frame {n} of rendition {} is {w}x{h}, profile {} is {}x{}",
+                        r.name, profile.name, profile.width, profile.height
+                    ),
+                );
+            }
+            if d.frames > 0 && d.frames.abs_diff(expected_frames) > 1 {
+                fail(
+                    &mut check,
+                    Check::FrameCount,
+                    format!(
+                        "rendition {} has {} frames, expected {expected_frames} ± 1",
+                        r.name, d.frames
+                    ),
+                );
+            }
+            if d.first_is_key == Some(false) || (d.frames > 0 && !r.first_is_keyframe) {
+                fail(
+                    &mut check,
+                    Check::Keyframe,
+                    format!("rendition {} does not start on a keyframe", r.name),
+                );
+            }
+            if d.pixels != r.pixels {
+                fail(
+                    &mut check,
+                    Check::PixelCount,
+                    format!(
+                        "rendition {}: {} pixels decoded, {} billed (pixel mismatch)",
+                        r.name, d.pixels, r.pixels
+                    ),
+                );
+            }
+        }
+    }
+    check.ok = check.failures.is_empty();
+    check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcode::ladder::{default_ladder, parse_transcoding_options};
+    use std::path::PathBuf;
+
+    fn seg(duration_seconds: f64, video_frames: u64) -> Segment {
+        Segment {
+            index: 0,
+            path: PathBuf::new(),
+            bytes: 0,
+            duration_seconds,
+            video_frames,
+            start_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn expected_frame_counts() {
+        let keep = &default_ladder()[0];
+        let p30 = &parse_transcoding_options("P240p30fps16x9").unwrap()[0];
+        let mut ntsc = p30.clone();
+        ntsc.fps = 30000;
+        ntsc.fps_den = 1001;
+        let cases = [
+            (seg(2.0, 50), 25.0, keep, 50),
+            (seg(1.28, 32), 25.0, keep, 32),
+            (seg(2.0, 0), 25.0, keep, 50),
+            (seg(2.0, 50), 25.0, p30, 60),
+            (seg(1.28, 32), 25.0, p30, 38),
+            (seg(2.0, 50), 25.0, &ntsc, 60),
+        ];
+        for (s, fps, p, want) in cases {
+            assert_eq!(
+                expected_frames(&s, fps, p),
+                want,
+                "{} {}s",
+                p.name,
+                s.duration_seconds
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_fails_decode() {
+        let p = &default_ladder()[0];
+        let cases: [(&str, Vec<u8>); 2] = [("empty", vec![]), ("garbage", vec![0x47; 10])];
+        for (name, data) in cases {
+            let r = RenditionOutput {
+                name: name.into(),
+                width: p.width,
+                height: p.height,
+                data,
+                ..Default::default()
+            };
+            let c = validate_rendition(&r, p, 50);
+            assert!(
+                !c.ok && c.failures.contains(&Check::Decode),
+                "{name}: {c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn check_names() {
+        let names: Vec<_> = [
+            Check::Decode,
+            Check::Size,
+            Check::FrameCount,
+            Check::Keyframe,
+            Check::PixelCount,
+        ]
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+        assert_eq!(
+            names,
+            ["decode", "size", "frame_count", "keyframe", "pixel_count"]
+        );
+    }
+}
