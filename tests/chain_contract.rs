@@ -19,7 +19,10 @@ fn artefact(path: &Path) -> serde_json::Value {
 #[test]
 fn artefact_records_the_sources_sha256() {
     let source = std::fs::read(repo().join("contracts/TicketBroker.sol")).unwrap();
-    let sha: String = Sha256::digest(&source).iter().map(|b| format!("{b:02x}")).collect();
+    let sha: String = Sha256::digest(&source)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let committed = artefact(&repo().join("fixtures/contracts/TicketBroker.json"));
     assert_eq!(
         committed["sourceSha256"].as_str(),
@@ -67,7 +70,14 @@ fn recompiling_gives_the_committed_bytecode() {
     assert!(status.success(), "contracts/compile.js failed");
     let fresh = artefact(&out);
     let committed = artefact(&repo().join("fixtures/contracts/TicketBroker.json"));
-    for key in ["abi", "bytecode", "deployedBytecode", "sourceSha256", "optimizer", "evmVersion"] {
+    for key in [
+        "abi",
+        "bytecode",
+        "deployedBytecode",
+        "sourceSha256",
+        "optimizer",
+        "evmVersion",
+    ] {
         assert_eq!(
             fresh[key], committed[key],
             "{key} differs from a fresh compile: run scripts/build-contracts and commit the artefact"

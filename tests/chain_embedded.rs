@@ -9,14 +9,20 @@ use rigbench::chain::embedded::{EmbeddedChain, EmbeddedConfig, STATE_FILE_NAME};
 use rigbench::chain::{Chain, TicketCall};
 
 fn small_rounds(active_set_size: u64) -> EmbeddedConfig {
-    EmbeddedConfig { round_length_blocks: 10, active_set_size, ..EmbeddedConfig::default() }
+    EmbeddedConfig {
+        round_length_blocks: 10,
+        active_set_size,
+        ..EmbeddedConfig::default()
+    }
 }
 
 /// A chain with one funded sender; returns (chain, sender secret, recipient).
 fn funded(cfg: EmbeddedConfig) -> (EmbeddedChain, B256, alloy_primitives::Address) {
     let mut chain = EmbeddedChain::new(cfg).unwrap();
     let sender = secret("sender");
-    let out = chain.fund_deposit_and_reserve(&sender, eth(1), eth(1)).unwrap();
+    let out = chain
+        .fund_deposit_and_reserve(&sender, eth(1), eth(1))
+        .unwrap();
     assert_eq!(out.revert_reason, None);
     (chain, sender, address(&secret("recipient")))
 }
@@ -41,7 +47,9 @@ fn deploy_and_fund() {
 #[test]
 fn funding_gas_is_measured_and_includes_intrinsic_gas() {
     let mut chain = EmbeddedChain::new(EmbeddedConfig::default()).unwrap();
-    let out = chain.fund_deposit_and_reserve(&secret("s"), eth(1), eth(2)).unwrap();
+    let out = chain
+        .fund_deposit_and_reserve(&secret("s"), eth(1), eth(2))
+        .unwrap();
     assert_eq!(out.revert_reason, None);
     assert!(out.gas_used > 21_000, "gas {}", out.gas_used);
     assert_eq!(out.gas_price_wei, 1_000_000_000);
@@ -56,7 +64,11 @@ fn redeems_a_winning_ticket_and_pays_the_recipient() {
     let out = chain.redeem_winning_ticket(&call).unwrap();
     assert_eq!(out.revert_reason, None);
     // A redemption does real work (signature recovery, storage writes, a transfer).
-    assert!((40_000..400_000).contains(&out.gas_used), "gas {}", out.gas_used);
+    assert!(
+        (40_000..400_000).contains(&out.gas_used),
+        "gas {}",
+        out.gas_used
+    );
     assert!(chain.is_ticket_used(ticket_hash(&call)).unwrap());
     let funds = chain.sender_funds(call.sender).unwrap();
     assert_eq!(funds.deposit, eth(1) - face);
@@ -73,56 +85,182 @@ fn redeems_a_winning_ticket_and_pays_the_recipient() {
 fn the_contract_hashes_tickets_as_the_tests_do() {
     let (mut chain, sender, recipient) = funded(EmbeddedConfig::default());
     for nonce in [0u64, 1, 600] {
-        let call = ticket(&mut chain, &sender, recipient, U256::from(7), U256::from(9), nonce);
-        assert_eq!(chain.ticket_hash_on_chain(&call).unwrap(), ticket_hash(&call));
+        let call = ticket(
+            &mut chain,
+            &sender,
+            recipient,
+            U256::from(7),
+            U256::from(9),
+            nonce,
+        );
+        assert_eq!(
+            chain.ticket_hash_on_chain(&call).unwrap(),
+            ticket_hash(&call)
+        );
     }
     let mut empty_aux = ticket(&mut chain, &sender, recipient, U256::MAX, U256::MAX, 1);
     empty_aux.aux_data = Bytes::new();
-    assert_eq!(chain.ticket_hash_on_chain(&empty_aux).unwrap(), ticket_hash(&empty_aux));
+    assert_eq!(
+        chain.ticket_hash_on_chain(&empty_aux).unwrap(),
+        ticket_hash(&empty_aux)
+    );
 }
 
 #[test]
 fn replayed_ticket_is_refused() {
     let (mut chain, sender, recipient) = funded(EmbeddedConfig::default());
-    let call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 1);
-    assert_eq!(chain.redeem_winning_ticket(&call).unwrap().revert_reason, None);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        recipient,
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
+    assert_eq!(
+        chain.redeem_winning_ticket(&call).unwrap().revert_reason,
+        None
+    );
     let again = chain.redeem_winning_ticket(&call).unwrap();
     assert_eq!(again.revert_reason.as_deref(), Some("ticket is used"));
-    assert!(again.gas_used > 21_000, "a reverted redemption still costs gas");
+    assert!(
+        again.gas_used > 21_000,
+        "a reverted redemption still costs gas"
+    );
 }
 
 #[test]
 fn every_check_refuses_with_livepeers_reason() {
     type Mutation = fn(&mut TicketCall, &B256);
     let cases: Vec<(&str, Mutation, &str)> = vec![
-        ("zero recipient", |c, s| { c.recipient = Default::default(); resign(c, s) }, "ticket recipient is null address"),
-        ("zero sender", |c, _| c.sender = Default::default(), "ticket sender is null address"),
-        ("empty auxData", |c, s| { c.aux_data = Bytes::new(); resign(c, s) }, "invalid length for ticket auxData: must be 64 bytes"),
-        ("auxData of 63 bytes", |c, s| { c.aux_data = c.aux_data[..63].to_vec().into(); resign(c, s) }, "invalid length for ticket auxData: must be 64 bytes"),
-        ("wrong block hash", |c, s| { let mut a = c.aux_data.to_vec(); a[63] ^= 1; c.aux_data = a.into(); resign(c, s) }, "ticket creationRoundBlockHash invalid for creationRound"),
-        ("future round", |c, s| { let mut a = c.aux_data.to_vec(); a[31] = 9; c.aux_data = a.into(); resign(c, s) }, "ticket creationRound does not have a block hash"),
-        ("wrong recipientRand", |c, _| c.recipient_rand += U256::from(1), "recipientRand does not match recipientRandHash"),
-        ("signature of 64 bytes", |c, _| c.sig = c.sig[..64].to_vec().into(), "INVALID_SIGNATURE_LENGTH"),
-        ("v = 29", |c, _| { let mut s = c.sig.to_vec(); s[64] = 29; c.sig = s.into() }, "ECDSA: invalid signature 'v' value"),
-        ("v = 0", |c, _| { let mut s = c.sig.to_vec(); s[64] -= 27; c.sig = s.into() }, "ECDSA: invalid signature 'v' value"),
-        ("high s", |c, _| c.sig = high_s(&c.sig), "ECDSA: invalid signature 's' value"),
-        ("signed by another key", |c, _| resign(c, &secret("another key")), "invalid signature over ticket hash"),
-        ("tampered face value", |c, _| c.face_value += U256::from(1), "invalid signature over ticket hash"),
-        ("losing ticket", |c, s| { c.win_prob = U256::ZERO; resign(c, s) }, "ticket did not win"),
+        (
+            "zero recipient",
+            |c, s| {
+                c.recipient = Default::default();
+                resign(c, s)
+            },
+            "ticket recipient is null address",
+        ),
+        (
+            "zero sender",
+            |c, _| c.sender = Default::default(),
+            "ticket sender is null address",
+        ),
+        (
+            "empty auxData",
+            |c, s| {
+                c.aux_data = Bytes::new();
+                resign(c, s)
+            },
+            "invalid length for ticket auxData: must be 64 bytes",
+        ),
+        (
+            "auxData of 63 bytes",
+            |c, s| {
+                c.aux_data = c.aux_data[..63].to_vec().into();
+                resign(c, s)
+            },
+            "invalid length for ticket auxData: must be 64 bytes",
+        ),
+        (
+            "wrong block hash",
+            |c, s| {
+                let mut a = c.aux_data.to_vec();
+                a[63] ^= 1;
+                c.aux_data = a.into();
+                resign(c, s)
+            },
+            "ticket creationRoundBlockHash invalid for creationRound",
+        ),
+        (
+            "future round",
+            |c, s| {
+                let mut a = c.aux_data.to_vec();
+                a[31] = 9;
+                c.aux_data = a.into();
+                resign(c, s)
+            },
+            "ticket creationRound does not have a block hash",
+        ),
+        (
+            "wrong recipientRand",
+            |c, _| c.recipient_rand += U256::from(1),
+            "recipientRand does not match recipientRandHash",
+        ),
+        (
+            "signature of 64 bytes",
+            |c, _| c.sig = c.sig[..64].to_vec().into(),
+            "INVALID_SIGNATURE_LENGTH",
+        ),
+        (
+            "v = 29",
+            |c, _| {
+                let mut s = c.sig.to_vec();
+                s[64] = 29;
+                c.sig = s.into()
+            },
+            "ECDSA: invalid signature 'v' value",
+        ),
+        (
+            "v = 0",
+            |c, _| {
+                let mut s = c.sig.to_vec();
+                s[64] -= 27;
+                c.sig = s.into()
+            },
+            "ECDSA: invalid signature 'v' value",
+        ),
+        (
+            "high s",
+            |c, _| c.sig = high_s(&c.sig),
+            "ECDSA: invalid signature 's' value",
+        ),
+        (
+            "signed by another key",
+            |c, _| resign(c, &secret("another key")),
+            "invalid signature over ticket hash",
+        ),
+        (
+            "tampered face value",
+            |c, _| c.face_value += U256::from(1),
+            "invalid signature over ticket hash",
+        ),
+        (
+            "losing ticket",
+            |c, s| {
+                c.win_prob = U256::ZERO;
+                resign(c, s)
+            },
+            "ticket did not win",
+        ),
     ];
     let (mut chain, sender, recipient) = funded(EmbeddedConfig::default());
     for (i, (name, mutate, want)) in cases.into_iter().enumerate() {
-        let mut call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 100 + i as u64);
+        let mut call = ticket(
+            &mut chain,
+            &sender,
+            recipient,
+            U256::from(1000),
+            U256::MAX,
+            100 + i as u64,
+        );
         mutate(&mut call, &sender);
         let out = chain.redeem_winning_ticket(&call).unwrap();
         assert_eq!(out.revert_reason.as_deref(), Some(want), "case {name}");
-        assert!(!chain.is_ticket_used(ticket_hash(&call)).unwrap(), "case {name}");
+        assert!(
+            !chain.is_ticket_used(ticket_hash(&call)).unwrap(),
+            "case {name}"
+        );
     }
 }
 
 /// The same signature with s' = n - s and v flipped: valid for ecrecover, refused as malleable.
 fn high_s(sig: &Bytes) -> Bytes {
-    let n = U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).unwrap();
+    let n = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
     let s = U256::from_be_slice(&sig[32..64]);
     let mut out = sig.to_vec();
     out[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
@@ -134,15 +272,32 @@ fn high_s(sig: &Bytes) -> Bytes {
 fn sender_without_deposit_or_reserve_is_refused() {
     let mut chain = EmbeddedChain::new(EmbeddedConfig::default()).unwrap();
     let sender = secret("broke sender");
-    let call = ticket(&mut chain, &sender, address(&secret("r")), U256::from(1000), U256::MAX, 1);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        address(&secret("r")),
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
     let out = chain.redeem_winning_ticket(&call).unwrap();
-    assert_eq!(out.revert_reason.as_deref(), Some("sender deposit and reserve are zero"));
+    assert_eq!(
+        out.revert_reason.as_deref(),
+        Some("sender deposit and reserve are zero")
+    );
 }
 
 #[test]
 fn tickets_expire_after_two_rounds() {
     let (mut chain, sender, recipient) = funded(small_rounds(1));
-    let call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 1);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        recipient,
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
     let round = chain.round_info().unwrap().round;
     let to_next_round = 10 - chain.block_number().unwrap() % 10;
     chain.mine_blocks(to_next_round + 10).unwrap();
@@ -154,10 +309,20 @@ fn tickets_expire_after_two_rounds() {
 #[test]
 fn a_ticket_from_the_previous_round_is_still_redeemable() {
     let (mut chain, sender, recipient) = funded(small_rounds(1));
-    let call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 1);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        recipient,
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
     let to_next_round = 10 - chain.block_number().unwrap() % 10;
     chain.mine_blocks(to_next_round).unwrap();
-    assert_eq!(chain.redeem_winning_ticket(&call).unwrap().revert_reason, None);
+    assert_eq!(
+        chain.redeem_winning_ticket(&call).unwrap().revert_reason,
+        None
+    );
 }
 
 #[test]
@@ -165,12 +330,32 @@ fn unlocked_sender_is_refused() {
     let (mut chain, sender, recipient) = funded(small_rounds(1));
     assert_eq!(chain.unlock(&sender).unwrap().revert_reason, None);
     let withdraw_round = chain.sender_funds(address(&sender)).unwrap().withdraw_round;
-    assert_eq!(withdraw_round, chain.round_info().unwrap().round + U256::from(2));
+    assert_eq!(
+        withdraw_round,
+        chain.round_info().unwrap().round + U256::from(2)
+    );
     // Still locked during the unlock period: redeemable.
-    let call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 1);
-    assert_eq!(chain.redeem_winning_ticket(&call).unwrap().revert_reason, None);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        recipient,
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
+    assert_eq!(
+        chain.redeem_winning_ticket(&call).unwrap().revert_reason,
+        None
+    );
     chain.mine_blocks(20).unwrap();
-    let call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 2);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        recipient,
+        U256::from(1000),
+        U256::MAX,
+        2,
+    );
     let out = chain.redeem_winning_ticket(&call).unwrap();
     assert_eq!(out.revert_reason.as_deref(), Some("sender is unlocked"));
 }
@@ -182,19 +367,30 @@ fn face_value_beyond_the_deposit_is_paid_from_the_reserve_share() {
     let sender = secret("sender");
     let deposit = U256::from(1_000u64);
     let reserve = U256::from(4_000_000u64);
-    chain.fund_deposit_and_reserve(&sender, deposit, reserve).unwrap();
+    chain
+        .fund_deposit_and_reserve(&sender, deposit, reserve)
+        .unwrap();
     let recipient = address(&secret("recipient"));
     let face = U256::from(5_000_000u64);
     let call = ticket(&mut chain, &sender, recipient, face, U256::MAX, 1);
-    assert_eq!(chain.redeem_winning_ticket(&call).unwrap().revert_reason, None);
+    assert_eq!(
+        chain.redeem_winning_ticket(&call).unwrap().revert_reason,
+        None
+    );
     let funds = chain.sender_funds(call.sender).unwrap();
     assert_eq!(funds.deposit, U256::ZERO);
     assert_eq!(funds.reserve, reserve - reserve / U256::from(4));
     // The share for this round is spent: the next winner still redeems (the reserve is not
     // empty) but is paid nothing more.
     let call = ticket(&mut chain, &sender, recipient, face, U256::MAX, 2);
-    assert_eq!(chain.redeem_winning_ticket(&call).unwrap().revert_reason, None);
-    assert_eq!(chain.sender_funds(call.sender).unwrap().reserve, reserve - reserve / U256::from(4));
+    assert_eq!(
+        chain.redeem_winning_ticket(&call).unwrap().revert_reason,
+        None
+    );
+    assert_eq!(
+        chain.sender_funds(call.sender).unwrap().reserve,
+        reserve - reserve / U256::from(4)
+    );
 }
 
 #[test]
@@ -204,12 +400,17 @@ fn batch_redemption_skips_failing_tickets() {
     let b = ticket(&mut chain, &sender, recipient, U256::from(10), U256::MAX, 2);
     let mut bad = ticket(&mut chain, &sender, recipient, U256::from(10), U256::MAX, 3);
     bad.recipient_rand += U256::from(1);
-    let out = chain.batch_redeem_winning_tickets(&[a.clone(), bad.clone(), b.clone()]).unwrap();
+    let out = chain
+        .batch_redeem_winning_tickets(&[a.clone(), bad.clone(), b.clone()])
+        .unwrap();
     assert_eq!(out.revert_reason, None);
     assert!(chain.is_ticket_used(ticket_hash(&a)).unwrap());
     assert!(chain.is_ticket_used(ticket_hash(&b)).unwrap());
     assert!(!chain.is_ticket_used(ticket_hash(&bad)).unwrap());
-    assert_eq!(chain.sender_funds(a.sender).unwrap().deposit, eth(1) - U256::from(20));
+    assert_eq!(
+        chain.sender_funds(a.sender).unwrap().deposit,
+        eth(1) - U256::from(20)
+    );
 }
 
 #[test]
@@ -220,9 +421,14 @@ fn state_survives_drop_and_reopen() {
     let recipient = address(&secret("recipient"));
     let (pending, broker, block) = {
         let mut chain = EmbeddedChain::open_or_create(dir.path(), cfg.clone()).unwrap();
-        chain.fund_deposit_and_reserve(&sender, eth(1), eth(1)).unwrap();
+        chain
+            .fund_deposit_and_reserve(&sender, eth(1), eth(1))
+            .unwrap();
         let first = ticket(&mut chain, &sender, recipient, U256::from(5), U256::MAX, 1);
-        assert_eq!(chain.redeem_winning_ticket(&first).unwrap().revert_reason, None);
+        assert_eq!(
+            chain.redeem_winning_ticket(&first).unwrap().revert_reason,
+            None
+        );
         let pending = ticket(&mut chain, &sender, recipient, U256::from(7), U256::MAX, 2);
         (pending, chain.broker(), chain.block_number().unwrap())
     };
@@ -230,8 +436,14 @@ fn state_survives_drop_and_reopen() {
     let mut chain = EmbeddedChain::open_or_create(dir.path(), cfg.clone()).unwrap();
     assert_eq!(chain.broker(), broker);
     assert_eq!(chain.block_number().unwrap(), block);
-    assert_eq!(chain.sender_funds(pending.sender).unwrap().deposit, eth(1) - U256::from(5));
-    assert_eq!(chain.redeem_winning_ticket(&pending).unwrap().revert_reason, None);
+    assert_eq!(
+        chain.sender_funds(pending.sender).unwrap().deposit,
+        eth(1) - U256::from(5)
+    );
+    assert_eq!(
+        chain.redeem_winning_ticket(&pending).unwrap().revert_reason,
+        None
+    );
     drop(chain);
     let mut chain = EmbeddedChain::open_or_create(dir.path(), cfg).unwrap();
     assert!(chain.is_ticket_used(ticket_hash(&pending)).unwrap());

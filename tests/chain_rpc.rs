@@ -23,7 +23,12 @@ fn operator_key() -> B256 {
 }
 
 fn anvil_missing() -> Option<String> {
-    match Command::new("anvil").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+    match Command::new("anvil")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
         Ok(s) if s.success() => None,
         _ => Some("anvil is not installed (npm install -g @foundry-rs/anvil)".to_string()),
     }
@@ -45,7 +50,11 @@ struct Anvil {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Anvil {
@@ -67,8 +76,15 @@ impl Anvil {
         if let Some(state) = state {
             cmd.arg("--state").arg(state);
         }
-        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let mut anvil = Anvil { child: Some(child), port };
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut anvil = Anvil {
+            child: Some(child),
+            port,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(child) = anvil.child.as_mut() {
@@ -100,7 +116,10 @@ impl Anvil {
     /// SIGTERM: anvil saves `--state` on the way out.
     fn stop_gracefully(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if child.try_wait().unwrap().is_some() {
@@ -121,7 +140,11 @@ impl Drop for Anvil {
 }
 
 fn cfg() -> RpcConfig {
-    RpcConfig { request_timeout: Duration::from_secs(3), receipt_timeout: Duration::from_secs(20), ..RpcConfig::default() }
+    RpcConfig {
+        request_timeout: Duration::from_secs(3),
+        receipt_timeout: Duration::from_secs(20),
+        ..RpcConfig::default()
+    }
 }
 
 #[test]
@@ -134,7 +157,9 @@ fn deploys_funds_redeems_and_refuses_a_replay() {
     assert!(!chain.broker().is_zero());
 
     let sender = secret("rpc sender");
-    let fund = chain.fund_deposit_and_reserve(&sender, eth(1), eth(2)).unwrap();
+    let fund = chain
+        .fund_deposit_and_reserve(&sender, eth(1), eth(2))
+        .unwrap();
     assert_eq!(fund.revert_reason, None);
     assert!(fund.gas_used > 21_000);
     let funds = chain.sender_funds(address(&sender)).unwrap();
@@ -151,16 +176,26 @@ fn deploys_funds_redeems_and_refuses_a_replay() {
     let out = chain.redeem_winning_ticket(&call).unwrap();
     assert_eq!(out.revert_reason, None);
     assert!(!out.tx_hash.is_zero());
-    assert!((40_000..400_000).contains(&out.gas_used), "gas {}", out.gas_used);
+    assert!(
+        (40_000..400_000).contains(&out.gas_used),
+        "gas {}",
+        out.gas_used
+    );
     assert!(out.gas_price_wei > 0);
     // The operator sent the transaction: the recipient gains exactly the face value.
     assert_eq!(chain.balance_wei(recipient).unwrap(), before + face);
     assert!(chain.is_ticket_used(ticket_hash(&call)).unwrap());
-    assert_eq!(chain.sender_funds(call.sender).unwrap().deposit, eth(1) - face);
+    assert_eq!(
+        chain.sender_funds(call.sender).unwrap().deposit,
+        eth(1) - face
+    );
 
     let again = chain.redeem_winning_ticket(&call).unwrap();
     assert_eq!(again.revert_reason.as_deref(), Some("ticket is used"));
-    assert_eq!(again.gas_used, 0, "a redemption the node says would revert is not sent");
+    assert_eq!(
+        again.gas_used, 0,
+        "a redemption the node says would revert is not sent"
+    );
 }
 
 #[test]
@@ -169,13 +204,33 @@ fn unfunded_sender_is_refused() {
     let anvil = Anvil::start(None);
     let mut chain = RpcChain::connect(&anvil.url(), &operator_key(), None, cfg()).unwrap();
     let sender = secret("rpc broke sender");
-    let call = ticket(&mut chain, &sender, address(&secret("r")), U256::from(1000), U256::MAX, 1);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        address(&secret("r")),
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
     let out = chain.redeem_winning_ticket(&call).unwrap();
-    assert_eq!(out.revert_reason.as_deref(), Some("sender deposit and reserve are zero"));
-    let mut bad_sig = ticket(&mut chain, &sender, address(&secret("r")), U256::from(1000), U256::MAX, 2);
+    assert_eq!(
+        out.revert_reason.as_deref(),
+        Some("sender deposit and reserve are zero")
+    );
+    let mut bad_sig = ticket(
+        &mut chain,
+        &sender,
+        address(&secret("r")),
+        U256::from(1000),
+        U256::MAX,
+        2,
+    );
     resign(&mut bad_sig, &secret("someone else"));
     let out = chain.redeem_winning_ticket(&bad_sig).unwrap();
-    assert_eq!(out.revert_reason.as_deref(), Some("invalid signature over ticket hash"));
+    assert_eq!(
+        out.revert_reason.as_deref(),
+        Some("invalid signature over ticket hash")
+    );
 }
 
 #[test]
@@ -184,10 +239,16 @@ fn connects_to_a_given_broker_and_refuses_an_address_without_code() {
     let anvil = Anvil::start(None);
     let mut first = RpcChain::connect(&anvil.url(), &operator_key(), None, cfg()).unwrap();
     let sender = secret("s");
-    first.fund_deposit_and_reserve(&sender, eth(1), U256::ZERO).unwrap();
-    let mut second = RpcChain::connect(&anvil.url(), &operator_key(), Some(first.broker()), cfg()).unwrap();
+    first
+        .fund_deposit_and_reserve(&sender, eth(1), U256::ZERO)
+        .unwrap();
+    let mut second =
+        RpcChain::connect(&anvil.url(), &operator_key(), Some(first.broker()), cfg()).unwrap();
     assert_eq!(second.broker(), first.broker());
-    assert_eq!(second.sender_funds(address(&sender)).unwrap().deposit, eth(1));
+    assert_eq!(
+        second.sender_funds(address(&sender)).unwrap().deposit,
+        eth(1)
+    );
 
     let nowhere = Address::repeat_byte(0x42);
     let err = RpcChain::connect(&anvil.url(), &operator_key(), Some(nowhere), cfg()).unwrap_err();
@@ -214,7 +275,10 @@ fn nothing_listening_is_unreachable() {
     let url = format!("http://127.0.0.1:{port}");
     let err = RpcChain::connect(&url, &operator_key(), None, cfg()).unwrap_err();
     assert!(err.is_retryable(), "{err}");
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -222,8 +286,17 @@ fn a_node_that_never_answers_times_out_as_unreachable() {
     // A listener that accepts connections and never replies.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let quick = RpcConfig { request_timeout: Duration::from_millis(500), ..cfg() };
-    let err = RpcChain::connect(&format!("http://127.0.0.1:{port}"), &operator_key(), None, quick).unwrap_err();
+    let quick = RpcConfig {
+        request_timeout: Duration::from_millis(500),
+        ..cfg()
+    };
+    let err = RpcChain::connect(
+        &format!("http://127.0.0.1:{port}"),
+        &operator_key(),
+        None,
+        quick,
+    )
+    .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     drop(listener);
 }
@@ -238,15 +311,27 @@ fn node_stopped_mid_run_is_unreachable_then_redeems_when_back() {
     let url = anvil.url();
     let mut chain = RpcChain::connect(&url, &operator_key(), None, cfg()).unwrap();
     let sender = secret("mid-run sender");
-    chain.fund_deposit_and_reserve(&sender, eth(1), eth(1)).unwrap();
+    chain
+        .fund_deposit_and_reserve(&sender, eth(1), eth(1))
+        .unwrap();
     let recipient = address(&secret("mid-run recipient"));
-    let call = ticket(&mut chain, &sender, recipient, U256::from(1000), U256::MAX, 1);
+    let call = ticket(
+        &mut chain,
+        &sender,
+        recipient,
+        U256::from(1000),
+        U256::MAX,
+        1,
+    );
 
     anvil.stop_gracefully();
     let err = chain.redeem_winning_ticket(&call).unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(matches!(err, ChainError::Unreachable { .. }), "{err}");
-    assert!(chain.is_ticket_used(ticket_hash(&call)).unwrap_err().is_retryable());
+    assert!(chain
+        .is_ticket_used(ticket_hash(&call))
+        .unwrap_err()
+        .is_retryable());
     assert!(chain.round_info().unwrap_err().is_retryable());
 
     // Back on the same port with its saved state: the pending winner is redeemed.

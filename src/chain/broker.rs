@@ -117,7 +117,10 @@ pub fn revert_reason(output: &[u8]) -> String {
     if let Ok(panic) = alloy_sol_types::Panic::abi_decode(output) {
         return panic.to_string();
     }
-    format!("reverted with undecodable data 0x{}", alloy_primitives::hex::encode(output))
+    format!(
+        "reverted with undecodable data 0x{}",
+        alloy_primitives::hex::encode(output)
+    )
 }
 
 /// The account a 32-byte secp256k1 secret key controls.
@@ -136,10 +139,19 @@ mod tests {
     #[test]
     fn selectors_match_livepeer() {
         let cases: [(&str, [u8; 4]); 4] = [
-            ("redeemWinningTicket", TicketBroker::redeemWinningTicketCall::SELECTOR),
-            ("fundDepositAndReserve", TicketBroker::fundDepositAndReserveCall::SELECTOR),
+            (
+                "redeemWinningTicket",
+                TicketBroker::redeemWinningTicketCall::SELECTOR,
+            ),
+            (
+                "fundDepositAndReserve",
+                TicketBroker::fundDepositAndReserveCall::SELECTOR,
+            ),
             ("fundDeposit", TicketBroker::fundDepositCall::SELECTOR),
-            ("batchRedeemWinningTickets", TicketBroker::batchRedeemWinningTicketsCall::SELECTOR),
+            (
+                "batchRedeemWinningTickets",
+                TicketBroker::batchRedeemWinningTicketsCall::SELECTOR,
+            ),
         ];
         let signatures = [
             "redeemWinningTicket((address,address,uint256,uint256,uint256,bytes32,bytes),bytes,uint256)",
@@ -150,7 +162,10 @@ mod tests {
         for ((name, selector), signature) in cases.iter().zip(signatures) {
             assert_eq!(selector[..], keccak256(signature)[..4], "{name}");
         }
-        assert_eq!(hex::encode(TicketBroker::redeemWinningTicketCall::SELECTOR), "ec8b3cb6");
+        assert_eq!(
+            hex::encode(TicketBroker::redeemWinningTicketCall::SELECTOR),
+            "ec8b3cb6"
+        );
     }
 
     #[test]
@@ -175,7 +190,10 @@ mod tests {
     fn revert_reasons_decode() {
         use alloy_sol_types::SolError;
         let reason = alloy_sol_types::Revert::from("ticket is used").abi_encode();
-        let panic = alloy_sol_types::Panic { code: U256::from(0x11) }.abi_encode();
+        let panic = alloy_sol_types::Panic {
+            code: U256::from(0x11),
+        }
+        .abi_encode();
         let cases: [(&[u8], &str); 4] = [
             (&reason, "ticket is used"),
             (&panic, "panic: arithmetic underflow or overflow (0x11)"),
@@ -191,8 +209,12 @@ mod tests {
     fn secret_to_address() {
         // The well-known first anvil/hardhat development key.
         let secret: alloy_primitives::B256 =
-            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
-        let want: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+                .parse()
+                .unwrap();
+        let want: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+            .parse()
+            .unwrap();
         assert_eq!(address_of_secret(&secret).unwrap(), want);
         assert!(address_of_secret(&alloy_primitives::B256::ZERO).is_err());
     }

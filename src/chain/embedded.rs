@@ -112,11 +112,18 @@ impl EmbeddedChain {
             state_path: None,
             cfg,
         };
-        let genesis = keccak256([b"rigbench embedded genesis".as_slice(), &EMBEDDED_CHAIN_ID.to_be_bytes()].concat());
+        let genesis = keccak256(
+            [
+                b"rigbench embedded genesis".as_slice(),
+                &EMBEDDED_CHAIN_ID.to_be_bytes(),
+            ]
+            .concat(),
+        );
         chain.block_hashes.insert(0, genesis);
         let code = broker::deploy_code(chain.cfg.round_length_blocks, chain.cfg.active_set_size)?;
         let deployer = deployer_address();
-        let (result, _) = chain.execute(deployer, TxKind::Create, U256::ZERO, code, DEPLOY_GAS_LIMIT)?;
+        let (result, _) =
+            chain.execute(deployer, TxKind::Create, U256::ZERO, code, DEPLOY_GAS_LIMIT)?;
         match result {
             ExecutionResult::Success { .. } => {}
             other => {
@@ -163,7 +170,12 @@ impl EmbeddedChain {
 
     /// Ether an account holds, wei.
     pub fn balance_wei(&self, account: Address) -> U256 {
-        self.db.basic_ref(account).ok().flatten().map(|a| a.balance).unwrap_or_default()
+        self.db
+            .basic_ref(account)
+            .ok()
+            .flatten()
+            .map(|a| a.balance)
+            .unwrap_or_default()
     }
 
     /// Mines `blocks` empty blocks (to move rounds on, e.g. to let tickets expire).
@@ -185,17 +197,29 @@ impl EmbeddedChain {
 
     /// `batchRedeemWinningTickets` sent by the first ticket's recipient; failing tickets are
     /// skipped by the broker, so check each with [`Chain::is_ticket_used`] afterwards.
-    pub fn batch_redeem_winning_tickets(&mut self, calls: &[TicketCall]) -> Result<TxOutcome, ChainError> {
+    pub fn batch_redeem_winning_tickets(
+        &mut self,
+        calls: &[TicketCall],
+    ) -> Result<TxOutcome, ChainError> {
         let Some(first) = calls.first() else {
-            return Err(ChainError::Rejected("batch redemption of no tickets".to_string()));
+            return Err(ChainError::Rejected(
+                "batch redemption of no tickets".to_string(),
+            ));
         };
         let caller = first.recipient;
-        self.transact(caller, self.broker, U256::ZERO, broker::batch_redeem_calldata(calls))
+        self.transact(
+            caller,
+            self.broker,
+            U256::ZERO,
+            broker::batch_redeem_calldata(calls),
+        )
     }
 
     /// The broker's own `getTicketHash(ticket)`, to check a ticket hash against the contract.
     pub fn ticket_hash_on_chain(&mut self, call: &TicketCall) -> Result<B256, ChainError> {
-        self.view(TicketBroker::getTicketHashCall { _ticket: broker::ticket_tuple(call) })
+        self.view(TicketBroker::getTicketHashCall {
+            _ticket: broker::ticket_tuple(call),
+        })
     }
 
     // ------------------------------------------------------------------ transactions
@@ -206,8 +230,13 @@ impl EmbeddedChain {
     }
 
     fn seal_block(&mut self, tx_hash: B256, number: u64) {
-        let parent = self.block_hashes.get(&(number - 1)).copied().unwrap_or_default();
-        let hash = keccak256([parent.as_slice(), &number.to_be_bytes(), tx_hash.as_slice()].concat());
+        let parent = self
+            .block_hashes
+            .get(&(number - 1))
+            .copied()
+            .unwrap_or_default();
+        let hash =
+            keccak256([parent.as_slice(), &number.to_be_bytes(), tx_hash.as_slice()].concat());
         self.block_hashes.insert(number, hash);
         self.db.cache.block_hashes.insert(U256::from(number), hash);
         while self.block_hashes.len() as u64 > BLOCK_HASH_WINDOW + 1 {
@@ -220,15 +249,31 @@ impl EmbeddedChain {
 
     /// Credits `account` so it holds at least `needed_wei` (the embedded faucet).
     fn ensure_balance(&mut self, account: Address, needed_wei: U256) -> Result<(), ChainError> {
-        let info = self.db.basic_ref(account).ok().flatten().unwrap_or_default();
+        let info = self
+            .db
+            .basic_ref(account)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         if info.balance < needed_wei {
-            self.db.insert_account_info(account, AccountInfo { balance: needed_wei, ..info });
+            self.db.insert_account_info(
+                account,
+                AccountInfo {
+                    balance: needed_wei,
+                    ..info
+                },
+            );
         }
         Ok(())
     }
 
     fn nonce_of(&self, account: Address) -> u64 {
-        self.db.basic_ref(account).ok().flatten().map(|a| a.nonce).unwrap_or(0)
+        self.db
+            .basic_ref(account)
+            .ok()
+            .flatten()
+            .map(|a| a.nonce)
+            .unwrap_or(0)
     }
 
     /// Runs one transaction in a new block and commits it; returns the EVM's result and the
@@ -298,7 +343,9 @@ impl EmbeddedChain {
                 // Nothing was executed: undo the block.
                 self.block_number -= 1;
                 self.timestamp_seconds -= self.cfg.block_time_seconds;
-                return Err(ChainError::Rejected(format!("embedded EVM refused the transaction: {e}")));
+                return Err(ChainError::Rejected(format!(
+                    "embedded EVM refused the transaction: {e}"
+                )));
             }
         };
         self.seal_block(tx_hash, number);
@@ -306,8 +353,15 @@ impl EmbeddedChain {
     }
 
     /// Sends a call transaction, saves the state, and reports it.
-    fn transact(&mut self, caller: Address, to: Address, value: U256, data: Bytes) -> Result<TxOutcome, ChainError> {
-        let (result, tx_hash) = self.execute(caller, TxKind::Call(to), value, data, CALL_GAS_LIMIT)?;
+    fn transact(
+        &mut self,
+        caller: Address,
+        to: Address,
+        value: U256,
+        data: Bytes,
+    ) -> Result<TxOutcome, ChainError> {
+        let (result, tx_hash) =
+            self.execute(caller, TxKind::Call(to), value, data, CALL_GAS_LIMIT)?;
         let revert_reason = match &result {
             ExecutionResult::Success { .. } => None,
             other => Some(describe_failure(other)),
@@ -353,9 +407,13 @@ impl EmbeddedChain {
         }
         .map_err(|e| ChainError::Rejected(format!("embedded EVM refused a view call: {e}")))?;
         match result.result {
-            ExecutionResult::Success { output, .. } => C::abi_decode_returns(output.data()).map_err(|e| {
-                ChainError::Rejected(format!("TicketBroker returned undecodable data for {}: {e}", C::SIGNATURE))
-            }),
+            ExecutionResult::Success { output, .. } => C::abi_decode_returns(output.data())
+                .map_err(|e| {
+                    ChainError::Rejected(format!(
+                        "TicketBroker returned undecodable data for {}: {e}",
+                        C::SIGNATURE
+                    ))
+                }),
             other => Err(ChainError::Rejected(format!(
                 "TicketBroker view {} failed: {}",
                 C::SIGNATURE,
@@ -371,8 +429,9 @@ impl EmbeddedChain {
             return Ok(());
         };
         let state = self.snapshot();
-        let text = serde_json::to_vec(&state)
-            .map_err(|e| ChainError::Rejected(format!("cannot serialise the embedded chain's state: {e}")))?;
+        let text = serde_json::to_vec(&state).map_err(|e| {
+            ChainError::Rejected(format!("cannot serialise the embedded chain's state: {e}"))
+        })?;
         write_durably(path, &text).map_err(|e| {
             ChainError::Rejected(format!(
                 "cannot save the embedded chain's state to {}: {e}; check the disk and the directory's permissions",
@@ -395,8 +454,12 @@ impl EmbeddedChain {
                     .filter(|c| !c.is_empty())
                     .map(|c| c.original_bytes()),
             };
-            let storage: BTreeMap<U256, U256> =
-                account.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect();
+            let storage: BTreeMap<U256, U256> = account
+                .storage
+                .iter()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| (*k, *v))
+                .collect();
             if info.balance.is_zero() && info.nonce == 0 && code.is_none() && storage.is_empty() {
                 continue;
             }
@@ -433,9 +496,14 @@ impl EmbeddedChain {
         let text = fs::read(path).map_err(|e| bad(e.to_string()))?;
         let state: SavedState = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
         if state.format != STATE_FORMAT || state.chain_id != EMBEDDED_CHAIN_ID {
-            return Err(bad(format!("format {} chain {}", state.format, state.chain_id)));
+            return Err(bad(format!(
+                "format {} chain {}",
+                state.format, state.chain_id
+            )));
         }
-        if state.round_length_blocks != cfg.round_length_blocks || state.active_set_size != cfg.active_set_size {
+        if state.round_length_blocks != cfg.round_length_blocks
+            || state.active_set_size != cfg.active_set_size
+        {
             return Err(ChainError::Rejected(format!(
                 "the embedded chain in {} was made with a round length of {} blocks and an active set of {}, not {} and {}; use the same settings, or another data directory",
                 path.display(),
@@ -479,7 +547,9 @@ impl EmbeddedChain {
             .basic_ref(chain.broker)
             .ok()
             .flatten()
-            .is_some_and(|a| a.code_hash != revm::primitives::KECCAK_EMPTY && !a.code_hash.is_zero());
+            .is_some_and(|a| {
+                a.code_hash != revm::primitives::KECCAK_EMPTY && !a.code_hash.is_zero()
+            });
         if !has_code {
             return Err(bad(format!("no TicketBroker code at {}", chain.broker)));
         }
@@ -563,12 +633,18 @@ impl Chain for EmbeddedChain {
                 TicketBroker::initializeRoundCall {}.abi_encode().into(),
             )?;
             if let Some(reason) = outcome.revert_reason {
-                return Err(ChainError::Rejected(format!("initializeRound() reverted: {reason}")));
+                return Err(ChainError::Rejected(format!(
+                    "initializeRound() reverted: {reason}"
+                )));
             }
             return self.round_info();
         }
         let active_set_size = self.view(TicketBroker::activeSetSizeCall {})?;
-        Ok(RoundInfo { round, block_hash, active_set_size })
+        Ok(RoundInfo {
+            round,
+            block_hash,
+            active_set_size,
+        })
     }
 
     fn sender_funds(&mut self, sender: Address) -> Result<SenderFunds, ChainError> {
@@ -590,13 +666,27 @@ impl Chain for EmbeddedChain {
         let value = deposit.checked_add(reserve).ok_or_else(|| {
             ChainError::Rejected("deposit + reserve overflows uint256".to_string())
         })?;
-        self.transact(sender, self.broker, value, broker::fund_calldata(deposit, reserve))
+        self.transact(
+            sender,
+            self.broker,
+            value,
+            broker::fund_calldata(deposit, reserve),
+        )
     }
 
     fn redeem_winning_ticket(&mut self, call: &TicketCall) -> Result<TxOutcome, ChainError> {
         // Sent by the recipient; a zero recipient (refused by the broker) sends from the deployer.
-        let caller = if call.recipient.is_zero() { deployer_address() } else { call.recipient };
-        self.transact(caller, self.broker, U256::ZERO, broker::redeem_calldata(call))
+        let caller = if call.recipient.is_zero() {
+            deployer_address()
+        } else {
+            call.recipient
+        };
+        self.transact(
+            caller,
+            self.broker,
+            U256::ZERO,
+            broker::redeem_calldata(call),
+        )
     }
 
     fn is_ticket_used(&mut self, ticket_hash: B256) -> Result<bool, ChainError> {

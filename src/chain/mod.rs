@@ -1,6 +1,10 @@
 //! Chains that redeem winning tickets: an embedded EVM (revm) running the TicketBroker, and any
 //! Ethereum JSON-RPC node. Owns contract bindings and transaction plumbing, nothing about tickets'
 //! rules (those are `payments`, which talks to a chain only through [`Chain`]).
+//!
+//! - [`broker`]: the TicketBroker's ABI bindings and creation code, from the committed artefact;
+//! - [`embedded`]: the default chain, revm in process, state saved in a directory;
+//! - [`rpc`]: any JSON-RPC node through alloy (tested against anvil).
 
 pub mod broker;
 pub mod embedded;
@@ -95,6 +99,11 @@ pub trait Chain: Send {
     ) -> Result<TxOutcome, ChainError>;
     /// `redeemWinningTicket` sent by the recipient's account. A revert is an `Ok` with
     /// `revert_reason` set (gas was still spent and measured); `Err` means nothing was mined.
+    /// On rpc, the redemption is sent by the operator account (the broker pays `recipient`
+    /// whoever sends it), and one the node's gas estimate says would revert is not sent at all:
+    /// `revert_reason` is set, `tx_hash` is zero and `gas_used` 0. An `Unreachable` after the
+    /// transaction was sent may hide a mined redemption: check [`Chain::is_ticket_used`] before
+    /// retrying (the broker would answer "ticket is used").
     fn redeem_winning_ticket(&mut self, call: &TicketCall) -> Result<TxOutcome, ChainError>;
     /// Whether the broker has already marked this ticket hash as used.
     fn is_ticket_used(&mut self, ticket_hash: B256) -> Result<bool, ChainError>;

@@ -87,7 +87,11 @@ impl std::fmt::Debug for RpcChain {
 fn redacted_endpoint(url: &reqwest::Url) -> String {
     let host = url.host_str().unwrap_or("?");
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let more = if url.path().len() > 1 || url.query().is_some() { "/…" } else { "" };
+    let more = if url.path().len() > 1 || url.query().is_some() {
+        "/…"
+    } else {
+        ""
+    };
     format!("{}://{host}{port}{more}", url.scheme())
 }
 
@@ -100,7 +104,10 @@ pub fn parse_rpc_url(url: &str) -> Result<reqwest::Url, ChainError> {
     };
     let parsed = reqwest::Url::parse(url).map_err(|e| bad(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad(format!("scheme {:?} is not http or https", parsed.scheme())));
+        return Err(bad(format!(
+            "scheme {:?} is not http or https",
+            parsed.scheme()
+        )));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("no host".to_string()));
@@ -120,12 +127,17 @@ impl RpcChain {
     ) -> Result<Self, ChainError> {
         let parsed = parse_rpc_url(url)?;
         let endpoint = redacted_endpoint(&parsed);
-        let operator = PrivateKeySigner::from_bytes(operator_secret)
-            .map_err(|e| ChainError::Rejected(format!("the operator key is not a valid secp256k1 secret key: {e}")))?;
+        let operator = PrivateKeySigner::from_bytes(operator_secret).map_err(|e| {
+            ChainError::Rejected(format!(
+                "the operator key is not a valid secp256k1 secret key: {e}"
+            ))
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ChainError::Rejected(format!("cannot start the RPC client's runtime: {e}")))?;
+            .map_err(|e| {
+                ChainError::Rejected(format!("cannot start the RPC client's runtime: {e}"))
+            })?;
         let client = reqwest::Client::builder()
             .timeout(cfg.request_timeout)
             .connect_timeout(cfg.request_timeout)
@@ -143,10 +155,15 @@ impl RpcChain {
             operator,
             cfg,
         };
-        chain.chain_id = chain.block_on("eth_chainId", |p| async move { p.get_chain_id().await })?;
+        chain.chain_id =
+            chain.block_on("eth_chainId", |p| async move { p.get_chain_id().await })?;
         match broker {
             Some(address) => {
-                let code = chain.block_on("eth_getCode", |p| async move { p.get_code_at(address).await })?;
+                let code =
+                    chain.block_on(
+                        "eth_getCode",
+                        |p| async move { p.get_code_at(address).await },
+                    )?;
                 if code.is_empty() {
                     return Err(ChainError::Rejected(format!(
                         "no contract code at broker address {address} on chain {} at {}; give the address of a deployed TicketBroker, or none to deploy one",
@@ -172,14 +189,18 @@ impl RpcChain {
 
     /// Ether an account holds, wei.
     pub fn balance_wei(&mut self, account: Address) -> Result<U256, ChainError> {
-        self.block_on("eth_getBalance", |p| async move { p.get_balance(account).await })
+        self.block_on(
+            "eth_getBalance",
+            |p| async move { p.get_balance(account).await },
+        )
     }
 
     /// `unlock()` sent from the account of `sender_secret` (which must hold gas money).
     pub fn unlock(&mut self, sender_secret: &B256) -> Result<TxOutcome, ChainError> {
         let signer = signer_of(sender_secret)?;
         let data = TicketBroker::unlockCall {}.abi_encode().into();
-        self.send(&signer, TxKind::Call(self.broker), U256::ZERO, data).map(|(o, _)| o)
+        self.send(&signer, TxKind::Call(self.broker), U256::ZERO, data)
+            .map(|(o, _)| o)
     }
 
     fn deploy(&mut self) -> Result<Address, ChainError> {
@@ -193,7 +214,10 @@ impl RpcChain {
             )));
         }
         receipt.and_then(|r| r.contract_address).ok_or_else(|| {
-            ChainError::Rejected(format!("the node at {} mined the deployment but reported no contract address", self.endpoint))
+            ChainError::Rejected(format!(
+                "the node at {} mined the deployment but reported no contract address",
+                self.endpoint
+            ))
         })
     }
 
@@ -205,7 +229,10 @@ impl RpcChain {
     {
         let fut = f(self.provider.clone());
         let timeout = self.cfg.request_timeout;
-        match self.runtime.block_on(async move { tokio::time::timeout(timeout, fut).await }) {
+        match self
+            .runtime
+            .block_on(async move { tokio::time::timeout(timeout, fut).await })
+        {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(map_rpc_error(&self.endpoint, what, e)),
             Err(_) => Err(ChainError::Unreachable {
@@ -217,11 +244,10 @@ impl RpcChain {
 
     /// `eth_call` of a broker view at the latest block.
     fn view<C: SolCall>(&self, call: C) -> Result<C::Return, ChainError> {
-        let req = TransactionRequest::default().with_to(self.broker).with_input(Bytes::from(call.abi_encode()));
-        let out = match self.block_on(C::SIGNATURE, |p| async move { p.call(req).await }) {
-            Ok(out) => out,
-            Err(e) => return Err(e),
-        };
+        let req = TransactionRequest::default()
+            .with_to(self.broker)
+            .with_input(Bytes::from(call.abi_encode()));
+        let out = self.block_on(C::SIGNATURE, |p| async move { p.call(req).await })?;
         C::abi_decode_returns(&out).map_err(|e| {
             ChainError::Rejected(format!(
                 "the contract at {} on {} answered {} with undecodable data ({e}); is it a rigbench TicketBroker?",
@@ -260,12 +286,19 @@ impl RpcChain {
             TxKind::Create => req.with_kind(TxKind::Create),
         };
         let estimate_req = req.clone();
-        let estimate = match self.block_on("eth_estimateGas", |p| async move { p.estimate_gas(estimate_req).await }) {
+        let estimate = match self.block_on("eth_estimateGas", |p| async move {
+            p.estimate_gas(estimate_req).await
+        }) {
             Ok(gas) => gas,
             Err(ChainError::Rejected(reason)) if reason.starts_with(REVERT_PREFIX) => {
                 let reason = reason[REVERT_PREFIX.len()..].to_string();
                 return Ok((
-                    TxOutcome { tx_hash: B256::ZERO, gas_used: 0, gas_price_wei: gas_price, revert_reason: Some(reason) },
+                    TxOutcome {
+                        tx_hash: B256::ZERO,
+                        gas_used: 0,
+                        gas_price_wei: gas_price,
+                        revert_reason: Some(reason),
+                    },
                     None,
                 ));
             }
@@ -278,12 +311,13 @@ impl RpcChain {
             .with_nonce(nonce)
             .with_gas_limit(estimate + estimate * GAS_MARGIN_PERCENT / 100);
         let wallet = EthereumWallet::from(signer.clone());
-        let envelope = self
-            .runtime
-            .block_on(req.build(&wallet))
-            .map_err(|e| ChainError::Rejected(format!("cannot sign a transaction from {from}: {e}")))?;
+        let envelope = self.runtime.block_on(req.build(&wallet)).map_err(|e| {
+            ChainError::Rejected(format!("cannot sign a transaction from {from}: {e}"))
+        })?;
         let tx_hash = self.block_on("eth_sendRawTransaction", |p| async move {
-            p.send_tx_envelope(envelope).await.map(|pending| *pending.tx_hash())
+            p.send_tx_envelope(envelope)
+                .await
+                .map(|pending| *pending.tx_hash())
         })?;
         let receipt = self.wait_for_receipt(tx_hash)?;
         let revert_reason = if receipt.status() {
@@ -379,7 +413,10 @@ impl Chain for RpcChain {
     }
 
     fn block_number(&mut self) -> Result<u64, ChainError> {
-        self.block_on("eth_blockNumber", |p| async move { p.get_block_number().await })
+        self.block_on(
+            "eth_blockNumber",
+            |p| async move { p.get_block_number().await },
+        )
     }
 
     fn round_info(&mut self) -> Result<RoundInfo, ChainError> {
@@ -388,14 +425,20 @@ impl Chain for RpcChain {
             let block_hash = self.view(TicketBroker::blockHashForRoundCall { _round: round })?;
             if !block_hash.is_zero() {
                 let active_set_size = self.view(TicketBroker::activeSetSizeCall {})?;
-                return Ok(RoundInfo { round, block_hash, active_set_size });
+                return Ok(RoundInfo {
+                    round,
+                    block_hash,
+                    active_set_size,
+                });
             }
             // The round's start is out of BLOCKHASH's reach: store a hash for it on chain.
             let operator = self.operator.clone();
             let data = TicketBroker::initializeRoundCall {}.abi_encode().into();
             let (outcome, _) = self.send(&operator, TxKind::Call(self.broker), U256::ZERO, data)?;
             if let Some(reason) = outcome.revert_reason {
-                return Err(ChainError::Rejected(format!("initializeRound() failed: {reason}")));
+                return Err(ChainError::Rejected(format!(
+                    "initializeRound() failed: {reason}"
+                )));
             }
         }
         Err(ChainError::Rejected(format!(
@@ -422,16 +465,21 @@ impl Chain for RpcChain {
         reserve: U256,
     ) -> Result<TxOutcome, ChainError> {
         let sender = signer_of(sender_secret)?;
-        let value = deposit
-            .checked_add(reserve)
-            .ok_or_else(|| ChainError::Rejected("deposit + reserve overflows uint256".to_string()))?;
+        let value = deposit.checked_add(reserve).ok_or_else(|| {
+            ChainError::Rejected("deposit + reserve overflows uint256".to_string())
+        })?;
         let gas_price = self.gas_price()?;
         let needed = value + U256::from(FUND_GAS_ALLOWANCE) * U256::from(gas_price);
         let address = sender.address();
         let held = self.balance_wei(address)?;
         if held < needed {
             let operator = self.operator.clone();
-            let (top_up, _) = self.send(&operator, TxKind::Call(address), needed - held, Bytes::new())?;
+            let (top_up, _) = self.send(
+                &operator,
+                TxKind::Call(address),
+                needed - held,
+                Bytes::new(),
+            )?;
             if let Some(reason) = top_up.revert_reason {
                 return Err(ChainError::Rejected(format!(
                     "the operator {} could not send {} wei to sender {address}: {reason}",
@@ -440,14 +488,24 @@ impl Chain for RpcChain {
                 )));
             }
         }
-        self.send(&sender, TxKind::Call(self.broker), value, broker::fund_calldata(deposit, reserve))
-            .map(|(o, _)| o)
+        self.send(
+            &sender,
+            TxKind::Call(self.broker),
+            value,
+            broker::fund_calldata(deposit, reserve),
+        )
+        .map(|(o, _)| o)
     }
 
     fn redeem_winning_ticket(&mut self, call: &TicketCall) -> Result<TxOutcome, ChainError> {
         let operator = self.operator.clone();
-        self.send(&operator, TxKind::Call(self.broker), U256::ZERO, broker::redeem_calldata(call))
-            .map(|(o, _)| o)
+        self.send(
+            &operator,
+            TxKind::Call(self.broker),
+            U256::ZERO,
+            broker::redeem_calldata(call),
+        )
+        .map(|(o, _)| o)
     }
 
     fn is_ticket_used(&mut self, ticket_hash: B256) -> Result<bool, ChainError> {
@@ -484,7 +542,10 @@ mod tests {
     fn endpoints_hide_paths_and_credentials() {
         let cases = [
             ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
-            ("https://user:pass@arb1.example.org/v2/SECRETKEY", "https://arb1.example.org/…"),
+            (
+                "https://user:pass@arb1.example.org/v2/SECRETKEY",
+                "https://arb1.example.org/…",
+            ),
             ("http://node.local/?key=abc", "http://node.local/…"),
         ];
         for (url, want) in cases {
