@@ -294,29 +294,26 @@ fn truncated_mp4_with_index_at_the_end_cannot_be_opened() {
 }
 
 #[test]
-fn truncated_faststart_mp4_keeps_what_it_has_and_warns() {
-    // The default fixture has its index first: cut at 50%, the index promises 5.28 s, the data
-    // holds part of it.
+fn truncated_faststart_mp4_keeps_its_complete_segments_and_warns() {
+    // The default fixture has its index first: cut at half, the index promises 5.28 s and the
+    // data ends inside frame 50, the keyframe at 2 s: the 50 whole frames before it are kept.
     let bytes = std::fs::read(fixture("bbb_720p25_5s_gop2.mp4")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("half.mp4");
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let work = tempfile::tempdir().unwrap();
-    match ingest::prepare(&path, 2.0, work.path()) {
-        Ok(prepared) => {
-            assert!(prepared.info.video_frames < 132, "{:?}", prepared.info);
-            assert!(
-                prepared.warnings.iter().any(|w| w.contains("truncated")),
-                "a truncation warning: {:?}",
-                prepared.warnings
-            );
-        }
-        Err(e) => assert!(matches!(e, IngestError::NoFrames { .. }), "{e}"),
-    }
+    let (_work, prepared) = prepare(&path, 2.0);
+    let frames: Vec<u64> = prepared.segments.iter().map(|s| s.video_frames).collect();
+    assert_eq!(frames, vec![50]);
+    let warning = prepared.warnings.join("\n");
+    assert!(
+        warning.contains("half.mp4") && warning.contains("truncated"),
+        "{warning}"
+    );
+    assert!((prepared.segments[0].duration_seconds - 2.0).abs() < 1e-6);
 }
 
 #[test]
-fn truncated_ts_keeps_the_complete_part_and_warns() {
+fn truncated_ts_keeps_its_complete_segments_and_warns() {
     if !have_ffmpeg_cli() {
         return;
     }
@@ -331,22 +328,28 @@ fn truncated_ts_keeps_the_complete_part_and_warns() {
     ]);
     let bytes = std::fs::read(&ts).unwrap();
     let cut = dir.path().join("cut.ts");
-    // 60% of the file, at an odd offset inside a 188-byte TS packet.
+    // 60% of the file, ending inside a 188-byte TS packet (in the second GOP).
     std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10 + 77]).unwrap();
     let (_work, prepared) = prepare(&cut, 2.0);
+    // The first segment is whole; the second holds the whole frames before the cut.
+    let frames: Vec<u64> = prepared.segments.iter().map(|s| s.video_frames).collect();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!(frames[0], 50);
+    assert!((1..50).contains(&frames[1]), "{frames:?}");
+    for segment in &prepared.segments {
+        let (_, _, _, packets, first_key) = inspect(&segment.path);
+        assert_eq!(packets, segment.video_frames);
+        assert!(first_key);
+    }
+    let warning = prepared.warnings.join("\n");
     assert!(
-        (1..132).contains(&prepared.info.video_frames),
-        "{:?}",
-        prepared.info
+        warning.contains("cut.ts") && warning.contains("truncated"),
+        "{warning}"
     );
-    assert!(!prepared.segments.is_empty());
-    // A TS has no header promising a length, so the cut shows only as fewer frames; what was
-    // read is real and usable.
-    assert_eq!(prepared.segments[0].video_frames, 50);
 
-    // A sliver of a TS (no complete keyframe) is an error naming the file.
+    // A sliver of a TS (less than one GOP) gives no complete segment: an error naming the file.
     let sliver = dir.path().join("sliver.ts");
-    std::fs::write(&sliver, &bytes[..188 * 20]).unwrap();
+    std::fs::write(&sliver, &bytes[..188 * 20 + 5]).unwrap();
     let err = prepare_err(&sliver, 2.0);
     assert!(
         matches!(
@@ -355,7 +358,11 @@ fn truncated_ts_keeps_the_complete_part_and_warns() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("sliver.ts"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("sliver.ts") && text.contains("truncated"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -41,15 +41,27 @@ pub fn keyframe_interval_max(keyframe_seconds: &[f64], end_seconds: f64) -> f64 
     gaps.chain(tail).fold(0.0, f64::max)
 }
 
-/// One MPEG-TS segment being written.
+/// One MPEG-TS segment being written. Each video packet is held back until the next one
+/// arrives, so that the last one of a truncated file, which may be cut short, can be left out.
 struct SegmentWriter {
     octx: ffmpeg::format::context::Output,
     path: PathBuf,
     index: u32,
     start_seconds: f64,
     video_frames: u64,
+    /// End (presentation time + duration) of the latest written video frame, in seconds.
+    video_end_seconds: f64,
+    pending_video: Option<PendingVideo>,
+    refused_packets: u64,
+    video_in_time_base: ffmpeg::Rational,
+    audio_in_time_base: Option<ffmpeg::Rational>,
     video_time_base: ffmpeg::Rational,
     audio_time_base: Option<ffmpeg::Rational>,
+}
+
+struct PendingVideo {
+    packet: ffmpeg::Packet,
+    end_seconds: f64,
 }
 
 /// The input streams a segment carries.
@@ -107,34 +119,67 @@ impl SegmentWriter {
             index,
             start_seconds,
             video_frames: 0,
+            video_end_seconds: start_seconds,
+            pending_video: None,
+            refused_packets: 0,
+            video_in_time_base: streams.video_time_base,
+            audio_in_time_base: streams.audio.as_ref().map(|(_, tb)| *tb),
             video_time_base,
             audio_time_base,
         })
     }
 
-    /// Writes one packet; `false` when the muxer refused it (e.g. a corrupt timestamp).
-    fn write(
-        &mut self,
-        mut packet: ffmpeg::Packet,
-        in_time_base: ffmpeg::Rational,
-        audio: bool,
-    ) -> bool {
-        let (out_index, out_time_base) = match (audio, self.audio_time_base) {
-            (false, _) => (0, self.video_time_base),
-            (true, Some(tb)) => (1, tb),
-            (true, None) => return true,
-        };
+    /// Hands the muxer one packet; `false` when it refused it (e.g. a corrupt timestamp).
+    fn mux(&mut self, mut packet: ffmpeg::Packet, audio: bool) -> bool {
+        let (out_index, in_time_base, out_time_base) =
+            match (audio, self.audio_in_time_base, self.audio_time_base) {
+                (false, _, _) => (0, self.video_in_time_base, self.video_time_base),
+                (true, Some(in_tb), Some(out_tb)) => (1, in_tb, out_tb),
+                (true, _, _) => return true,
+            };
         packet.rescale_ts(in_time_base, out_time_base);
         packet.set_position(-1);
         packet.set_stream(out_index);
-        let ok = packet.write_interleaved(&mut self.octx).is_ok();
-        if ok && !audio {
-            self.video_frames += 1;
-        }
-        ok
+        packet.write_interleaved(&mut self.octx).is_ok()
     }
 
-    fn finish(mut self, duration_seconds: f64, origin_seconds: f64) -> Result<Segment, String> {
+    fn write_audio(&mut self, packet: ffmpeg::Packet) {
+        if !self.mux(packet, true) {
+            self.refused_packets += 1;
+        }
+    }
+
+    fn write_video(&mut self, packet: ffmpeg::Packet, end_seconds: f64) {
+        self.flush_pending_video();
+        self.pending_video = Some(PendingVideo {
+            packet,
+            end_seconds,
+        });
+    }
+
+    fn flush_pending_video(&mut self) {
+        if let Some(pending) = self.pending_video.take() {
+            if self.mux(pending.packet, false) {
+                self.video_frames += 1;
+                self.video_end_seconds = self.video_end_seconds.max(pending.end_seconds);
+            } else {
+                self.refused_packets += 1;
+            }
+        }
+    }
+
+    /// Closes the segment. `next_start_seconds` is where the next segment starts (its
+    /// duration runs up to there); `None` for the last, which runs to its last frame's end.
+    /// `keep_last_frame` is false for a truncated file's last segment.
+    fn finish(
+        mut self,
+        next_start_seconds: Option<f64>,
+        keep_last_frame: bool,
+        origin_seconds: f64,
+    ) -> Result<(Segment, u64), String> {
+        if keep_last_frame {
+            self.flush_pending_video();
+        }
         self.octx
             .write_trailer()
             .map_err(|e| format!("write MPEG-TS trailer: {e}"))?;
@@ -142,19 +187,53 @@ impl SegmentWriter {
         let bytes = std::fs::metadata(&self.path)
             .map_err(|e| format!("read its size: {e}"))?
             .len();
-        Ok(Segment {
-            index: self.index,
-            path: self.path,
-            bytes,
-            duration_seconds,
-            video_frames: self.video_frames,
-            start_seconds: self.start_seconds - origin_seconds,
-        })
+        let end_seconds = next_start_seconds.unwrap_or(self.video_end_seconds);
+        Ok((
+            Segment {
+                index: self.index,
+                path: self.path,
+                bytes,
+                duration_seconds: (end_seconds - self.start_seconds).max(0.0),
+                video_frames: self.video_frames,
+                start_seconds: self.start_seconds - origin_seconds,
+            },
+            self.refused_packets,
+        ))
     }
 }
 
 fn seconds(ts: i64, time_base: ffmpeg::Rational) -> f64 {
     ts as f64 * f64::from(time_base)
+}
+
+/// Why the file looks truncated, if it does: reading stopped at an error, a transport stream
+/// whose size is not a whole number of TS packets, or less video than the header declares.
+pub fn truncation_evidence(
+    read_error: Option<&str>,
+    container: &str,
+    size_bytes: u64,
+    declared_seconds: f64,
+    read_seconds: f64,
+    frame_seconds: f64,
+) -> Option<String> {
+    if let Some(e) = read_error {
+        return Some(format!("reading stopped at an error: {e}"));
+    }
+    // 188-byte TS packets, 192 in M2TS (Blu-ray), 204 with Reed-Solomon bytes.
+    if container == "mpegts" && [188, 192, 204].iter().all(|p| size_bytes % p != 0) {
+        return Some(format!(
+            "its {size_bytes} bytes are not a whole number of transport-stream packets"
+        ));
+    }
+    // The audio may outlast the video by a little, hence the 10% margin.
+    if declared_seconds > 0.0 && read_seconds + frame_seconds < 0.9 * declared_seconds {
+        return Some(format!(
+            "its header says {} s, but only {} s of video could be read",
+            fmt_seconds(declared_seconds),
+            fmt_seconds(read_seconds.max(0.0))
+        ));
+    }
+    None
 }
 
 /// Cuts a media file into MPEG-TS segments under `workdir/segments/`.
@@ -201,7 +280,10 @@ pub fn prepare_file(
     let audio_codec = audio.as_ref().map(|(_, _, name)| name.clone());
     let container = ictx.format().name().to_string();
     let container_bitrate_bps = u64::try_from(ictx.bit_rate()).unwrap_or(0);
-    let container_duration_seconds = if ictx.duration() > 0 {
+    // What the header promises for the video (else for the whole file, audio included).
+    let declared_video_seconds = if video_stream.duration() > 0 {
+        seconds(video_stream.duration(), video_time_base)
+    } else if ictx.duration() > 0 {
         ictx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE)
     } else {
         0.0
@@ -248,77 +330,75 @@ pub fn prepare_file(
             }
         }
         let stream_index = packet.stream();
-        if stream_index == video_index {
-            let time = packet
-                .pts()
-                .or(packet.dts())
-                .map(|ts| seconds(ts, video_time_base))
-                // No timestamps at all (raw elementary streams): count frames instead.
-                .unwrap_or(video_packets_seen as f64 * frame_seconds);
-            video_packets_seen += 1;
-            let is_key = packet.is_key();
-            let packet_seconds = if packet.duration() > 0 {
-                seconds(packet.duration(), video_time_base)
-            } else {
-                frame_seconds
-            };
-            let cut = match &current {
-                None if !is_key => {
-                    skipped_before_keyframe += 1;
-                    continue;
-                }
-                None => true,
-                Some(writer) => {
-                    is_key && ends_segment(time - origin_seconds, writer.index, segment_seconds)
-                }
-            };
-            if cut {
-                let index = match current.take() {
-                    Some(writer) => {
-                        let index = writer.index + 1;
-                        let path = writer.path.clone();
-                        let duration = time - writer.start_seconds;
-                        let segment = writer
-                            .finish(duration, origin_seconds)
-                            .map_err(|reason| write_error(&path, reason))?;
-                        segments.push(segment);
-                        index
-                    }
-                    None => {
-                        origin_seconds = time;
-                        0
-                    }
-                };
-                let path = segment_path(&segment_dir, index);
-                let writer = match SegmentWriter::open(path.clone(), index, time, &streams) {
-                    Ok(writer) => writer,
-                    // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video
-                    // only rather than refuse the source.
-                    Err(_) if index == 0 && streams.audio.is_some() => {
-                        streams.audio = None;
-                        audio_dropped = true;
-                        SegmentWriter::open(path.clone(), index, time, &streams)
-                            .map_err(|reason| write_error(&path, reason))?
-                    }
-                    Err(reason) => return Err(write_error(&path, reason)),
-                };
-                current = Some(writer);
-            }
-            if is_key {
-                keyframes.push(time);
-            }
-            video_end_seconds = video_end_seconds.max(time + packet_seconds);
+        if Some(stream_index) == audio_index {
             if let Some(writer) = current.as_mut() {
-                if !writer.write(packet, video_time_base, false) {
-                    refused_packets += 1;
-                }
+                writer.write_audio(packet);
             }
-        } else if Some(stream_index) == audio_index {
-            if let (Some(writer), Some((_, time_base, _))) = (current.as_mut(), audio.as_ref()) {
-                if !writer.write(packet, *time_base, true) {
-                    refused_packets += 1;
-                }
+            continue;
+        }
+        if stream_index != video_index {
+            continue;
+        }
+        let time = packet
+            .pts()
+            .or(packet.dts())
+            .map(|ts| seconds(ts, video_time_base))
+            // No timestamps at all (raw elementary streams): count frames instead.
+            .unwrap_or(video_packets_seen as f64 * frame_seconds);
+        video_packets_seen += 1;
+        let is_key = packet.is_key();
+        let packet_seconds = if packet.duration() > 0 {
+            seconds(packet.duration(), video_time_base)
+        } else {
+            frame_seconds
+        };
+        let cut = match &current {
+            None if !is_key => {
+                skipped_before_keyframe += 1;
+                continue;
             }
+            None => true,
+            Some(writer) => {
+                is_key && ends_segment(time - origin_seconds, writer.index, segment_seconds)
+            }
+        };
+        if cut {
+            let index = match current.take() {
+                Some(writer) => {
+                    let path = writer.path.clone();
+                    let (segment, refused) = writer
+                        .finish(Some(time), true, origin_seconds)
+                        .map_err(|reason| write_error(&path, reason))?;
+                    refused_packets += refused;
+                    segments.push(segment);
+                    segments.len() as u32
+                }
+                None => {
+                    origin_seconds = time;
+                    0
+                }
+            };
+            let path = segment_path(&segment_dir, index);
+            let writer = match SegmentWriter::open(path.clone(), index, time, &streams) {
+                Ok(writer) => writer,
+                // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video
+                // only rather than refuse the source.
+                Err(_) if index == 0 && streams.audio.is_some() => {
+                    streams.audio = None;
+                    audio_dropped = true;
+                    SegmentWriter::open(path.clone(), index, time, &streams)
+                        .map_err(|reason| write_error(&path, reason))?
+                }
+                Err(reason) => return Err(write_error(&path, reason)),
+            };
+            current = Some(writer);
+        }
+        if is_key {
+            keyframes.push(time);
+        }
+        video_end_seconds = video_end_seconds.max(time + packet_seconds);
+        if let Some(writer) = current.as_mut() {
+            writer.write_video(packet, time + packet_seconds);
         }
     }
 
@@ -330,17 +410,48 @@ pub fn prepare_file(
             (n, _) => format!("none of its {n} video packets is a keyframe"),
         },
     })?;
+
+    // A truncated file ends inside a frame: its last video packet is left out so that every
+    // segment holds whole frames only.
+    let size_bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+    let truncation = truncation_evidence(
+        read_stopped.as_deref(),
+        &container,
+        size_bytes,
+        declared_video_seconds,
+        video_end_seconds - origin_seconds,
+        frame_seconds,
+    );
     let last_path = last.path.clone();
-    let last_duration = (video_end_seconds - last.start_seconds).max(0.0);
-    let segment = last
-        .finish(last_duration, origin_seconds)
+    let (last_segment, refused) = last
+        .finish(None, truncation.is_none(), origin_seconds)
         .map_err(|reason| write_error(&last_path, reason))?;
-    segments.push(segment);
-    if segments.iter().all(|s| s.video_frames == 0) {
+    refused_packets += refused;
+    if last_segment.video_frames > 0 {
+        segments.push(last_segment);
+    } else {
+        // Best effort: the file is in our own work folder and nothing refers to it.
+        let _ = std::fs::remove_file(&last_segment.path);
+    }
+    if segments.is_empty() {
         return Err(IngestError::NoFrames {
             path: input.to_path_buf(),
-            reason: "the muxer refused every video packet".into(),
+            reason: match &truncation {
+                Some(evidence) => {
+                    format!("it is truncated ({evidence}) before its first keyframe is complete")
+                }
+                None => "the MPEG-TS muxer refused every video packet".into(),
+            },
         });
+    }
+    if let Some(evidence) = &truncation {
+        let covered: f64 = segments.iter().map(|s| s.duration_seconds).sum();
+        warnings.push(format!(
+            "'{}' is truncated ({evidence}); its segments hold the {} s of whole frames before \
+             the cut, and the last segment is shorter than the others.",
+            input.display(),
+            fmt_seconds(covered),
+        ));
     }
 
     let name = input.display();
@@ -382,27 +493,10 @@ pub fn prepare_file(
              (they cannot be decoded on their own)."
         ));
     }
-    if let Some(e) = &read_stopped {
-        warnings.push(format!(
-            "'{name}': reading stopped early at an error ({e}); the segments cover the first {} \
-             s only. The file is probably truncated.",
-            fmt_seconds(duration_seconds)
-        ));
-    } else if read_errors > 0 {
+    if read_errors > 0 && read_stopped.is_none() {
         warnings.push(format!(
             "'{name}': {read_errors} packets could not be read and were skipped; the file may be \
              damaged."
-        ));
-    }
-    if read_stopped.is_none()
-        && container_duration_seconds > 0.0
-        && duration_seconds < 0.9 * container_duration_seconds - frame_tolerance
-    {
-        warnings.push(format!(
-            "'{name}': its header says {} s but only {} s of video could be read; the file is \
-             probably truncated.",
-            fmt_seconds(container_duration_seconds),
-            fmt_seconds(duration_seconds)
         ));
     }
     if refused_packets > 0 {
@@ -419,7 +513,6 @@ pub fn prepare_file(
         ));
     }
 
-    let size_bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
     let bitrate_bps = if container_bitrate_bps > 0 {
         container_bitrate_bps
     } else if duration_seconds > 0.0 {
@@ -493,6 +586,44 @@ mod tests {
         ] {
             let got = keyframe_interval_max(&keyframes, end);
             assert!((got - max).abs() < 1e-9, "{keyframes:?} {end}: {got}");
+        }
+    }
+
+    #[test]
+    fn truncation_evidence_table() {
+        // (read error, container, size bytes, declared s, read s, truncated)
+        let frame = 0.04;
+        for (error, container, size, declared, read, truncated) in [
+            (None, "mpegts", 188 * 1000, 0.0, 5.28, false),
+            (None, "mpegts", 192 * 1000 + 192, 0.0, 5.28, false),
+            (None, "mpegts", 188 * 1000 + 77, 0.0, 3.0, true),
+            (
+                None,
+                "mov,mp4,m4a,3gp,3g2,mj2",
+                1_000_001,
+                5.28,
+                5.28,
+                false,
+            ),
+            // The last frame's own duration is allowed for.
+            (
+                None,
+                "mov,mp4,m4a,3gp,3g2,mj2",
+                1_000_001,
+                5.28,
+                5.24,
+                false,
+            ),
+            (None, "mov,mp4,m4a,3gp,3g2,mj2", 1_000_001, 5.28, 2.6, true),
+            (None, "matroska,webm", 1_000_001, 0.0, 2.6, false),
+            (Some("I/O error"), "flv", 1_000_001, 0.0, 2.6, true),
+        ] {
+            let got = truncation_evidence(error, container, size, declared, read, frame);
+            assert_eq!(
+                got.is_some(),
+                truncated,
+                "{error:?} {container} {size} {declared} {read}: {got:?}"
+            );
         }
     }
 
