@@ -185,6 +185,57 @@ fn mpegts_input_is_cut_too() {
     assert_eq!(frames, vec![50, 50, 32]);
 }
 
+#[test]
+fn audio_that_mpegts_cannot_carry_is_left_out_with_a_warning() {
+    if !have_ffmpeg_cli() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mkv = dir.path().join("pcm.mkv");
+    ffmpeg_cli(&[
+        "-i",
+        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
+        "-c:v",
+        "copy",
+        "-c:a",
+        "pcm_s16le",
+        mkv.to_str().unwrap(),
+    ]);
+    let (_work, prepared) = prepare(&mkv, 2.0);
+    assert!(!prepared.info.has_audio);
+    let frames: Vec<u64> = prepared.segments.iter().map(|s| s.video_frames).collect();
+    assert_eq!(frames, vec![50, 50, 32]);
+    let (_, video, audio, _, _) = inspect(&prepared.segments[0].path);
+    assert!(video && !audio);
+    let warning = prepared.warnings.join("\n");
+    assert!(warning.contains("pcm_s16le"), "{warning}");
+}
+
+#[test]
+fn video_that_mpegts_cannot_carry_is_refused() {
+    if !have_ffmpeg_cli() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("still.png");
+    ffmpeg_cli(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "1",
+        png.to_str().unwrap(),
+    ]);
+    let err = prepare_err(&png, 2.0);
+    assert!(matches!(err, IngestError::VideoNotMuxable { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("still.png") && text.contains("H.264"),
+        "{text}"
+    );
+}
+
 /// Writes an HLS copy of the default fixture (2-second segments) into `dir`.
 fn make_hls(dir: &Path) -> PathBuf {
     let playlist = dir.join("index.m3u8");

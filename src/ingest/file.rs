@@ -64,6 +64,14 @@ struct PendingVideo {
     end_seconds: f64,
 }
 
+/// Why a segment file could not be started.
+enum OpenError {
+    /// Creating the file failed (work folder not writable, disk full).
+    File(String),
+    /// The MPEG-TS muxer refused the streams (a codec it cannot carry).
+    Streams(String),
+}
+
 /// The input streams a segment carries.
 struct StreamsIn {
     video: ffmpeg::codec::Parameters,
@@ -77,20 +85,20 @@ impl SegmentWriter {
         index: u32,
         start_seconds: f64,
         streams: &StreamsIn,
-    ) -> Result<Self, String> {
-        let mut octx =
-            ffmpeg::format::output_as(&path, "mpegts").map_err(|e| format!("open: {e}"))?;
+    ) -> Result<Self, OpenError> {
+        let mut octx = ffmpeg::format::output_as(&path, "mpegts")
+            .map_err(|e| OpenError::File(format!("open: {e}")))?;
         {
             let mut ost = octx
                 .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
-                .map_err(|e| format!("add video stream: {e}"))?;
+                .map_err(|e| OpenError::File(format!("add video stream: {e}")))?;
             ost.set_parameters(streams.video.clone());
             ost.set_time_base(streams.video_time_base);
         }
         if let Some((params, time_base)) = &streams.audio {
             let mut ost = octx
                 .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
-                .map_err(|e| format!("add audio stream: {e}"))?;
+                .map_err(|e| OpenError::File(format!("add audio stream: {e}")))?;
             ost.set_parameters(params.clone());
             ost.set_time_base(*time_base);
         }
@@ -99,16 +107,16 @@ impl SegmentWriter {
         // making the segments overlap.
         options.set("avoid_negative_ts", "disabled");
         octx.write_header_with(options)
-            .map_err(|e| format!("write MPEG-TS header: {e}"))?;
+            .map_err(|e| OpenError::Streams(e.to_string()))?;
         let video_time_base = octx
             .stream(0)
             .map(|s| s.time_base())
-            .ok_or("MPEG-TS muxer lost the video stream")?;
+            .ok_or_else(|| OpenError::Streams("the muxer lost the video stream".into()))?;
         let audio_time_base = if streams.audio.is_some() {
             Some(
                 octx.stream(1)
                     .map(|s| s.time_base())
-                    .ok_or("MPEG-TS muxer lost the audio stream")?,
+                    .ok_or_else(|| OpenError::Streams("the muxer lost the audio stream".into()))?,
             )
         } else {
             None
@@ -202,6 +210,36 @@ impl SegmentWriter {
     }
 }
 
+/// Whether FFmpeg's MPEG-TS muxer maps the codec to a stream type that demuxers recognise
+/// (`get_dvb_stream_type` in libavformat/mpegtsenc.c); it writes any other codec as opaque
+/// private data, which no demuxer would read back as audio or video.
+pub fn mpegts_carries(id: ffmpeg::codec::Id) -> bool {
+    use ffmpeg::codec::Id;
+    matches!(
+        id,
+        Id::MPEG1VIDEO
+            | Id::MPEG2VIDEO
+            | Id::MPEG4
+            | Id::H264
+            | Id::HEVC
+            | Id::CAVS
+            | Id::AVS2
+            | Id::AVS3
+            | Id::DIRAC
+            | Id::VC1
+            | Id::MP2
+            | Id::MP3
+            | Id::AAC
+            | Id::AAC_LATM
+            | Id::AC3
+            | Id::EAC3
+            | Id::DTS
+            | Id::TRUEHD
+            | Id::S302M
+            | Id::OPUS
+    )
+}
+
 fn seconds(ts: i64, time_base: ffmpeg::Rational) -> f64 {
     ts as f64 * f64::from(time_base)
 }
@@ -272,10 +310,24 @@ pub fn prepare_file(
             s.parameters().id().name().to_string(),
         )
     });
+    if !mpegts_carries(video_stream.parameters().id()) {
+        return Err(IngestError::VideoNotMuxable {
+            path: input.to_path_buf(),
+            codec: facts.codec,
+            reason: "MPEG-TS has no stream type for it".into(),
+        });
+    }
+    // Audio that MPEG-TS cannot carry (PCM, Vorbis, FLAC, …) is left out, with a warning.
+    let mut audio_dropped = audio
+        .as_ref()
+        .is_some_and(|(params, _, _)| !mpegts_carries(params.id()));
     let mut streams = StreamsIn {
         video: video_stream.parameters().clone(),
         video_time_base,
-        audio: audio.as_ref().map(|(p, tb, _)| (p.clone(), *tb)),
+        audio: audio
+            .as_ref()
+            .filter(|_| !audio_dropped)
+            .map(|(p, tb, _)| (p.clone(), *tb)),
     };
     let audio_codec = audio.as_ref().map(|(_, _, name)| name.clone());
     let container = ictx.format().name().to_string();
@@ -312,7 +364,6 @@ pub fn prepare_file(
     let mut read_errors: u64 = 0;
     let mut consecutive_read_errors: u32 = 0;
     let mut read_stopped: Option<String> = None;
-    let mut audio_dropped = false;
 
     loop {
         let mut packet = ffmpeg::Packet::empty();
@@ -379,17 +430,24 @@ pub fn prepare_file(
                 }
             };
             let path = segment_path(&segment_dir, index);
-            let writer = match SegmentWriter::open(path.clone(), index, time, &streams) {
+            let mut opened = SegmentWriter::open(path.clone(), index, time, &streams);
+            // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video only
+            // rather than refuse the source.
+            if matches!(opened, Err(OpenError::Streams(_))) && streams.audio.is_some() {
+                streams.audio = None;
+                audio_dropped = true;
+                opened = SegmentWriter::open(path.clone(), index, time, &streams);
+            }
+            let writer = match opened {
                 Ok(writer) => writer,
-                // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video
-                // only rather than refuse the source.
-                Err(_) if index == 0 && streams.audio.is_some() => {
-                    streams.audio = None;
-                    audio_dropped = true;
-                    SegmentWriter::open(path.clone(), index, time, &streams)
-                        .map_err(|reason| write_error(&path, reason))?
+                Err(OpenError::File(reason)) => return Err(write_error(&path, reason)),
+                Err(OpenError::Streams(reason)) => {
+                    return Err(IngestError::VideoNotMuxable {
+                        path: input.to_path_buf(),
+                        codec: facts.codec.clone(),
+                        reason,
+                    })
                 }
-                Err(reason) => return Err(write_error(&path, reason)),
             };
             current = Some(writer);
         }
@@ -624,6 +682,27 @@ mod tests {
                 truncated,
                 "{error:?} {container} {size} {declared} {read}: {got:?}"
             );
+        }
+    }
+
+    #[test]
+    fn mpegts_carries_table() {
+        use ffmpeg::codec::Id;
+        for (id, carried) in [
+            (Id::H264, true),
+            (Id::HEVC, true),
+            (Id::MPEG2VIDEO, true),
+            (Id::AAC, true),
+            (Id::MP3, true),
+            (Id::AC3, true),
+            (Id::OPUS, true),
+            (Id::PNG, false),
+            (Id::VP9, false),
+            (Id::PCM_S16LE, false),
+            (Id::VORBIS, false),
+            (Id::FLAC, false),
+        ] {
+            assert_eq!(mpegts_carries(id), carried, "{id:?}");
         }
     }
 

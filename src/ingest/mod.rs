@@ -143,6 +143,17 @@ pub enum IngestError {
     },
 
     #[error(
+        "the {codec} video of '{}' cannot be carried in MPEG-TS segments ({reason}); re-encode \
+         the source to H.264",
+        path.display()
+    )]
+    VideoNotMuxable {
+        path: PathBuf,
+        codec: String,
+        reason: String,
+    },
+
+    #[error(
         "no complete video segment could be read from '{}' ({reason}); the file is truncated or \
          damaged: give a complete file",
         path.display()
