@@ -467,3 +467,170 @@ fn a_corrupt_state_file_is_refused_with_its_path() {
     let err = EmbeddedChain::open_or_create(dir.path(), EmbeddedConfig::default()).unwrap_err();
     assert!(err.to_string().contains(STATE_FILE_NAME), "{err}");
 }
+
+#[test]
+fn tickets_made_by_payments_redeem_on_the_broker() {
+    use rigbench::payments::sig::Key;
+    use rigbench::payments::ticket::Ticket;
+    let mut chain = EmbeddedChain::new(EmbeddedConfig::default()).unwrap();
+    let key = Key::from_bytes(&secret("payments sender").0).unwrap();
+    chain
+        .fund_deposit_and_reserve(&key.secret_bytes(), eth(1), eth(1))
+        .unwrap();
+    let round = chain.round_info().unwrap();
+    let recipient_rand = U256::from(424242u64);
+    let ticket = Ticket {
+        recipient: address(&secret("payments recipient")),
+        sender: key.address(),
+        face_value_wei: U256::from(1_000_000u64),
+        win_prob: U256::MAX,
+        sender_nonce: 1,
+        recipient_rand_hash: alloy_primitives::keccak256(recipient_rand.to_be_bytes::<32>()),
+        creation_round: round.round,
+        creation_round_block_hash: round.block_hash,
+    };
+    let sig = key.sign_hash(&ticket.hash()).unwrap();
+    let call = ticket.to_call(&sig, recipient_rand);
+    assert_eq!(chain.ticket_hash_on_chain(&call).unwrap(), ticket.hash());
+    assert_eq!(ticket_hash(&call), ticket.hash());
+    let out = chain.redeem_winning_ticket(&call).unwrap();
+    assert_eq!(out.revert_reason, None);
+    assert!(chain.is_ticket_used(ticket.hash()).unwrap());
+}
+
+#[test]
+fn funding_unlock_cancel_and_withdraw() {
+    use alloy_sol_types::SolCall;
+    use rigbench::chain::broker::TicketBroker;
+    let mut chain = EmbeddedChain::new(small_rounds(1)).unwrap();
+    let sender = secret("exit sender");
+    let who = address(&sender);
+    let call = |c: &mut EmbeddedChain, value: U256, data: Vec<u8>| {
+        c.call_broker(&sender, value, data.into())
+            .unwrap()
+            .revert_reason
+    };
+
+    let cases: Vec<(&str, U256, Vec<u8>, Option<&str>)> = vec![
+        (
+            "withdraw with nothing",
+            U256::ZERO,
+            TicketBroker::withdrawCall {}.abi_encode(),
+            Some("sender deposit and reserve are zero"),
+        ),
+        (
+            "unlock with nothing",
+            U256::ZERO,
+            TicketBroker::unlockCall {}.abi_encode(),
+            Some("sender deposit and reserve are zero"),
+        ),
+        (
+            "fundDeposit",
+            U256::from(100),
+            TicketBroker::fundDepositCall {}.abi_encode(),
+            None,
+        ),
+        (
+            "fundReserve",
+            U256::from(50),
+            TicketBroker::fundReserveCall {}.abi_encode(),
+            None,
+        ),
+        (
+            "value not the sum",
+            U256::from(3),
+            TicketBroker::fundDepositAndReserveCall {
+                _depositAmount: U256::from(1),
+                _reserveAmount: U256::from(1),
+            }
+            .abi_encode(),
+            Some("msg.value does not equal sum of deposit amount and reserve amount"),
+        ),
+        (
+            "cancel without unlock",
+            U256::ZERO,
+            TicketBroker::cancelUnlockCall {}.abi_encode(),
+            Some("no unlock request in progress"),
+        ),
+        (
+            "withdraw while locked",
+            U256::ZERO,
+            TicketBroker::withdrawCall {}.abi_encode(),
+            Some("no unlock request in progress"),
+        ),
+        (
+            "unlock",
+            U256::ZERO,
+            TicketBroker::unlockCall {}.abi_encode(),
+            None,
+        ),
+        (
+            "unlock twice",
+            U256::ZERO,
+            TicketBroker::unlockCall {}.abi_encode(),
+            Some("unlock already initiated"),
+        ),
+        (
+            "withdraw too early",
+            U256::ZERO,
+            TicketBroker::withdrawCall {}.abi_encode(),
+            Some("account is locked"),
+        ),
+        (
+            "cancel",
+            U256::ZERO,
+            TicketBroker::cancelUnlockCall {}.abi_encode(),
+            None,
+        ),
+        (
+            "unlock again",
+            U256::ZERO,
+            TicketBroker::unlockCall {}.abi_encode(),
+            None,
+        ),
+    ];
+    for (name, value, data, want) in cases {
+        assert_eq!(
+            call(&mut chain, value, data).as_deref(),
+            want,
+            "case {name}"
+        );
+    }
+    let funds = chain.sender_funds(who).unwrap();
+    assert_eq!(
+        (funds.deposit, funds.reserve),
+        (U256::from(100), U256::from(50))
+    );
+    assert!(funds.withdraw_round > U256::ZERO);
+
+    chain.mine_blocks(20).unwrap();
+    let before = chain.balance_wei(who);
+    let out = chain
+        .call_broker(
+            &sender,
+            U256::ZERO,
+            TicketBroker::withdrawCall {}.abi_encode().into(),
+        )
+        .unwrap();
+    assert_eq!(out.revert_reason, None);
+    let gas_cost = U256::from(out.gas_used) * U256::from(out.gas_price_wei);
+    // The faucet first raised the balance to the gas limit's cost (2M gas at 1 gwei) if short.
+    let credited = before.max(U256::from(2_000_000u64) * U256::from(1_000_000_000u64));
+    assert_eq!(
+        chain.balance_wei(who),
+        credited - gas_cost + U256::from(150)
+    );
+    let funds = chain.sender_funds(who).unwrap();
+    assert_eq!((funds.deposit, funds.reserve), (U256::ZERO, U256::ZERO));
+    // As in Livepeer, withdrawRound stays until the next funding cancels the unlock.
+    assert!(funds.withdraw_round > U256::ZERO);
+    let out = chain
+        .call_broker(
+            &sender,
+            U256::from(5),
+            TicketBroker::fundDepositCall {}.abi_encode().into(),
+        )
+        .unwrap();
+    assert_eq!(out.revert_reason, None);
+    assert_eq!(chain.sender_funds(who).unwrap().withdraw_round, U256::ZERO);
+}

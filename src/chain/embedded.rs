@@ -190,9 +190,20 @@ impl EmbeddedChain {
 
     /// `unlock()` sent from the account of `sender_secret`.
     pub fn unlock(&mut self, sender_secret: &B256) -> Result<TxOutcome, ChainError> {
-        let sender = broker::address_of_secret(sender_secret)?;
         let data = TicketBroker::unlockCall {}.abi_encode().into();
-        self.transact(sender, self.broker, U256::ZERO, data)
+        self.call_broker(sender_secret, U256::ZERO, data)
+    }
+
+    /// Any broker call (calldata from [`broker::TicketBroker`]) sent with `value_wei` from the
+    /// account of `secret`, which is credited what the call and its gas need.
+    pub fn call_broker(
+        &mut self,
+        secret: &B256,
+        value_wei: U256,
+        data: Bytes,
+    ) -> Result<TxOutcome, ChainError> {
+        let from = broker::address_of_secret(secret)?;
+        self.transact(from, self.broker, value_wei, data)
     }
 
     /// `batchRedeemWinningTickets` sent by the first ticket's recipient; failing tickets are

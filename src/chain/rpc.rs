@@ -197,9 +197,20 @@ impl RpcChain {
 
     /// `unlock()` sent from the account of `sender_secret` (which must hold gas money).
     pub fn unlock(&mut self, sender_secret: &B256) -> Result<TxOutcome, ChainError> {
-        let signer = signer_of(sender_secret)?;
         let data = TicketBroker::unlockCall {}.abi_encode().into();
-        self.send(&signer, TxKind::Call(self.broker), U256::ZERO, data)
+        self.call_broker(sender_secret, U256::ZERO, data)
+    }
+
+    /// Any broker call (calldata from [`broker::TicketBroker`]) sent with `value_wei` from the
+    /// account of `secret`, which must hold the value and gas money.
+    pub fn call_broker(
+        &mut self,
+        secret: &B256,
+        value_wei: U256,
+        data: Bytes,
+    ) -> Result<TxOutcome, ChainError> {
+        let signer = signer_of(secret)?;
+        self.send(&signer, TxKind::Call(self.broker), value_wei, data)
             .map(|(o, _)| o)
     }
 
