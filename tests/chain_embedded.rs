@@ -634,3 +634,41 @@ fn funding_unlock_cancel_and_withdraw() {
     assert_eq!(out.revert_reason, None);
     assert_eq!(chain.sender_funds(who).unwrap().withdraw_round, U256::ZERO);
 }
+
+#[test]
+fn a_round_touched_late_is_initialised_and_its_tickets_redeem() {
+    // 300 empty blocks into a new round, the hash of the block before its start is beyond
+    // BLOCKHASH's 256-block reach: round_info stores one with initializeRound().
+    let cfg = EmbeddedConfig {
+        round_length_blocks: 1000,
+        active_set_size: 1,
+        ..EmbeddedConfig::default()
+    };
+    let mut chain = EmbeddedChain::new(cfg).unwrap();
+    let sender = secret("late sender");
+    chain
+        .fund_deposit_and_reserve(&sender, eth(1), eth(1))
+        .unwrap();
+    let to_next_round = 1000 - chain.block_number().unwrap() % 1000;
+    chain.mine_blocks(to_next_round + 300).unwrap();
+    let round = chain.round_info().unwrap();
+    assert_eq!(round.round, U256::from(1));
+    assert!(!round.block_hash.is_zero());
+    assert_eq!(
+        chain.round_info().unwrap(),
+        round,
+        "stored, so it stays the same"
+    );
+    let call = ticket(
+        &mut chain,
+        &sender,
+        address(&secret("late recipient")),
+        U256::from(1),
+        U256::MAX,
+        1,
+    );
+    assert_eq!(
+        chain.redeem_winning_ticket(&call).unwrap().revert_reason,
+        None
+    );
+}
