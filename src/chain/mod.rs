@@ -108,3 +108,123 @@ pub trait Chain: Send {
     /// Whether the broker has already marked this ticket hash as used.
     fn is_ticket_used(&mut self, ticket_hash: B256) -> Result<bool, ChainError>;
 }
+
+/// A 32-byte secp256k1 secret key whose `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(B256);
+
+impl SecretKey {
+    pub fn new(secret: B256) -> SecretKey {
+        SecretKey(secret)
+    }
+
+    /// The secret bytes; never print or log them.
+    pub fn expose(&self) -> &B256 {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<hidden>)")
+    }
+}
+
+/// Which chain a run redeems on, as `config` resolves it from `--chain`, `--chain-rpc`,
+/// `--broker`, `--data-dir` and `--redeem-gas-price`.
+#[derive(Debug, Clone)]
+pub enum ChainSpec {
+    /// The embedded EVM; its state is kept in `state_dir` when given (needed for
+    /// `rigbench redeem` to find winners an earlier run left pending).
+    Embedded {
+        state_dir: Option<std::path::PathBuf>,
+        config: embedded::EmbeddedConfig,
+    },
+    /// A JSON-RPC node; the broker is deployed by the operator unless `broker` is given.
+    Rpc {
+        url: String,
+        operator_key: SecretKey,
+        broker: Option<Address>,
+        config: rpc::RpcConfig,
+    },
+}
+
+/// Opens the chain a spec names.
+pub fn open(spec: &ChainSpec) -> Result<Box<dyn Chain>, ChainError> {
+    Ok(match spec {
+        ChainSpec::Embedded {
+            state_dir: Some(dir),
+            config,
+        } => Box::new(embedded::EmbeddedChain::open_or_create(
+            dir,
+            config.clone(),
+        )?),
+        ChainSpec::Embedded {
+            state_dir: None,
+            config,
+        } => Box::new(embedded::EmbeddedChain::new(config.clone())?),
+        ChainSpec::Rpc {
+            url,
+            operator_key,
+            broker,
+            config,
+        } => Box::new(rpc::RpcChain::connect(
+            url,
+            operator_key.expose(),
+            *broker,
+            config.clone(),
+        )?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_do_not_show_in_debug() {
+        let key = SecretKey::new(B256::repeat_byte(0xab));
+        let spec = ChainSpec::Rpc {
+            url: "http://127.0.0.1:8545".into(),
+            operator_key: key.clone(),
+            broker: None,
+            config: rpc::RpcConfig::default(),
+        };
+        let shown = format!("{key:?} {spec:?}");
+        assert!(!shown.contains("abab"), "{shown}");
+        assert_eq!(key.expose(), &B256::repeat_byte(0xab));
+    }
+
+    #[test]
+    fn open_embedded_in_memory_and_in_a_directory() {
+        let cfg = embedded::EmbeddedConfig::default();
+        let chain = open(&ChainSpec::Embedded {
+            state_dir: None,
+            config: cfg.clone(),
+        })
+        .unwrap();
+        assert_eq!(
+            (chain.kind(), chain.chain_id()),
+            ("embedded", embedded::EMBEDDED_CHAIN_ID)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ChainSpec::Embedded {
+            state_dir: Some(dir.path().to_path_buf()),
+            config: cfg,
+        };
+        let broker = open(&spec).unwrap().broker();
+        assert!(dir.path().join(embedded::STATE_FILE_NAME).exists());
+        assert_eq!(open(&spec).unwrap().broker(), broker);
+    }
+
+    #[test]
+    fn open_rpc_with_a_bad_url_is_rejected() {
+        let spec = ChainSpec::Rpc {
+            url: "nonsense".into(),
+            operator_key: SecretKey::new(B256::repeat_byte(1)),
+            broker: None,
+            config: rpc::RpcConfig::default(),
+        };
+        assert!(!open(&spec).err().map(|e| e.is_retryable()).unwrap_or(true));
+    }
+}
