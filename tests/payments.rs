@@ -16,7 +16,9 @@ use rigbench::payments::params::{
 use rigbench::payments::queue::{
     redeem_entry_on, QueuedTicket, Redemption, RedemptionQueue, RetryPolicy, TicketState,
 };
-use rigbench::payments::recipient::{reason, Recipient, RecipientConfig, RecipientError, SenderView};
+use rigbench::payments::recipient::{
+    reason, Recipient, RecipientConfig, RecipientError, SenderView,
+};
 use rigbench::payments::sig::{self, Key};
 use rigbench::payments::{tools, PaymentRun, PaymentsConfig, PaymentsError, RenditionSpec, Ticket};
 
@@ -67,7 +69,10 @@ impl MockChain {
 
 fn call_hash(call: &TicketCall) -> B256 {
     let (round, block_hash) = if call.aux_data.len() == 64 {
-        (U256::from_be_slice(&call.aux_data[..32]), B256::from_slice(&call.aux_data[32..]))
+        (
+            U256::from_be_slice(&call.aux_data[..32]),
+            B256::from_slice(&call.aux_data[32..]),
+        )
     } else {
         (U256::ZERO, B256::ZERO)
     };
@@ -114,7 +119,8 @@ impl Chain for MockChain {
         deposit: U256,
         reserve: U256,
     ) -> Result<TxOutcome, ChainError> {
-        let key = Key::from_bytes(&sender_secret.0).map_err(|e| ChainError::Rejected(e.to_string()))?;
+        let key =
+            Key::from_bytes(&sender_secret.0).map_err(|e| ChainError::Rejected(e.to_string()))?;
         let mut s = self.up()?;
         s.block += 1;
         let f = s.funds.entry(key.address()).or_default();
@@ -227,7 +233,9 @@ fn ticket_for(params: &TicketParams, sender: Address, nonce: u32) -> Ticket {
 }
 
 fn signed(key: &Key, params: &TicketParams, nonce: u32) -> TicketSenderParams {
-    let sig = key.sign_hash(&ticket_for(params, key.address(), nonce).hash()).unwrap();
+    let sig = key
+        .sign_hash(&ticket_for(params, key.address(), nonce).hash())
+        .unwrap();
     TicketSenderParams {
         sender_nonce: nonce,
         sig: Bytes::from(sig.to_vec()),
@@ -276,7 +284,11 @@ fn signature_attacks_are_rejected_each_with_its_reason() {
                 .to_vec(),
         ),
     };
-    let n_half = U256::from_str_radix("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0", 16).unwrap();
+    let n_half = U256::from_str_radix(
+        "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0",
+        16,
+    )
+    .unwrap();
     let high_s = with_sig(&good, |sig| {
         let s_val = U256::from_be_slice(&sig[32..64]);
         let n = n_half * U256::from(2u64) + U256::from(1u64);
@@ -284,27 +296,58 @@ fn signature_attacks_are_rejected_each_with_its_reason() {
         sig[64] = if sig[64] == 27 { 28 } else { 27 };
     });
     let cases: Vec<(&str, TicketSenderParams, &[&str])> = vec![
-        ("forged r", with_sig(&good, |sig| sig[5] ^= 0xff), &["bad_signature", "wrong_signer"]),
-        ("forged s", with_sig(&good, |sig| sig[40] ^= 0x01), &["wrong_signer", "high_s"]),
+        (
+            "forged r",
+            with_sig(&good, |sig| sig[5] ^= 0xff),
+            &["bad_signature", "wrong_signer"],
+        ),
+        (
+            "forged s",
+            with_sig(&good, |sig| sig[40] ^= 0x01),
+            &["wrong_signer", "high_s"],
+        ),
         ("another key's signature", stolen, &["wrong_signer"]),
-        ("64 bytes", with_sig(&good, |sig| sig.truncate(64)), &["bad_sig_length"]),
-        ("66 bytes", with_sig(&good, |sig| sig.push(0)), &["bad_sig_length"]),
+        (
+            "64 bytes",
+            with_sig(&good, |sig| sig.truncate(64)),
+            &["bad_sig_length"],
+        ),
+        (
+            "66 bytes",
+            with_sig(&good, |sig| sig.push(0)),
+            &["bad_sig_length"],
+        ),
         ("v = 0", with_sig(&good, |sig| sig[64] = 0), &["bad_sig_v"]),
-        ("v = 29", with_sig(&good, |sig| sig[64] = 29), &["bad_sig_v"]),
+        (
+            "v = 29",
+            with_sig(&good, |sig| sig[64] = 29),
+            &["bad_sig_v"],
+        ),
         ("high s", high_s, &["high_s"]),
     ];
     for (name, tsp, want) in cases {
         let p = payment(s.sender.address(), &s.params, vec![tsp]);
         let got = only_reason(&s.recipient, &p, 100, &funded_view());
-        assert!(want.contains(&got), "{name}: got {got}, want one of {want:?}");
+        assert!(
+            want.contains(&got),
+            "{name}: got {got}, want one of {want:?}"
+        );
     }
     // A payment from another sender than the session's is refused outright.
     let p = payment(other.address(), &s.params, vec![by_other]);
-    assert_eq!(only_reason(&s.recipient, &p, 100, &funded_view()), reason::WRONG_SENDER);
+    assert_eq!(
+        only_reason(&s.recipient, &p, 100, &funded_view()),
+        reason::WRONG_SENDER
+    );
     // And the good one passes.
     let v = s
         .recipient
-        .receive_payment(0, &payment(s.sender.address(), &s.params, vec![good]), 100, &funded_view())
+        .receive_payment(
+            0,
+            &payment(s.sender.address(), &s.params, vec![good]),
+            100,
+            &funded_view(),
+        )
         .unwrap();
     assert_eq!(v.valid, 1);
 }
@@ -314,8 +357,17 @@ fn replayed_nonce_and_nonce_limit() {
     let s = setup();
     let addr = s.sender.address();
     let first = payment(addr, &s.params, vec![signed(&s.sender, &s.params, 1)]);
-    assert_eq!(s.recipient.receive_payment(0, &first, 100, &funded_view()).unwrap().valid, 1);
-    assert_eq!(only_reason(&s.recipient, &first, 100, &funded_view()), reason::REPLAYED_NONCE);
+    assert_eq!(
+        s.recipient
+            .receive_payment(0, &first, 100, &funded_view())
+            .unwrap()
+            .valid,
+        1
+    );
+    assert_eq!(
+        only_reason(&s.recipient, &first, 100, &funded_view()),
+        reason::REPLAYED_NONCE
+    );
 
     // Fill up to 600 nonces, then the 601st distinct nonce is refused.
     let tickets: Vec<_> = (2..=MAX_SENDER_NONCES as u32 + 1)
@@ -332,11 +384,27 @@ fn replayed_nonce_and_nonce_limit() {
 #[test]
 fn expired_parameters_are_rejected() {
     let s = setup();
-    let p = payment(s.sender.address(), &s.params, vec![signed(&s.sender, &s.params, 1)]);
+    let p = payment(
+        s.sender.address(),
+        &s.params,
+        vec![signed(&s.sender, &s.params, 1)],
+    );
     // Issued at block 100, expiring at 140.
-    assert_eq!(only_reason(&s.recipient, &p, 140, &funded_view()), reason::EXPIRED);
-    assert_eq!(only_reason(&s.recipient, &p, 1_000, &funded_view()), reason::EXPIRED);
-    assert_eq!(s.recipient.receive_payment(0, &p, 139, &funded_view()).unwrap().valid, 1);
+    assert_eq!(
+        only_reason(&s.recipient, &p, 140, &funded_view()),
+        reason::EXPIRED
+    );
+    assert_eq!(
+        only_reason(&s.recipient, &p, 1_000, &funded_view()),
+        reason::EXPIRED
+    );
+    assert_eq!(
+        s.recipient
+            .receive_payment(0, &p, 139, &funded_view())
+            .unwrap()
+            .valid,
+        1
+    );
 }
 
 #[test]
@@ -345,21 +413,52 @@ fn wrong_recipient_rand_is_rejected() {
     let addr = s.sender.address();
     // A different seed, a forged commitment, or a pushed-out expiration all break the HMAC.
     let tampered: Vec<(&str, TicketParams)> = vec![
-        ("seed", TicketParams { seed: s.params.seed + U256::from(1u64), ..s.params.clone() }),
-        ("hash", TicketParams { recipient_rand_hash: keccak256(b"guess"), ..s.params.clone() }),
-        ("expiration", TicketParams { expiration_block: U256::from(10_000u64), ..s.params.clone() }),
-        ("face value", TicketParams { face_value_wei: s.params.face_value_wei * U256::from(2u64), ..s.params.clone() }),
+        (
+            "seed",
+            TicketParams {
+                seed: s.params.seed + U256::from(1u64),
+                ..s.params.clone()
+            },
+        ),
+        (
+            "hash",
+            TicketParams {
+                recipient_rand_hash: keccak256(b"guess"),
+                ..s.params.clone()
+            },
+        ),
+        (
+            "expiration",
+            TicketParams {
+                expiration_block: U256::from(10_000u64),
+                ..s.params.clone()
+            },
+        ),
+        (
+            "face value",
+            TicketParams {
+                face_value_wei: s.params.face_value_wei * U256::from(2u64),
+                ..s.params.clone()
+            },
+        ),
         (
             "round",
             TicketParams {
-                expiration_params: ExpirationParams { creation_round: U256::from(11u64), ..s.params.expiration_params },
+                expiration_params: ExpirationParams {
+                    creation_round: U256::from(11u64),
+                    ..s.params.expiration_params
+                },
                 ..s.params.clone()
             },
         ),
     ];
     for (name, params) in tampered {
         let p = payment(addr, &params, vec![signed(&s.sender, &params, 1)]);
-        assert_eq!(only_reason(&s.recipient, &p, 100, &funded_view()), reason::WRONG_RECIPIENT_RAND, "{name}");
+        assert_eq!(
+            only_reason(&s.recipient, &p, 100, &funded_view()),
+            reason::WRONG_RECIPIENT_RAND,
+            "{name}"
+        );
     }
 }
 
@@ -374,11 +473,21 @@ fn sender_without_funds_gets_no_parameters_and_no_credit() {
         .recipient
         .ticket_params(s.sender.address(), 100, &round(), &broke)
         .unwrap_err();
-    assert!(err.to_string().contains("insufficient sender reserve"), "{err}");
+    assert!(
+        err.to_string().contains("insufficient sender reserve"),
+        "{err}"
+    );
     assert!(matches!(err, RecipientError::Params(_)));
     // Tickets under earlier parameters, after the sender withdrew everything.
-    let p = payment(s.sender.address(), &s.params, vec![signed(&s.sender, &s.params, 1)]);
-    assert_eq!(only_reason(&s.recipient, &p, 100, &broke), reason::NO_SENDER_FUNDS);
+    let p = payment(
+        s.sender.address(),
+        &s.params,
+        vec![signed(&s.sender, &s.params, 1)],
+    );
+    assert_eq!(
+        only_reason(&s.recipient, &p, 100, &broke),
+        reason::NO_SENDER_FUNDS
+    );
 }
 
 #[test]
@@ -394,8 +503,15 @@ fn face_value_above_what_the_reserve_allows_is_rejected() {
         ..funded_view()
     };
     assert!(s.params.face_value_wei > shrunk.reserve_share_wei());
-    let p = payment(s.sender.address(), &s.params, vec![signed(&s.sender, &s.params, 1)]);
-    assert_eq!(only_reason(&s.recipient, &p, 100, &shrunk), reason::INSUFFICIENT_SENDER_RESERVE);
+    let p = payment(
+        s.sender.address(),
+        &s.params,
+        vec![signed(&s.sender, &s.params, 1)],
+    );
+    assert_eq!(
+        only_reason(&s.recipient, &p, 100, &shrunk),
+        reason::INSUFFICIENT_SENDER_RESERVE
+    );
 }
 
 // ---------------------------------------------------------------- durable queue
@@ -444,12 +560,18 @@ fn queue_persists_reopens_and_never_redeems_twice() {
     assert!(all.iter().all(|e| e.state == TicketState::Pending));
     assert_eq!(q.load(&e1.ticket_hash).unwrap().unwrap().ticket, e1.ticket);
     // No temporary files are left behind.
-    let names: Vec<_> = std::fs::read_dir(q.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(q.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 
     let mut c = chain.clone();
     let (r, after) = redeem_entry_on(&q, &e1, &quick_retry(), &mut c).unwrap();
-    assert!(matches!(r, Redemption::Redeemed(ref tx) if tx.gas_used == MOCK_GAS), "{r:?}");
+    assert!(
+        matches!(r, Redemption::Redeemed(ref tx) if tx.gas_used == MOCK_GAS),
+        "{r:?}"
+    );
     assert_eq!(after.state, TicketState::Redeemed);
     assert_eq!(after.gas_used, Some(MOCK_GAS));
     assert!(after.tx_hash.is_some());
@@ -477,11 +599,20 @@ fn queue_persists_reopens_and_never_redeems_twice() {
     assert!(matches!(r, Redemption::Reverted(_)), "{r:?}");
     assert_eq!(after.state, TicketState::Failed);
     assert_eq!(after.gas_used, Some(MOCK_GAS));
-    assert!(after.reason.as_deref().unwrap_or("").contains("signature"), "{:?}", after.reason);
+    assert!(
+        after.reason.as_deref().unwrap_or("").contains("signature"),
+        "{:?}",
+        after.reason
+    );
 
     // Reopened once more, every state survived.
     let q = RedemptionQueue::open(dir.path()).unwrap();
-    let states: HashMap<B256, TicketState> = q.all().unwrap().into_iter().map(|e| (e.ticket_hash, e.state)).collect();
+    let states: HashMap<B256, TicketState> = q
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.ticket_hash, e.state))
+        .collect();
     assert_eq!(states[&e1.ticket_hash], TicketState::Redeemed);
     assert_eq!(states[&e2.ticket_hash], TicketState::Pending);
     assert_eq!(states[&bad.ticket_hash], TicketState::Failed);
@@ -491,9 +622,16 @@ fn queue_persists_reopens_and_never_redeems_twice() {
 fn corrupt_record_is_reported_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let q = RedemptionQueue::open(dir.path()).unwrap();
-    std::fs::write(q.dir().join(format!("{:x}.json", B256::repeat_byte(1))), b"{ not json").unwrap();
+    std::fs::write(
+        q.dir().join(format!("{:x}.json", B256::repeat_byte(1))),
+        b"{ not json",
+    )
+    .unwrap();
     let err = q.all().unwrap_err();
-    assert!(err.to_string().contains("not a valid ticket record"), "{err}");
+    assert!(
+        err.to_string().contains("not a valid ticket record"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -507,10 +645,18 @@ fn unreachable_chain_leaves_winners_pending_until_redeem() {
     }
     chain.set_reachable(false);
     let mut c = chain.clone();
-    let report = rigbench::payments::payer::redeem_pending_with(&q, &mut c, &quick_retry()).unwrap();
+    let report =
+        rigbench::payments::payer::redeem_pending_with(&q, &mut c, &quick_retry()).unwrap();
     assert_eq!(report.pending, 3);
     assert_eq!(report.redeemed, 0);
-    assert!(report.last_error.as_deref().unwrap_or("").contains("unreachable"), "{report:?}");
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("unreachable"),
+        "{report:?}"
+    );
     let first = &q.pending().unwrap()[0];
     assert!(first.last_error.is_some());
     assert_eq!(first.attempts, quick_retry().tries);
@@ -519,7 +665,11 @@ fn unreachable_chain_leaves_winners_pending_until_redeem() {
     chain.set_reachable(true);
     let mut c = chain.clone();
     let report = rigbench::payments::redeem_pending(dir.path(), &mut c).unwrap();
-    assert_eq!((report.redeemed, report.pending, report.failed), (3, 0, 0), "{report:?}");
+    assert_eq!(
+        (report.redeemed, report.pending, report.failed),
+        (3, 0, 0),
+        "{report:?}"
+    );
     assert_eq!(report.gas_per_redemption, Some(MOCK_GAS));
     assert_eq!(report.face_value_redeemed_wei, U256::from(15_000u64));
     let mut c = chain.clone();
@@ -548,9 +698,21 @@ fn winners_for_another_chain_are_left_alone() {
 
 fn ladder() -> Vec<RenditionSpec> {
     vec![
-        RenditionSpec { width: 1280, height: 720, fps: 30.0 },
-        RenditionSpec { width: 854, height: 480, fps: 30.0 },
-        RenditionSpec { width: 640, height: 360, fps: 30.0 },
+        RenditionSpec {
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+        },
+        RenditionSpec {
+            width: 854,
+            height: 480,
+            fps: 30.0,
+        },
+        RenditionSpec {
+            width: 640,
+            height: 360,
+            fps: 30.0,
+        },
     ]
 }
 
@@ -582,8 +744,14 @@ fn default_run_pays_every_segment_and_calibrates_gas() {
             });
         }
     });
-    assert!(matches!(run.session(0), Err(PaymentsError::SessionTaken(0))));
-    assert!(matches!(run.session(2), Err(PaymentsError::NoSuchSession { .. })));
+    assert!(matches!(
+        run.session(0),
+        Err(PaymentsError::SessionTaken(0))
+    ));
+    assert!(matches!(
+        run.session(2),
+        Err(PaymentsError::NoSuchSession { .. })
+    ));
     let s = run.finish().unwrap();
     assert!(s.tickets_sent > 0);
     assert_eq!(s.tickets_sent, s.tickets_valid);
@@ -597,10 +765,17 @@ fn default_run_pays_every_segment_and_calibrates_gas() {
     assert_eq!(s.pending, 0);
     assert_eq!(s.face_value_redeemed_wei, "0");
     // Fees: 10 segments × price × pixels.
-    assert_eq!(s.fees_debited_wei, (U256::from(10 * output_pixels()) * U256::from(1000u64)).to_string());
+    assert_eq!(
+        s.fees_debited_wei,
+        (U256::from(10 * output_pixels()) * U256::from(1000u64)).to_string()
+    );
     // 0.01 gwei × 1.2M gas × 100 = 1.2e15 wei, EV 8e9: win probability 8e9 / 1.2e15.
     assert_eq!(s.face_value_wei, "1200000000000000");
-    assert!((s.win_prob - 8e9 / 1.2e15).abs() / (8e9 / 1.2e15) < 1e-6, "{}", s.win_prob);
+    assert!(
+        (s.win_prob - 8e9 / 1.2e15).abs() / (8e9 / 1.2e15) < 1e-6,
+        "{}",
+        s.win_prob
+    );
     assert_eq!(s.chain.kind, "mock");
     assert_eq!(s.chain.chain_id, 31337);
     // The run's JSON keeps wei as decimal strings.
@@ -626,7 +801,10 @@ fn winners_are_persisted_before_acknowledgement_and_redeemed() {
         assert!(q.all().unwrap().len() >= winners as usize);
         payer.debit(output_pixels()).unwrap();
     }
-    assert!(winners > 0, "with p = 1/4 and dozens of tickets a winner is certain in practice");
+    assert!(
+        winners > 0,
+        "with p = 1/4 and dozens of tickets a winner is certain in practice"
+    );
     drop(payer);
     let s = run.finish().unwrap();
     assert_eq!(s.winning_tickets, u64::from(winners));
@@ -635,7 +813,10 @@ fn winners_are_persisted_before_acknowledgement_and_redeemed() {
     assert_eq!(s.pending, 0);
     assert_eq!(chain.state().redemptions.len(), winners as usize);
     let fv = U256::from(8_000_000_000u64 * 4);
-    assert_eq!(s.face_value_redeemed_wei, (fv * U256::from(winners)).to_string());
+    assert_eq!(
+        s.face_value_redeemed_wei,
+        (fv * U256::from(winners)).to_string()
+    );
 }
 
 #[test]
@@ -660,7 +841,10 @@ fn chain_down_at_the_end_keeps_winners_pending_for_the_next_run() {
     let s = run.finish().unwrap();
     assert_eq!(s.pending, u64::from(winners), "{s:?}");
     assert_eq!(s.redeemed, 0);
-    assert_eq!(s.calibration_redemptions, 0, "no calibration against a dead chain");
+    assert_eq!(
+        s.calibration_redemptions, 0,
+        "no calibration against a dead chain"
+    );
 
     // Next run, chain back: the leftovers are redeemed at start, once.
     chain.set_reachable(true);
@@ -669,7 +853,11 @@ fn chain_down_at_the_end_keeps_winners_pending_for_the_next_run() {
     let s = run.finish().unwrap();
     assert_eq!(s.earlier_runs_redeemed, u64::from(winners));
     assert_eq!(s.pending, 0);
-    assert_eq!(chain.state().redemptions.len(), winners as usize + 3, "winners + 3 calibration");
+    assert_eq!(
+        chain.state().redemptions.len(),
+        winners as usize + 3,
+        "winners + 3 calibration"
+    );
 }
 
 #[test]
@@ -695,14 +883,18 @@ fn insufficient_balance_stops_transcoding_with_a_clear_error() {
     let run = PaymentRun::start(cfg, Box::new(MockChain::new()), 1).unwrap();
     let mut payer = run.session(0).unwrap();
     let err = payer.pay_segment(&ladder(), 2.0).unwrap_err();
-    assert!(err.to_string().contains("insufficient sender reserve"), "{err}");
+    assert!(
+        err.to_string().contains("insufficient sender reserve"),
+        "{err}"
+    );
 }
 
 #[test]
 fn embedded_chain_run_measures_real_gas() {
     use rigbench::chain::embedded::{EmbeddedChain, EmbeddedConfig};
     let dir = tempfile::tempdir().unwrap();
-    let chain = EmbeddedChain::open_or_create(&dir.path().join("chain"), EmbeddedConfig::default()).unwrap();
+    let chain = EmbeddedChain::open_or_create(&dir.path().join("chain"), EmbeddedConfig::default())
+        .unwrap();
     let mut cfg = run_cfg(dir.path());
     cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(3u64));
     let run = PaymentRun::start(cfg, Box::new(chain), 1).unwrap();
@@ -720,8 +912,144 @@ fn embedded_chain_run_measures_real_gas() {
     assert_eq!(s.redeem_failed, 0, "{s:?}");
     let gas = s.gas_per_redemption.expect("gas measured");
     assert!(gas > 21_000 && gas < 500_000, "{gas}");
+    assert!(winners > 0, "p = 1/3 over two dozen tickets");
     let q = RedemptionQueue::open(dir.path()).unwrap();
-    assert!(q.all().unwrap().iter().all(|e| e.state == TicketState::Redeemed));
+    let all = q.all().unwrap();
+    assert!(all.iter().all(|e| e.state == TicketState::Redeemed));
+    assert!(all
+        .iter()
+        .all(|e| e.gas_used == Some(gas) || e.gas_used.is_some()));
+
+    // A ticket reused on chain: pretend the state update was lost, so the file says pending.
+    // The broker's usedTickets says otherwise and nothing is sent; a direct second
+    // redemption reverts in the contract.
+    let mut chain =
+        EmbeddedChain::open_or_create(&dir.path().join("chain"), EmbeddedConfig::default())
+            .unwrap();
+    let mut stale = all[0].clone();
+    let call = stale.ticket.to_call(&stale.sig, stale.recipient_rand);
+    let again = chain.redeem_winning_ticket(&call).unwrap();
+    assert_eq!(
+        again.revert_reason.as_deref(),
+        Some("ticket is used"),
+        "{again:?}"
+    );
+    stale.state = TicketState::Pending;
+    q.write(&stale).unwrap();
+    let report = rigbench::payments::redeem_pending(dir.path(), &mut chain).unwrap();
+    assert_eq!((report.already_used, report.redeemed), (1, 0), "{report:?}");
+}
+
+/// Helper process for `sigkill_after_acknowledged_winners_then_restart_redeems_once`: pays
+/// until a winner is acknowledged, says so, then waits to be killed.
+#[test]
+#[ignore = "helper process, started by sigkill_after_acknowledged_winners_then_restart_redeems_once"]
+fn sigkill_child() {
+    use rigbench::chain::embedded::{EmbeddedChain, EmbeddedConfig};
+    use std::io::Write;
+    let Ok(dir) = std::env::var("RIGBENCH_PAYMENTS_CHILD_DIR") else {
+        panic!("run only as the helper of the SIGKILL test");
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let chain =
+        EmbeddedChain::open_or_create(&dir.join("chain"), EmbeddedConfig::default()).unwrap();
+    let run = PaymentRun::start(sigkill_cfg(&dir), Box::new(chain), 1).unwrap();
+    let mut payer = run.session(0).unwrap();
+    let mut winners = 0;
+    while winners == 0 {
+        winners += payer.pay_segment(&ladder(), 2.0).unwrap().winners;
+        payer.debit(output_pixels()).unwrap();
+    }
+    println!("ACKED {winners}");
+    std::io::stdout().flush().unwrap();
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+fn sigkill_cfg(dir: &std::path::Path) -> PaymentsConfig {
+    let mut cfg = run_cfg(dir);
+    cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(2u64));
+    cfg.recipient_key = Some(Key::from_bytes(&[0x21; 32]).unwrap());
+    cfg.sender_keys = vec![Key::from_bytes(&[0x22; 32]).unwrap()];
+    cfg
+}
+
+#[test]
+fn sigkill_after_acknowledged_winners_then_restart_redeems_once() {
+    use rigbench::chain::embedded::{EmbeddedChain, EmbeddedConfig};
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "sigkill_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("RIGBENCH_PAYMENTS_CHILD_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acked = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        // libtest may print "test sigkill_child ... " on the same line first.
+        if let Some(at) = line.find("ACKED ") {
+            acked = Some(line[at + 6..].trim().parse::<u64>().unwrap());
+            break;
+        }
+    }
+    // SIGKILL, right after the acknowledgement (the redeemer may be mid-transaction).
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let acked = acked.expect("the helper acknowledged a winner before it was killed");
+
+    let q = RedemptionQueue::open(dir.path()).unwrap();
+    let persisted = q.all().unwrap();
+    assert!(
+        persisted.len() as u64 >= acked,
+        "every acknowledged winner is on disk"
+    );
+
+    let cfg = sigkill_cfg(dir.path());
+    let sender = cfg.sender_keys[0].address();
+    let mut chain =
+        EmbeddedChain::open_or_create(&dir.path().join("chain"), EmbeddedConfig::default())
+            .unwrap();
+    let deposit_before = chain.sender_funds(sender).unwrap().deposit;
+    let paid_before = persisted
+        .iter()
+        .filter(|e| e.state == TicketState::Redeemed)
+        .count() as u64;
+    let run = PaymentRun::start(cfg, Box::new(chain), 0).unwrap();
+    let earlier = run.earlier_redemptions().clone();
+    eprintln!("killed after {acked} acknowledged; {paid_before} redeemed before the kill; restart: {earlier:?}");
+    drop(run);
+    let after = q.all().unwrap();
+    assert!(
+        after.iter().all(|e| e.state == TicketState::Redeemed),
+        "{after:#?}"
+    );
+    // Money moved exactly once per winner: the sender's deposit dropped by the face value of
+    // the winners the restart redeemed, no more.
+    let mut chain =
+        EmbeddedChain::open_or_create(&dir.path().join("chain"), EmbeddedConfig::default())
+            .unwrap();
+    let fv = after[0].ticket.face_value_wei;
+    let deposit_after = chain.sender_funds(sender).unwrap().deposit;
+    assert_eq!(
+        deposit_before - deposit_after,
+        fv * U256::from(earlier.redeemed)
+    );
+    assert_eq!(
+        paid_before + earlier.redeemed + earlier.already_used,
+        after.len() as u64,
+        "{earlier:?}"
+    );
+    for e in &after {
+        assert!(chain.is_ticket_used(e.ticket_hash).unwrap());
+    }
 }
 
 #[test]
@@ -765,7 +1093,11 @@ fn signatures_verify_with_eth_account() {
                 .unwrap()
         };
         let good = run(format!("{:#x}", key.address()));
-        assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stdout));
+        assert!(
+            good.status.success(),
+            "{}",
+            String::from_utf8_lossy(&good.stdout)
+        );
         let bad = run(format!("{:#x}", Address::repeat_byte(i)));
         assert_eq!(bad.status.code(), Some(1));
     }
@@ -776,7 +1108,9 @@ fn keystores_written_by_eth_account_load() {
     // Generated with eth-account 0.14: Account.encrypt(key, "rigbench-test", kdf=..., iterations=1024).
     let pbkdf2 = r#"{"address": "2c7536E3605D9C16a7a3D7b1898e529396a65c23", "crypto": {"cipher": "aes-128-ctr", "cipherparams": {"iv": "d8108d5cd36c91cd4a1f2979fcb7990c"}, "ciphertext": "7d48cfce1d91e0c691347bfe56aa1a015c88bc9ba21717045c2adb4e65097018", "kdf": "pbkdf2", "kdfparams": {"c": 1024, "dklen": 32, "prf": "hmac-sha256", "salt": "7a48a18f9ed1c05f7abc89ec3e717622"}, "mac": "c2eb0989b57a14480ed7c21058f78a21bdaa8fb34efd259d8fba37dc4e3e133d"}, "id": "a9fc4a63-c1af-4749-9389-95e4d0450b86", "version": 3}"#;
     let scrypt = r#"{"address": "2c7536E3605D9C16a7a3D7b1898e529396a65c23", "crypto": {"cipher": "aes-128-ctr", "cipherparams": {"iv": "52f883aec58d479991353e698fdb5de4"}, "ciphertext": "550d77649049d19a8cee8df703e0cc61f170563105071911c7eb62ffb84094c6", "kdf": "scrypt", "kdfparams": {"dklen": 32, "n": 1024, "r": 8, "p": 1, "salt": "4223918d0a9ba062158a031fd5410930"}, "mac": "09a8d071f3c352dcaf5c8623e3f56834b827f606a8b6769cb187b08078517fea"}, "id": "19e2c689-74f4-403a-96ad-01d9d1b98e60", "version": 3}"#;
-    let want: Address = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23".parse().unwrap();
+    let want: Address = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
+        .parse()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (name, json) in [("pbkdf2.json", pbkdf2), ("scrypt.json", scrypt)] {
         let path = dir.path().join(name);

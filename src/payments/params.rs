@@ -185,7 +185,10 @@ pub enum FeeError {
 
 /// Σ over renditions of `w × h × ceil(fps, or 60 for passthrough) × ceil(segment seconds)`:
 /// the pixels the broadcaster expects to pay for before transcoding.
-pub fn estimated_pixels(renditions: &[RenditionSpec], segment_seconds: f64) -> Result<U256, FeeError> {
+pub fn estimated_pixels(
+    renditions: &[RenditionSpec],
+    segment_seconds: f64,
+) -> Result<U256, FeeError> {
     if !segment_seconds.is_finite() || segment_seconds < 0.0 {
         return Err(FeeError::BadDuration(segment_seconds));
     }
@@ -302,17 +305,60 @@ mod tests {
     fn face_value_table() {
         let big = U256::MAX;
         // (gas, gas price, ev, max float, cap, expected)
-        let cases: Vec<(u64, U256, U256, U256, Option<U256>, Result<U256, ParamsError>)> = vec![
+        type Case = (
+            u64,
+            U256,
+            U256,
+            U256,
+            Option<U256>,
+            Result<U256, ParamsError>,
+        );
+        let cases: Vec<Case> = vec![
             // Arbitrum-like: 1.2M gas × 0.01 gwei × 100 = 1.2e15 wei.
-            (1_200_000, u(10_000_000), u(8_000_000_000), big, None, Ok(u(1_200_000_000_000_000))),
+            (
+                1_200_000,
+                u(10_000_000),
+                u(8_000_000_000),
+                big,
+                None,
+                Ok(u(1_200_000_000_000_000)),
+            ),
             // Gas cost tiny: raised to EV × 100.
-            (1_200_000, u(1), u(8_000_000_000), big, None, Ok(u(800_000_000_000))),
+            (
+                1_200_000,
+                u(1),
+                u(8_000_000_000),
+                big,
+                None,
+                Ok(u(800_000_000_000)),
+            ),
             // Capped by the reserve allowance.
-            (1_200_000, u(10_000_000), u(8_000_000_000), u(1_000_000_000_000), None, Ok(u(1_000_000_000_000))),
+            (
+                1_200_000,
+                u(10_000_000),
+                u(8_000_000_000),
+                u(1_000_000_000_000),
+                None,
+                Ok(u(1_000_000_000_000)),
+            ),
             // Capped by the configured maximum.
-            (1_200_000, u(10_000_000), u(8_000_000_000), big, Some(u(5_000_000_000_000)), Ok(u(5_000_000_000_000))),
+            (
+                1_200_000,
+                u(10_000_000),
+                u(8_000_000_000),
+                big,
+                Some(u(5_000_000_000_000)),
+                Ok(u(5_000_000_000_000)),
+            ),
             // Allowance exactly EV still works.
-            (1_200_000, u(10_000_000), u(8_000_000_000), u(8_000_000_000), None, Ok(u(8_000_000_000))),
+            (
+                1_200_000,
+                u(10_000_000),
+                u(8_000_000_000),
+                u(8_000_000_000),
+                None,
+                Ok(u(8_000_000_000)),
+            ),
             // Below EV: insufficient sender reserve.
             (
                 1_200_000,
@@ -320,25 +366,58 @@ mod tests {
                 u(8_000_000_000),
                 u(7_999_999_999),
                 None,
-                Err(ParamsError::InsufficientSenderReserve { face_value_wei: u(7_999_999_999), ev_wei: u(8_000_000_000) }),
+                Err(ParamsError::InsufficientSenderReserve {
+                    face_value_wei: u(7_999_999_999),
+                    ev_wei: u(8_000_000_000),
+                }),
             ),
-            (1_200_000, u(10_000_000), u(8_000_000_000), U256::ZERO, None, Err(ParamsError::InsufficientSenderReserve { face_value_wei: U256::ZERO, ev_wei: u(8_000_000_000) })),
-            (1_200_000, u(10_000_000), U256::ZERO, big, None, Err(ParamsError::ZeroEv)),
+            (
+                1_200_000,
+                u(10_000_000),
+                u(8_000_000_000),
+                U256::ZERO,
+                None,
+                Err(ParamsError::InsufficientSenderReserve {
+                    face_value_wei: U256::ZERO,
+                    ev_wei: u(8_000_000_000),
+                }),
+            ),
+            (
+                1_200_000,
+                u(10_000_000),
+                U256::ZERO,
+                big,
+                None,
+                Err(ParamsError::ZeroEv),
+            ),
         ];
         for (gas, price, ev, float, cap, want) in cases {
-            assert_eq!(face_value_wei(gas, price, ev, float, cap), want, "gas {gas} price {price} ev {ev} float {float}");
+            assert_eq!(
+                face_value_wei(gas, price, ev, float, cap),
+                want,
+                "gas {gas} price {price} ev {ev} float {float}"
+            );
         }
     }
 
     #[test]
     fn win_prob_gives_back_the_ev() {
-        for (ev, fv) in [(8_000_000_000u64, 1_200_000_000_000_000u64), (1, 100), (7, 7), (1000, 3), (3, 1000)] {
+        for (ev, fv) in [
+            (8_000_000_000u64, 1_200_000_000_000_000u64),
+            (1, 100),
+            (7, 7),
+            (1000, 3),
+            (3, 1000),
+        ] {
             let wp = win_prob(u(ev), u(fv));
             let got = expected_value_wei(u(fv), wp);
             if ev >= fv {
                 assert_eq!(wp, U256::MAX, "saturates: ev {ev} fv {fv}");
             } else {
-                assert!(got >= u(ev) && got <= u(ev) + u(1), "ev {ev} fv {fv} -> {got}");
+                assert!(
+                    got >= u(ev) && got <= u(ev) + u(1),
+                    "ev {ev} fv {fv} -> {got}"
+                );
             }
         }
         assert_eq!(win_prob(u(1), U256::ZERO), U256::ZERO);
@@ -346,23 +425,47 @@ mod tests {
 
     #[test]
     fn estimated_pixels_table() {
-        let r = |w, h, fps| RenditionSpec { width: w, height: h, fps };
+        let r = |w, h, fps| RenditionSpec {
+            width: w,
+            height: h,
+            fps,
+        };
         let cases = [
             (vec![r(1280, 720, 30.0)], 2.0, 1280u64 * 720 * 30 * 2),
             (vec![r(1280, 720, 29.97)], 2.0, 1280 * 720 * 30 * 2),
             (vec![r(1280, 720, 0.0)], 2.0, 1280 * 720 * 60 * 2),
             (vec![r(640, 360, 30.0)], 1.2, 640 * 360 * 30 * 2),
-            (vec![r(640, 360, 30.0), r(1280, 720, 30.0)], 2.0, (640 * 360 + 1280 * 720) * 30 * 2),
+            (
+                vec![r(640, 360, 30.0), r(1280, 720, 30.0)],
+                2.0,
+                (640 * 360 + 1280 * 720) * 30 * 2,
+            ),
             (vec![], 2.0, 0),
             (vec![r(640, 360, 30.0)], 0.0, 0),
         ];
         for (renditions, seconds, want) in cases {
-            assert_eq!(estimated_pixels(&renditions, seconds).unwrap(), u(want), "{renditions:?} {seconds}");
+            assert_eq!(
+                estimated_pixels(&renditions, seconds).unwrap(),
+                u(want),
+                "{renditions:?} {seconds}"
+            );
         }
-        assert!(matches!(estimated_pixels(&[r(1, 1, -1.0)], 2.0), Err(FeeError::BadFps { index: 0, .. })));
-        assert!(matches!(estimated_pixels(&[r(1, 1, f64::NAN)], 2.0), Err(FeeError::BadFps { .. })));
-        assert!(matches!(estimated_pixels(&[], f64::INFINITY), Err(FeeError::BadDuration(_))));
-        assert!(matches!(estimated_pixels(&[], -1.0), Err(FeeError::BadDuration(_))));
+        assert!(matches!(
+            estimated_pixels(&[r(1, 1, -1.0)], 2.0),
+            Err(FeeError::BadFps { index: 0, .. })
+        ));
+        assert!(matches!(
+            estimated_pixels(&[r(1, 1, f64::NAN)], 2.0),
+            Err(FeeError::BadFps { .. })
+        ));
+        assert!(matches!(
+            estimated_pixels(&[], f64::INFINITY),
+            Err(FeeError::BadDuration(_))
+        ));
+        assert!(matches!(
+            estimated_pixels(&[], -1.0),
+            Err(FeeError::BadDuration(_))
+        ));
     }
 
     #[test]
@@ -371,7 +474,10 @@ mod tests {
         // 100 pixels × 1000 wei × 1.02 = 102_000 wei = 10_200_000 centiwei.
         let fee = estimated_fee_centiwei(u(100), &price);
         assert_eq!(fee, u(10_200_000));
-        let third = PriceInfo { price_per_unit_wei: u(1), pixels_per_unit: u(3) };
+        let third = PriceInfo {
+            price_per_unit_wei: u(1),
+            pixels_per_unit: u(3),
+        };
         assert_eq!(estimated_fee_centiwei(u(3), &third), u(102));
         assert_eq!(estimated_fee_centiwei(u(1), &third), u(34));
         let ev = u(1000);
@@ -392,16 +498,28 @@ mod tests {
             (U256::ZERO, i(0), 1),
         ];
         for (fee, credit, want) in cases {
-            assert_eq!(tickets_needed(fee, ev, credit), u(want), "fee {fee} credit {credit}");
+            assert_eq!(
+                tickets_needed(fee, ev, credit),
+                u(want),
+                "fee {fee} credit {credit}"
+            );
         }
         assert_eq!(tickets_needed(fee, U256::ZERO, i(0)), U256::ZERO);
     }
 
     #[test]
     fn price_reduction() {
-        let cases = [((1000u64, 1u64), (1000u64, 1u64)), ((10, 4), (5, 2)), ((0, 5), (0, 1)), ((0, 0), (0, 1))];
+        let cases = [
+            ((1000u64, 1u64), (1000u64, 1u64)),
+            ((10, 4), (5, 2)),
+            ((0, 5), (0, 1)),
+            ((0, 0), (0, 1)),
+        ];
         for ((n, d), (rn, rd)) in cases {
-            let p = PriceInfo { price_per_unit_wei: u(n), pixels_per_unit: u(d) };
+            let p = PriceInfo {
+                price_per_unit_wei: u(n),
+                pixels_per_unit: u(d),
+            };
             assert_eq!(p.reduced(), (u(rn), u(rd)));
         }
     }
@@ -432,7 +550,12 @@ mod tests {
             (params(fv, ok_wp, 100), 100, deposit, "expiring"),
             (params(fv, ok_wp, 50), 100, deposit, "expiring"),
             (params(fv, U256::MAX, 140), 100, deposit, "ev_not_below"),
-            (params(fv, win_prob(u(4_000_000_000_000), u(fv)), 140), 100, deposit, "ev_too_high"),
+            (
+                params(fv, win_prob(u(4_000_000_000_000), u(fv)), 140),
+                100,
+                deposit,
+                "ev_too_high",
+            ),
             (params(fv, ok_wp, 140), 100, u(fv - 1), "above_deposit"),
             (params(fv, ok_wp, 140), 100, u(fv), "ok"),
         ];
@@ -444,7 +567,11 @@ mod tests {
                 Err(ParamsRefusal::EvTooHigh { .. }) => "ev_too_high",
                 Err(ParamsRefusal::FaceValueAboveDeposit { .. }) => "above_deposit",
             };
-            assert_eq!(got, want, "exp {} block {block} dep {dep}", p.expiration_block);
+            assert_eq!(
+                got, want,
+                "exp {} block {block} dep {dep}",
+                p.expiration_block
+            );
         }
     }
 
@@ -453,7 +580,10 @@ mod tests {
         let p = Payment {
             sender: Address::repeat_byte(2),
             ticket_params: params(1000, u(5), 140),
-            tickets: vec![TicketSenderParams { sender_nonce: 1, sig: Bytes::from(vec![1u8; 65]) }],
+            tickets: vec![TicketSenderParams {
+                sender_nonce: 1,
+                sig: Bytes::from(vec![1u8; 65]),
+            }],
             expected_price: PriceInfo::per_pixel(u(1000)),
         };
         let json = serde_json::to_vec(&p).unwrap();

@@ -22,8 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::params::{Payment, PriceInfo, RenditionSpec, TicketParams};
 use super::queue::{
-    redeem_entry, QueueError, QueuedTicket, Redemption, RedemptionQueue, RetryPolicy,
-    TicketState,
+    redeem_entry, QueueError, QueuedTicket, Redemption, RedemptionQueue, RetryPolicy, TicketState,
 };
 use super::recipient::{Recipient, RecipientConfig, RecipientError, SenderView};
 use super::sender::{Sender, SenderError};
@@ -150,7 +149,10 @@ pub struct SegmentPayment {
 /// What `rigbench redeem` (or a run's start) did with pending winners.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedeemReport {
+    /// Winners redeemed (calibration tickets excluded).
     pub redeemed: u64,
+    /// Calibration tickets redeemed (left pending by an earlier run).
+    pub calibration: u64,
     /// Mined and reverted (reasons kept in the ticket files).
     pub failed: u64,
     /// Found already used on chain; marked redeemed without a new transaction.
@@ -161,6 +163,8 @@ pub struct RedeemReport {
     pub other_chain: u64,
     /// Gas of every redemption transaction sent (reverted included).
     pub gas_used_total: u64,
+    /// Gas of the successful redemptions only.
+    pub gas_used_redeemed: u64,
     /// Mean gas of the successful redemptions; None when none succeeded.
     pub gas_per_redemption: Option<u64>,
     /// Face value of the winners redeemed (calibration excluded), wei.
@@ -171,6 +175,7 @@ pub struct RedeemReport {
 
 impl RedeemReport {
     fn gas_mean(&mut self, success_gas: u64, success_count: u64) {
+        self.gas_used_redeemed = success_gas;
         self.gas_per_redemption = success_gas.checked_div(success_count);
     }
 }
@@ -271,7 +276,12 @@ impl Shared {
         Ok(outcome)
     }
 
-    fn book(&self, outcome: &Redemption, entry: &QueuedTicket, earlier: bool) -> Result<(), PaymentsError> {
+    fn book(
+        &self,
+        outcome: &Redemption,
+        entry: &QueuedTicket,
+        earlier: bool,
+    ) -> Result<(), PaymentsError> {
         let settled = {
             let mut st = lock(&self.stats)?;
             match outcome {
@@ -287,8 +297,9 @@ impl Shared {
                         } else {
                             st.redeemed += 1;
                         }
-                        st.face_value_redeemed_wei =
-                            st.face_value_redeemed_wei.saturating_add(entry.ticket.face_value_wei);
+                        st.face_value_redeemed_wei = st
+                            .face_value_redeemed_wei
+                            .saturating_add(entry.ticket.face_value_wei);
                     }
                     true
                 }
@@ -340,12 +351,20 @@ impl std::fmt::Debug for PaymentRun {
 impl PaymentRun {
     /// Makes the keys, redeems whatever an earlier run left pending in `data_dir`, tops up
     /// each sender's deposit and reserve on chain, and starts the background redeemer.
-    pub fn start(cfg: PaymentsConfig, mut chain: Box<dyn Chain>, sessions: u32) -> Result<PaymentRun, PaymentsError> {
+    pub fn start(
+        cfg: PaymentsConfig,
+        mut chain: Box<dyn Chain>,
+        sessions: u32,
+    ) -> Result<PaymentRun, PaymentsError> {
         if cfg.ticket_ev_wei.is_zero() {
-            return Err(PaymentsError::Config("ticket EV must be a positive number of wei".into()));
+            return Err(PaymentsError::Config(
+                "ticket EV must be a positive number of wei".into(),
+            ));
         }
         if cfg.redeem_retry.tries == 0 {
-            return Err(PaymentsError::Config("redeem retries must be at least 1".into()));
+            return Err(PaymentsError::Config(
+                "redeem retries must be at least 1".into(),
+            ));
         }
         let queue = RedemptionQueue::open(&cfg.data_dir)?;
 
@@ -357,7 +376,9 @@ impl PaymentRun {
             None => Key::random()?,
         };
         let senders: Vec<Key> = if cfg.sender_keys.is_empty() {
-            (0..sessions).map(|_| Key::random()).collect::<Result<_, _>>()?
+            (0..sessions)
+                .map(|_| Key::random())
+                .collect::<Result<_, _>>()?
         } else {
             (0..sessions as usize)
                 .map(|i| cfg.sender_keys[i % cfg.sender_keys.len()].clone())
@@ -366,7 +387,12 @@ impl PaymentRun {
         let mut funded = HashSet::new();
         for key in &senders {
             if funded.insert(key.address()) {
-                fund_sender(chain.as_mut(), key, cfg.sender_deposit_wei, cfg.sender_reserve_wei)?;
+                fund_sender(
+                    chain.as_mut(),
+                    key,
+                    cfg.sender_deposit_wei,
+                    cfg.sender_reserve_wei,
+                )?;
             }
         }
 
@@ -387,15 +413,16 @@ impl PaymentRun {
             broker: format!("{:#x}", chain.broker()),
         };
         let (chain_id, broker) = (chain.chain_id(), chain.broker());
-        let mut stats = Stats::default();
-        stats.earlier_redeemed = earlier.redeemed;
-        stats.redeem_failed = earlier.failed;
-        stats.gas_used_total = earlier.gas_used_total;
-        if let Some(g) = earlier.gas_per_redemption {
-            stats.gas_success_total = g.saturating_mul(earlier.redeemed);
-            stats.gas_success_count = earlier.redeemed;
-        }
-        stats.face_value_redeemed_wei = earlier.face_value_redeemed_wei;
+        let stats = Stats {
+            earlier_redeemed: earlier.redeemed,
+            redeem_failed: earlier.failed,
+            gas_used_total: earlier.gas_used_total,
+            gas_success_total: earlier.gas_used_redeemed,
+            gas_success_count: earlier.redeemed + earlier.calibration,
+            calibration_redemptions: earlier.calibration,
+            face_value_redeemed_wei: earlier.face_value_redeemed_wei,
+            ..Stats::default()
+        };
         let shared = Arc::new(Shared {
             chain: Mutex::new(chain),
             chain_summary,
@@ -450,18 +477,20 @@ impl PaymentRun {
 
     /// The payer for one session (call once per session, from any thread).
     pub fn session(&self, session: u32) -> Result<SessionPayer, PaymentsError> {
-        let key = self
-            .senders
-            .get(session as usize)
-            .cloned()
-            .ok_or(PaymentsError::NoSuchSession {
-                session,
-                sessions: self.senders.len() as u32,
-            })?;
+        let key =
+            self.senders
+                .get(session as usize)
+                .cloned()
+                .ok_or(PaymentsError::NoSuchSession {
+                    session,
+                    sessions: self.senders.len() as u32,
+                })?;
         if !lock(&self.taken)?.insert(session) {
             return Err(PaymentsError::SessionTaken(session));
         }
-        self.shared.recipient.register_session(session, key.address())?;
+        self.shared
+            .recipient
+            .register_session(session, key.address())?;
         let view = lock(&self.shared.view)?.clone();
         let deposit = view
             .funds
@@ -542,16 +571,23 @@ impl PaymentRun {
             None => {
                 let k = Key::random()?;
                 let mut chain = lock(&self.shared.chain)?;
-                fund_sender(chain.as_mut(), &k, self.sender_deposit_wei, self.sender_deposit_wei)?;
+                fund_sender(
+                    chain.as_mut(),
+                    &k,
+                    self.sender_deposit_wei,
+                    self.sender_deposit_wei,
+                )?;
                 k
             }
         };
         let view = self.shared.refresh_view(&[key.address()], true)?;
         let sv = self.shared.sender_view(&view, key.address());
-        let params = self
-            .shared
-            .recipient
-            .calibration_params(key.address(), view.block, &view.round, &sv)?;
+        let params = self.shared.recipient.calibration_params(
+            key.address(),
+            view.block,
+            &view.round,
+            &sv,
+        )?;
         let mut sender = Sender::new(key.clone(), sv.funds.deposit);
         let tickets = sender.sign_batch(&params, CALIBRATION_TICKETS)?;
         let rand = self.shared.recipient.rand_for(key.address(), &params);
@@ -592,7 +628,12 @@ impl Drop for PaymentRun {
 
 /// Tops `key`'s deposit and reserve on the broker up to the targets (nothing when they are
 /// already there, so a reused key is not charged again).
-fn fund_sender(chain: &mut dyn Chain, key: &Key, deposit: U256, reserve: U256) -> Result<(), PaymentsError> {
+fn fund_sender(
+    chain: &mut dyn Chain,
+    key: &Key,
+    deposit: U256,
+    reserve: U256,
+) -> Result<(), PaymentsError> {
     let have = chain
         .sender_funds(key.address())
         .map_err(chain_err("reading a sender's funds"))?;
@@ -663,25 +704,33 @@ impl SessionPayer {
     /// Before transcoding: the broadcaster gets parameters if it has none (or they expire),
     /// estimates the fee, signs tickets; the orchestrator validates them, persists winners and
     /// acknowledges. Errors mean the segment must not be transcoded.
-    pub fn pay_segment(&mut self, renditions: &[RenditionSpec], segment_seconds: f64) -> Result<SegmentPayment, PaymentsError> {
+    pub fn pay_segment(
+        &mut self,
+        renditions: &[RenditionSpec],
+        segment_seconds: f64,
+    ) -> Result<SegmentPayment, PaymentsError> {
         let addr = self.sender.key().address();
         let view = self.shared.refresh_view(&[addr], false)?;
         if self.sender.params().is_none() {
             self.fetch_params(&view)?;
         }
-        let bill = match self.sender.pay_segment(renditions, segment_seconds, view.block) {
+        let bill = match self
+            .sender
+            .pay_segment(renditions, segment_seconds, view.block)
+        {
             Err(SenderError::Refused(super::params::ParamsRefusal::Expiring { .. })) => {
                 self.fetch_params(&view)?;
-                self.sender.pay_segment(renditions, segment_seconds, view.block)?
+                self.sender
+                    .pay_segment(renditions, segment_seconds, view.block)?
             }
             other => other?,
         };
         let payment = over_the_wire(&bill.payment)?;
         let sv = self.shared.sender_view(&view, addr);
-        let verdict = self
-            .shared
-            .recipient
-            .receive_payment(self.session, &payment, view.block, &sv)?;
+        let verdict =
+            self.shared
+                .recipient
+                .receive_payment(self.session, &payment, view.block, &sv)?;
 
         // A winner is money: on disk (fsync'd) before the payment is acknowledged.
         for w in &verdict.winners {
@@ -743,14 +792,18 @@ impl SessionPayer {
     /// segment's response.
     pub fn debit(&mut self, output_pixels: u64) -> Result<U256, PaymentsError> {
         let (num, denom) = self.shared.price.reduced();
-        let fee = U256::from(output_pixels).saturating_mul(num).div_ceil(denom);
+        let fee = U256::from(output_pixels)
+            .saturating_mul(num)
+            .div_ceil(denom);
         self.shared.recipient.debit(self.session, fee)?;
         self.sender.debit(fee);
         {
             let mut st = lock(&self.shared.stats)?;
             st.fees_debited_wei = st.fees_debited_wei.saturating_add(fee);
         }
-        let view = self.shared.refresh_view(&[self.sender.key().address()], false)?;
+        let view = self
+            .shared
+            .refresh_view(&[self.sender.key().address()], false)?;
         if self.fetch_params(&view).is_err() {
             // pay_segment asks again and reports the reason if it still fails.
             self.sender.clear_params();
@@ -760,7 +813,10 @@ impl SessionPayer {
 }
 
 /// Redeems every pending winner in `data_dir` on `chain` (for `rigbench redeem`).
-pub fn redeem_pending(data_dir: &Path, chain: &mut dyn Chain) -> Result<RedeemReport, PaymentsError> {
+pub fn redeem_pending(
+    data_dir: &Path,
+    chain: &mut dyn Chain,
+) -> Result<RedeemReport, PaymentsError> {
     let queue = RedemptionQueue::open(data_dir)?;
     redeem_pending_with(&queue, chain, &RetryPolicy::default())
 }
@@ -783,13 +839,16 @@ pub fn redeem_pending_with(
         let (outcome, entry) = redeem_entry(queue, &entry, policy, |f| f(chain))?;
         match outcome {
             Redemption::Redeemed(tx) => {
-                report.redeemed += 1;
                 report.gas_used_total = report.gas_used_total.saturating_add(tx.gas_used);
                 success_gas = success_gas.saturating_add(tx.gas_used);
                 success_count += 1;
-                if !entry.calibration {
-                    report.face_value_redeemed_wei =
-                        report.face_value_redeemed_wei.saturating_add(entry.ticket.face_value_wei);
+                if entry.calibration {
+                    report.calibration += 1;
+                } else {
+                    report.redeemed += 1;
+                    report.face_value_redeemed_wei = report
+                        .face_value_redeemed_wei
+                        .saturating_add(entry.ticket.face_value_wei);
                 }
             }
             Redemption::Reverted(tx) => {

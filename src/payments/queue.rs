@@ -267,7 +267,9 @@ pub fn redeem_entry<F>(
     mut with_chain: F,
 ) -> Result<(Redemption, QueuedTicket), QueueError>
 where
-    F: FnMut(&mut dyn FnMut(&mut dyn Chain) -> Result<ChainStep, ChainError>) -> Result<ChainStep, ChainError>,
+    F: FnMut(
+        &mut dyn FnMut(&mut dyn Chain) -> Result<ChainStep, ChainError>,
+    ) -> Result<ChainStep, ChainError>,
 {
     // The persisted state is the authority: re-read it.
     let mut entry = match queue.load(&entry.ticket_hash)? {

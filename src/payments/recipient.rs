@@ -173,8 +173,17 @@ impl Recipient {
     }
 
     /// What `sender` may still be paid from its reserve: reserve share − pending winners.
-    pub fn max_float_wei(&self, sender: Address, view: &SenderView) -> Result<U256, RecipientError> {
-        let pending = self.lock()?.pending_wei.get(&sender).copied().unwrap_or_default();
+    pub fn max_float_wei(
+        &self,
+        sender: Address,
+        view: &SenderView,
+    ) -> Result<U256, RecipientError> {
+        let pending = self
+            .lock()?
+            .pending_wei
+            .get(&sender)
+            .copied()
+            .unwrap_or_default();
         Ok(view.reserve_share_wei().saturating_sub(pending))
     }
 
@@ -229,7 +238,8 @@ impl Recipient {
         let mut seed_bytes = [0u8; 32];
         getrandom::getrandom(&mut seed_bytes).map_err(|e| KeyError::Random(e.to_string()))?;
         let seed = U256::from_be_bytes(seed_bytes);
-        let expiration_block = U256::from(current_block).saturating_add(U256::from(PARAMS_EXPIRY_BLOCKS));
+        let expiration_block =
+            U256::from(current_block).saturating_add(U256::from(PARAMS_EXPIRY_BLOCKS));
         let expiration_params = ExpirationParams {
             creation_round: round.round,
             creation_round_block_hash: round.block_hash,
@@ -347,7 +357,11 @@ impl Recipient {
         let state = &mut *state;
         let share = view.reserve_share_wei();
         for (ticket, tsp) in signed {
-            let pending = state.pending_wei.get(&payment.sender).copied().unwrap_or_default();
+            let pending = state
+                .pending_wei
+                .get(&payment.sender)
+                .copied()
+                .unwrap_or_default();
             if ticket.face_value_wei > share.saturating_sub(pending) {
                 reject(&mut verdict, reason::INSUFFICIENT_SENDER_RESERVE, 1);
                 continue;
@@ -378,7 +392,9 @@ impl Recipient {
             .sessions
             .get_mut(&session)
             .ok_or(RecipientError::UnknownSession(session))?;
-        s.balance_wei = s.balance_wei.saturating_add(to_signed(verdict.credited_wei));
+        s.balance_wei = s
+            .balance_wei
+            .saturating_add(to_signed(verdict.credited_wei));
         verdict.balance_wei = s.balance_wei;
         Ok(verdict)
     }
@@ -405,7 +421,11 @@ impl Recipient {
     }
 
     /// A winner of `sender` was redeemed or given up on: it no longer holds reserve.
-    pub fn release_pending(&self, sender: Address, face_value_wei: U256) -> Result<(), RecipientError> {
+    pub fn release_pending(
+        &self,
+        sender: Address,
+        face_value_wei: U256,
+    ) -> Result<(), RecipientError> {
         let mut state = self.lock()?;
         if let Some(p) = state.pending_wei.get_mut(&sender) {
             *p = p.saturating_sub(face_value_wei);
@@ -491,7 +511,10 @@ mod tests {
         // 1000 gas × 1 wei × 100 = 100_000 < EV × 100 = 100_000: equal; reserve share 1e6.
         assert_eq!(p.face_value_wei, U256::from(100_000u64));
         assert_eq!(p.expiration_block, U256::from(140u64));
-        assert_eq!(p.recipient_rand_hash, recipient_rand_hash(r.rand_for(sender, &p)));
+        assert_eq!(
+            p.recipient_rand_hash,
+            recipient_rand_hash(r.rand_for(sender, &p))
+        );
         assert!(p.ev_wei() >= U256::from(1_000u64));
         // A reserve too small for one EV refuses parameters.
         let poor = SenderView {
@@ -503,7 +526,9 @@ mod tests {
         };
         assert!(matches!(
             r.ticket_params(sender, 100, &round(), &poor),
-            Err(RecipientError::Params(ParamsError::InsufficientSenderReserve { .. }))
+            Err(RecipientError::Params(
+                ParamsError::InsufficientSenderReserve { .. }
+            ))
         ));
     }
 
@@ -512,15 +537,24 @@ mod tests {
         let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
         let key = Key::from_bytes(&[7; 32]).unwrap();
         r.register_session(0, key.address()).unwrap();
-        let p = r.ticket_params(key.address(), 100, &round(), &view()).unwrap();
-        let v = r.receive_payment(0, &pay(&key, &p, &[1, 2, 3]), 100, &view()).unwrap();
+        let p = r
+            .ticket_params(key.address(), 100, &round(), &view())
+            .unwrap();
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[1, 2, 3]), 100, &view())
+            .unwrap();
         assert_eq!(v.valid, 3);
         assert!(v.rejected.is_empty());
         assert_eq!(v.credited_wei, p.ev_wei() * U256::from(3u64));
-        let v = r.receive_payment(0, &pay(&key, &p, &[3, 4]), 100, &view()).unwrap();
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[3, 4]), 100, &view())
+            .unwrap();
         assert_eq!(v.valid, 1);
         assert_eq!(v.rejected.get(reason::REPLAYED_NONCE), Some(&1));
-        assert_eq!(r.balance_wei(0).unwrap(), to_signed(p.ev_wei() * U256::from(4u64)));
+        assert_eq!(
+            r.balance_wei(0).unwrap(),
+            to_signed(p.ev_wei() * U256::from(4u64))
+        );
         let b = r.debit(0, p.ev_wei() * U256::from(5u64)).unwrap();
         assert!(b.is_negative());
     }

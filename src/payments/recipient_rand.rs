@@ -107,13 +107,34 @@ mod tests {
         let one = U256::from(1u64);
         let b = inputs(&aux);
         let variants = [
-            RandInputs { seed: b.seed + one, ..b },
-            RandInputs { sender: Address::repeat_byte(0xab), ..b },
-            RandInputs { face_value_wei: b.face_value_wei + one, ..b },
-            RandInputs { win_prob: b.win_prob + one, ..b },
-            RandInputs { expiration_block: b.expiration_block + one, ..b },
-            RandInputs { price_num: b.price_num + one, ..b },
-            RandInputs { price_denom: b.price_denom + one, ..b },
+            RandInputs {
+                seed: b.seed + one,
+                ..b
+            },
+            RandInputs {
+                sender: Address::repeat_byte(0xab),
+                ..b
+            },
+            RandInputs {
+                face_value_wei: b.face_value_wei + one,
+                ..b
+            },
+            RandInputs {
+                win_prob: b.win_prob + one,
+                ..b
+            },
+            RandInputs {
+                expiration_block: b.expiration_block + one,
+                ..b
+            },
+            RandInputs {
+                price_num: b.price_num + one,
+                ..b
+            },
+            RandInputs {
+                price_denom: b.price_denom + one,
+                ..b
+            },
             RandInputs { aux_data: &[], ..b },
         ];
         for v in variants {

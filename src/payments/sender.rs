@@ -8,8 +8,9 @@
 use alloy_primitives::{Bytes, I256, U256};
 
 use super::params::{
-    check_params, estimated_fee_centiwei, estimated_pixels, tickets_needed, FeeError, ParamsRefusal,
-    Payment, RenditionSpec, TicketParams, TicketSenderParams, MAX_SENDER_NONCES, SENDER_MAX_EV_WEI,
+    check_params, estimated_fee_centiwei, estimated_pixels, tickets_needed, FeeError,
+    ParamsRefusal, Payment, RenditionSpec, TicketParams, TicketSenderParams, MAX_SENDER_NONCES,
+    SENDER_MAX_EV_WEI,
 };
 use super::recipient::to_signed;
 use super::sig::{Key, SigError};
@@ -84,7 +85,11 @@ impl Sender {
     }
 
     /// Accepts new parameters from the orchestrator after checking them; nonces restart at 1.
-    pub fn update_params(&mut self, params: TicketParams, current_block: u64) -> Result<(), SenderError> {
+    pub fn update_params(
+        &mut self,
+        params: TicketParams,
+        current_block: u64,
+    ) -> Result<(), SenderError> {
         check_params(&params, current_block, self.max_ev_wei, self.deposit_wei)?;
         let same = self
             .params
@@ -208,7 +213,11 @@ mod tests {
         assert_eq!(bill.fee_estimate_wei, U256::from(1_020u64));
         assert_eq!(bill.payment.tickets.len(), 2);
         assert_eq!(
-            bill.payment.tickets.iter().map(|t| t.sender_nonce).collect::<Vec<_>>(),
+            bill.payment
+                .tickets
+                .iter()
+                .map(|t| t.sender_nonce)
+                .collect::<Vec<_>>(),
             vec![1, 2]
         );
         // The real fee was 1000: ~1000 wei credit left, one more ticket covers the next 1020.
@@ -228,7 +237,9 @@ mod tests {
         let mut s = Sender::new(Key::from_bytes(&[7; 32]).unwrap(), U256::from(99_999u64));
         assert!(matches!(
             s.update_params(params(1), 100),
-            Err(SenderError::Refused(ParamsRefusal::FaceValueAboveDeposit { .. }))
+            Err(SenderError::Refused(
+                ParamsRefusal::FaceValueAboveDeposit { .. }
+            ))
         ));
         s.set_deposit_wei(U256::from(100_000u64));
         assert!(matches!(

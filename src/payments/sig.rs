@@ -11,9 +11,9 @@ use alloy_primitives::{hex, keccak256, Address, B256};
 use k256::ecdsa::SigningKey;
 use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
 use k256::elliptic_curve::point::DecompressPoint;
+use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::elliptic_curve::subtle::Choice;
-use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::PrimeField;
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
@@ -27,7 +27,9 @@ pub enum SigError {
     BadLength(usize),
     #[error("signature v is {0}; it must be 27 or 28")]
     BadV(u8),
-    #[error("signature s is above n/2 (high s, a malleated signature); signers must produce low s")]
+    #[error(
+        "signature s is above n/2 (high s, a malleated signature); signers must produce low s"
+    )]
     HighS,
     #[error("signature r or s is zero or not below the curve order")]
     BadScalar,
@@ -108,7 +110,8 @@ impl Key {
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Key, KeyError> {
         let signing =
             SigningKey::from_bytes(&FieldBytes::from(*bytes)).map_err(|_| KeyError::OutOfRange)?;
-        let address = address_of_point(&ProjectivePoint::from(*signing.verifying_key().as_affine()));
+        let address =
+            address_of_point(&ProjectivePoint::from(*signing.verifying_key().as_affine()));
         Ok(Key { signing, address })
     }
 
@@ -117,7 +120,10 @@ impl Key {
         let trimmed = text.trim();
         let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
         if digits.len() != 64 {
-            return Err(KeyError::BadHex(format!("{} hex digits, need 64", digits.len())));
+            return Err(KeyError::BadHex(format!(
+                "{} hex digits, need 64",
+                digits.len()
+            )));
         }
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(digits, &mut bytes)
@@ -239,9 +245,8 @@ mod tests {
     use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 
     // secp256k1 order n.
-    const N: [u8; 32] = hex_literal(
-        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
-    );
+    const N: [u8; 32] =
+        hex_literal("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
 
     const fn hex_literal(s: &str) -> [u8; 32] {
         let b = s.as_bytes();
@@ -318,9 +323,13 @@ mod tests {
             let s = Signature::from_slice(&sig[..64]).unwrap();
             assert!(s.normalize_s().is_none(), "low s");
             let recid = RecoveryId::from_byte(sig[64] - 27).unwrap();
-            let vk = VerifyingKey::recover_from_prehash(personal_prehash(&hash).as_slice(), &s, recid)
-                .unwrap();
-            assert_eq!(address_of_point(&ProjectivePoint::from(*vk.as_affine())), k.address());
+            let vk =
+                VerifyingKey::recover_from_prehash(personal_prehash(&hash).as_slice(), &s, recid)
+                    .unwrap();
+            assert_eq!(
+                address_of_point(&ProjectivePoint::from(*vk.as_affine())),
+                k.address()
+            );
         }
     }
 
@@ -370,7 +379,10 @@ mod tests {
         }
         // A forged r either is not a curve point or recovers some other address.
         let err = verify(&hash, &forged, k.address()).unwrap_err();
-        assert!(matches!(err.reason(), "bad_signature" | "wrong_signer"), "{err}");
+        assert!(
+            matches!(err.reason(), "bad_signature" | "wrong_signer"),
+            "{err}"
+        );
         // A valid signature over another hash recovers another address.
         let err = verify(&keccak256(b"other"), &sig, k.address()).unwrap_err();
         assert_eq!(err.reason(), "wrong_signer");
@@ -391,8 +403,14 @@ mod tests {
             ("", "BadHex"),
             ("0x1234", "BadHex"),
             (&"zz".repeat(32)[..], "BadHex"),
-            ("0x0000000000000000000000000000000000000000000000000000000000000000", "OutOfRange"),
-            ("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", "OutOfRange"),
+            (
+                "0x0000000000000000000000000000000000000000000000000000000000000000",
+                "OutOfRange",
+            ),
+            (
+                "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+                "OutOfRange",
+            ),
         ];
         for (input, want) in cases {
             let err = Key::from_hex(input).unwrap_err();

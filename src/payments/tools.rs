@@ -31,9 +31,18 @@ fn arg_err(arg: &'static str, detail: impl Into<String>) -> ArgError {
 /// A 20-byte address, 0x-hex (any case; a mixed-case checksum is not required).
 pub fn parse_address(arg: &'static str, text: &str) -> Result<Address, ArgError> {
     let t = text.trim();
-    let digits = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let digits = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
     if digits.len() != 40 {
-        return Err(arg_err(arg, format!("{text:?} is not an address (need 40 hex digits after 0x, got {})", digits.len())));
+        return Err(arg_err(
+            arg,
+            format!(
+                "{text:?} is not an address (need 40 hex digits after 0x, got {})",
+                digits.len()
+            ),
+        ));
     }
     let mut bytes = [0u8; 20];
     hex::decode_to_slice(digits, &mut bytes)
@@ -51,11 +60,19 @@ pub fn parse_u256(arg: &'static str, text: &str) -> Result<U256, ArgError> {
         U256::from_str_radix(h, 16)
     } else {
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(arg_err(arg, format!("{text:?} is not a decimal or 0x-hex integer")));
+            return Err(arg_err(
+                arg,
+                format!("{text:?} is not a decimal or 0x-hex integer"),
+            ));
         }
         U256::from_str_radix(t, 10)
     };
-    parsed.map_err(|e| arg_err(arg, format!("{text:?}: {e} (a uint256 is at most 2^256 − 1)")))
+    parsed.map_err(|e| {
+        arg_err(
+            arg,
+            format!("{text:?}: {e} (a uint256 is at most 2^256 − 1)"),
+        )
+    })
 }
 
 /// A uint32 (sender nonce): decimal or 0x-hex.
@@ -67,9 +84,18 @@ pub fn parse_u32(arg: &'static str, text: &str) -> Result<u32, ArgError> {
 /// 32 bytes, 0x-hex.
 pub fn parse_b256(arg: &'static str, text: &str) -> Result<B256, ArgError> {
     let t = text.trim();
-    let digits = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let digits = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
     if digits.len() != 64 {
-        return Err(arg_err(arg, format!("{text:?} is not 32 bytes (need 64 hex digits, got {})", digits.len())));
+        return Err(arg_err(
+            arg,
+            format!(
+                "{text:?} is not 32 bytes (need 64 hex digits, got {})",
+                digits.len()
+            ),
+        ));
     }
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(digits, &mut bytes)
@@ -80,7 +106,10 @@ pub fn parse_b256(arg: &'static str, text: &str) -> Result<B256, ArgError> {
 /// Arbitrary 0x-hex bytes (a signature: its length is checked by `verify`, which says why).
 pub fn parse_bytes(arg: &'static str, text: &str) -> Result<Vec<u8>, ArgError> {
     let t = text.trim();
-    let digits = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let digits = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
     hex::decode(digits).map_err(|e| arg_err(arg, format!("{text:?} is not hex: {e}")))
 }
 
@@ -140,14 +169,18 @@ pub fn load_key(
             let password = password.ok_or_else(|| KeyError::NoPassword {
                 path: path.display().to_string(),
             })?;
-            let secret = eth_keystore::decrypt_key(path, password).map_err(|e| KeyError::Keystore {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
-            let bytes: [u8; 32] = secret.as_slice().try_into().map_err(|_| KeyError::Keystore {
-                path: path.display().to_string(),
-                detail: format!("the decrypted key is {} bytes, not 32", secret.len()),
-            })?;
+            let secret =
+                eth_keystore::decrypt_key(path, password).map_err(|e| KeyError::Keystore {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+            let bytes: [u8; 32] = secret
+                .as_slice()
+                .try_into()
+                .map_err(|_| KeyError::Keystore {
+                    path: path.display().to_string(),
+                    detail: format!("the decrypted key is {} bytes, not 32", secret.len()),
+                })?;
             Key::from_bytes(&bytes)
         }
         (None, None) => Err(KeyError::Missing),
@@ -194,20 +227,38 @@ mod tests {
         for bad in ["", "0x1234", "0x7E5F4552091A69125d5DfCb7b8C2659029395BdZ"] {
             assert_eq!(parse_address("sender", bad).unwrap_err().arg, "sender");
         }
-        assert_eq!(parse_b256("hash", &format!("0x{}", "ab".repeat(32))).unwrap(), B256::repeat_byte(0xab));
+        assert_eq!(
+            parse_b256("hash", &format!("0x{}", "ab".repeat(32))).unwrap(),
+            B256::repeat_byte(0xab)
+        );
         for bad in ["0x00", &"zz".repeat(32)] {
             assert_eq!(parse_b256("hash", bad).unwrap_err().arg, "hash");
         }
         assert_eq!(parse_u32("sender-nonce", "7").unwrap(), 7);
-        assert_eq!(parse_u32("sender-nonce", "4294967296").unwrap_err().arg, "sender-nonce");
+        assert_eq!(
+            parse_u32("sender-nonce", "4294967296").unwrap_err().arg,
+            "sender-nonce"
+        );
         assert_eq!(parse_bytes("sig", "0x0102").unwrap(), vec![1, 2]);
         assert_eq!(parse_bytes("sig", "0x012").unwrap_err().arg, "sig");
     }
 
     #[test]
     fn hash_tool_matches_go_livepeer_check() {
-        let h = hash(Address::ZERO, Address::ZERO, U256::ZERO, U256::ZERO, 1, B256::ZERO, None, None);
-        assert_eq!(h, "0xce0918ba94518293e9712effbe5fca4f1f431089833a5b8c257cb1e024595f68");
+        let h = hash(
+            Address::ZERO,
+            Address::ZERO,
+            U256::ZERO,
+            U256::ZERO,
+            1,
+            B256::ZERO,
+            None,
+            None,
+        );
+        assert_eq!(
+            h,
+            "0xce0918ba94518293e9712effbe5fca4f1f431089833a5b8c257cb1e024595f68"
+        );
         let with_zero_aux = hash(
             Address::ZERO,
             Address::ZERO,
@@ -219,34 +270,61 @@ mod tests {
             Some(B256::ZERO),
         );
         assert_eq!(with_zero_aux, h);
-        let with_aux = hash(Address::ZERO, Address::ZERO, U256::ZERO, U256::ZERO, 1, B256::ZERO, Some(U256::from(1u64)), None);
+        let with_aux = hash(
+            Address::ZERO,
+            Address::ZERO,
+            U256::ZERO,
+            U256::ZERO,
+            1,
+            B256::ZERO,
+            Some(U256::from(1u64)),
+            None,
+        );
         assert_ne!(with_aux, h);
     }
 
     #[test]
     fn sign_verify_wins_round_trip() {
-        let key = Key::from_hex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318").unwrap();
+        let key =
+            Key::from_hex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+                .unwrap();
         let h = B256::repeat_byte(0x42);
         let sig_hex = sign(&h, &key).unwrap();
         assert_eq!(sig_hex.len(), 2 + 130);
         let sig = parse_bytes("sig", &sig_hex).unwrap();
         verify(&h, &sig, key.address()).unwrap();
-        assert_eq!(verify(&h, &sig[..64], key.address()).unwrap_err().reason(), "bad_sig_length");
+        assert_eq!(
+            verify(&h, &sig[..64], key.address()).unwrap_err().reason(),
+            "bad_sig_length"
+        );
         assert!(wins(&sig, U256::from(5u64), U256::MAX));
         assert!(!wins(&sig, U256::from(5u64), U256::ZERO));
     }
 
     #[test]
     fn load_key_sources() {
-        let hex_key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318".to_string();
+        let hex_key =
+            "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318".to_string();
         let k = load_key(Some(hex_key.clone()), None, None).unwrap();
         assert_eq!(k.secret_bytes().to_string(), hex_key);
         assert!(matches!(load_key(None, None, None), Err(KeyError::Missing)));
-        assert!(matches!(load_key(Some("  ".into()), None, None), Err(KeyError::Missing)));
+        assert!(matches!(
+            load_key(Some("  ".into()), None, None),
+            Err(KeyError::Missing)
+        ));
         let p = Path::new("/nonexistent/keystore.json");
-        assert!(matches!(load_key(Some(hex_key.clone()), Some(p), None), Err(KeyError::Ambiguous)));
-        assert!(matches!(load_key(None, Some(p), None), Err(KeyError::NoPassword { .. })));
-        assert!(matches!(load_key(None, Some(p), Some("pw".into())), Err(KeyError::Keystore { .. })));
+        assert!(matches!(
+            load_key(Some(hex_key.clone()), Some(p), None),
+            Err(KeyError::Ambiguous)
+        ));
+        assert!(matches!(
+            load_key(None, Some(p), None),
+            Err(KeyError::NoPassword { .. })
+        ));
+        assert!(matches!(
+            load_key(None, Some(p), Some("pw".into())),
+            Err(KeyError::Keystore { .. })
+        ));
         // A bad key's error does not echo the key.
         let e = load_key(Some("0xnothex".repeat(8)), None, None).unwrap_err();
         assert!(!e.to_string().contains("nothex"), "{e}");
