@@ -535,7 +535,7 @@ fn floor_u32(x: f64) -> u32 {
 /// Economics of a run's facts under a rig file: the pure core of [`evaluate`].
 pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsError> {
     rig.check()?;
-    if !(f.source_seconds > 0.0) || f.output_pixels == 0 {
+    if f.source_seconds.is_nan() || f.source_seconds <= 0.0 || f.output_pixels == 0 {
         return Err(EconomicsError::EmptyRun);
     }
     let mut estimated = Vec::new();
@@ -578,7 +578,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 "live_realtime_ratio",
                 c,
                 true,
-                format!("live run at {c} sessions: Real-Time Duration Ratio {r:.3} <= {REALTIME_RATIO_LIMIT} (at least {c}; try more --concurrent-sessions)"),
+                format!("live run at {c} sessions: Real-Time Duration Ratio {r:.3} <= {REALTIME_RATIO_LIMIT}, so at least {} (try more --concurrent-sessions)", plural_streams(c)),
             )
         } else {
             let s = floor_u32(f64::from(c) * REALTIME_RATIO_LIMIT / r);
@@ -586,7 +586,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 "live_realtime_ratio",
                 s,
                 false,
-                format!("live run at {c} sessions: Real-Time Duration Ratio {r:.3} > {REALTIME_RATIO_LIMIT}, so {c} × {REALTIME_RATIO_LIMIT} / {r:.3} → {s}"),
+                format!("live run at {c} sessions: Real-Time Duration Ratio {r:.3} > {REALTIME_RATIO_LIMIT}, so {c} × {REALTIME_RATIO_LIMIT} / {r:.3} = {}", plural_streams(s)),
             )
         }
     } else {
@@ -596,8 +596,9 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
             s,
             false,
             format!(
-                "--no-live throughput {:.3}x real time × {REALTIME_RATIO_LIMIT} headroom → {s}",
-                f.throughput_x
+                "--no-live throughput {:.2}× real time × {REALTIME_RATIO_LIMIT} headroom = {}",
+                f.throughput_x,
+                plural_streams(s)
             ),
         )
     };
@@ -610,6 +611,11 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
         Some(port) if per_stream_link_mbps > 0.0 => Some(floor_u32(port / per_stream_link_mbps)),
         _ => None,
     };
+    let compute_claim = if lower_bound {
+        format!("at least {streams_compute}")
+    } else {
+        streams_compute.to_string()
+    };
     let mut limit = (streams_compute, compute_name.to_string(), compute_evidence);
     if let Some(n) = nvenc_cap {
         if n <= limit.0 {
@@ -617,10 +623,10 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 n,
                 "NVENC session cap".to_string(),
                 format!(
-                    "hardware.nvenc_session_cap {} / {} renditions per stream → {n} streams (transcoder: {})",
+                    "NVENC cap {} sessions / {} renditions per stream = {}; the {compute_name} sustains {compute_claim}",
                     rig.hardware.nvenc_session_cap.unwrap_or(0),
                     f.renditions_per_stream,
-                    limit.2
+                    plural_streams(n),
                 ),
             );
         }
@@ -631,9 +637,9 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 n,
                 "bandwidth".to_string(),
                 format!(
-                    "bandwidth.port_mbps {} / {per_stream_link_mbps:.2} Mbps per stream → {n} streams, below what the {} sustains",
+                    "port {} Mbps / {per_stream_link_mbps:.2} Mbps per stream = {}; the {compute_name} sustains {compute_claim}",
                     rig.bandwidth.port_mbps.unwrap_or(0.0),
-                    compute_name
+                    plural_streams(n),
                 ),
             );
         }
@@ -1009,7 +1015,11 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
     } else {
         " [estimated]".to_string()
     };
-    let limit_text = format!("limit: {limiting_resource} ({evidence})");
+    let wait_text = match (&warning, expected_days_between_wins) {
+        (Some(_), Some(d)) => format!("; one win every {d:.1} days on average"),
+        _ => String::new(),
+    };
+    let limit_text = format!("limit: {limiting_resource} ({evidence}){wait_text}");
     let (profitable, line) = if streams_sustained == 0 {
         (
             Some(false),
@@ -1031,7 +1041,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 Some(false),
                 match break_even.price_per_pixel_wei {
                     Some(p) => format!(
-                        "not profitable: break-even needs {} wei/pixel (${:.4} per million pixels){label}; {limit_text}",
+                        "not profitable: break-even needs {} wei/pixel ({:.3e} USD per million pixels){label}; {limit_text}",
                         fmt_sig(p),
                         usd_per_mpx(p)
                     ),
@@ -1105,10 +1115,10 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
 /// P(N < x) for N ~ Poisson(λ): Σ_{k < x} e^−λ λ^k / k!, summed in log space; a normal
 /// approximation with continuity correction above λ = 10^6.
 pub fn poisson_cdf_below(x: f64, lambda: f64) -> f64 {
-    if !(lambda > 0.0) || !(x > 0.0) {
-        return if lambda > 0.0 {
-            0.0
-        } else if x > 0.0 {
+    let (lambda_positive, x_positive) = (lambda > 0.0, x > 0.0);
+    if !lambda_positive || !x_positive {
+        // No wins expected: every day is below any positive threshold; nothing is below 0.
+        return if !lambda_positive && x_positive {
             1.0
         } else {
             0.0
@@ -1152,6 +1162,14 @@ fn erfc(x: f64) -> f64 {
         r
     } else {
         2.0 - r
+    }
+}
+
+fn plural_streams(n: u32) -> String {
+    if n == 1 {
+        "1 stream".to_string()
+    } else {
+        format!("{n} streams")
     }
 }
 

@@ -182,7 +182,7 @@ fn example_a_home_rig_limited_by_the_nvenc_session_cap() {
     assert!(e.income_variance.warning.is_none());
     assert_eq!(e.verdict.profitable, Some(true));
     assert!(
-        e.verdict.line.starts_with("profitable at 1000 wei/pixel: margin $0.831/h per rig (91.7%); limit: NVENC session cap"),
+        e.verdict.line.starts_with("profitable at 1000 wei/pixel: margin $0.831/h per rig (91.7%); limit: NVENC session cap (NVENC cap 8 sessions / 4 renditions per stream = 2 streams; the GPU sustains at least 3)"),
         "{}",
         e.verdict.line
     );
@@ -512,4 +512,104 @@ fn run_json_of_another_schema_is_refused() {
         err.contains("cannot read run file /nonexistent/run.json"),
         "{err}"
     );
+}
+
+#[test]
+fn print_worked_examples() {
+    // `cargo test --lib economics::tests::print_worked_examples -- --nocapture` prints what
+    // docs/economics.md quotes.
+    let mut e_rig = rig("cpu-only.toml");
+    e_rig.set("chain.chain=l1").unwrap();
+    e_rig.set("chain.gas_price_gwei=30").unwrap();
+    let mut f_rig = rig("cloud-rented-gpu.toml");
+    f_rig.set("utilisation.share_sold=0.25").unwrap();
+    for (name, f, r) in [
+        ("A", example_a(), rig("home-consumer-gpu.toml")),
+        ("B", example_b(), rig("cpu-only.toml")),
+        ("C", example_c(), rig("cloud-rented-gpu.toml")),
+        ("D", example_d(), rig("colo-server.toml")),
+        ("E", example_b(), e_rig),
+        ("F", example_c(), f_rig),
+    ] {
+        let e = evaluate_facts(&f, &r).unwrap();
+        println!("{name}: {}", e.verdict.line);
+        println!("{name}: {}", serde_json::to_string(&e).unwrap());
+    }
+}
+
+/// docs/economics.md quotes these results; the README includes that file.
+#[test]
+fn docs_quote_the_worked_examples_exactly() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/economics.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let section = |name: &str| -> String {
+        let start = doc
+            .find(&format!("### Example {name}:"))
+            .unwrap_or_else(|| panic!("no Example {name}"));
+        let rest = &doc[start + 4..];
+        let end = rest
+            .find("### Example")
+            .map(|e| start + 4 + e)
+            .unwrap_or(doc.len());
+        doc[start..end].to_string()
+    };
+    let usd = |v: f64| format!("${v:.6}/h");
+    let mut e_rig = rig("cpu-only.toml");
+    e_rig.set("chain.chain=l1").unwrap();
+    e_rig.set("chain.gas_price_gwei=30").unwrap();
+    let mut f_rig = rig("cloud-rented-gpu.toml");
+    f_rig.set("utilisation.share_sold=0.25").unwrap();
+    for (name, f, r) in [
+        ("A", example_a(), rig("home-consumer-gpu.toml")),
+        ("B", example_b(), rig("cpu-only.toml")),
+        ("C", example_c(), rig("cloud-rented-gpu.toml")),
+        ("D", example_d(), rig("colo-server.toml")),
+        ("E", example_b(), e_rig),
+        ("F", example_c(), f_rig),
+    ] {
+        let e = evaluate_facts(&f, &r).unwrap();
+        let text = section(name);
+        let h = &e.per_rig_hour;
+        let mut want = vec![e.verdict.line.clone()];
+        if name == "E" {
+            let days = e.income_variance.expected_days_between_wins.unwrap();
+            want.push(format!("one every {days:.1} days"));
+            want.push(format!(
+                "P(no win in a given day) = {:.4}",
+                e.income_variance.p_day_without_win
+            ));
+        } else {
+            want.push(usd(h.revenue_usd_per_hour));
+        }
+        let margin = h.margin_usd_per_hour.unwrap();
+        want.push(if margin < 0.0 {
+            format!("−${:.6}/h", -margin)
+        } else {
+            usd(margin)
+        });
+        if !matches!(name, "E" | "F") {
+            let p = e.break_even.price_per_pixel_wei.unwrap();
+            want.push(format!(
+                "{p:.2} wei/pixel ({:.3e} USD per million pixels)",
+                usd_mpx(p, &e)
+            ));
+            want.push(format!("({:.2}%)", h.margin_percent.unwrap()));
+            want.push(usd(h.hardware_usd_per_hour));
+            want.push(usd(h.bandwidth_usd_per_hour));
+            want.push(usd(h.power_usd_per_hour.unwrap()));
+        }
+        if let Some(m) = e.payback_months {
+            want.push(format!("{m:.2} months"));
+        }
+        for w in want {
+            assert!(
+                text.contains(&w),
+                "docs/economics.md Example {name} lacks `{w}`"
+            );
+        }
+    }
+}
+
+fn usd_mpx(wei: f64, e: &Economics) -> f64 {
+    wei * 1e6 * e.inputs.eth_usd / WEI_PER_ETH
 }
