@@ -1189,3 +1189,146 @@ pub fn fmt_sig(v: f64) -> String {
 
 #[cfg(test)]
 mod tests;
+
+fn money(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v < 0.0 => format!("-${:.4}", -v),
+        Some(v) => format!("${v:.4}"),
+        None => "unknown".to_string(),
+    }
+}
+
+impl Economics {
+    /// Label/value rows for the terminal and Markdown tables; estimated figures carry
+    /// "(estimated)" and unknown ones say "unknown".
+    pub fn table_rows(&self) -> Vec<(String, String)> {
+        let h = &self.per_rig_hour;
+        let est = |yes: bool| if yes { " (estimated)" } else { "" };
+        let power_est = self.power.status == "estimated";
+        let gas_est = self.gas.gas_source == "estimated";
+        let any_est = !self.estimated.is_empty();
+        let c = &self.capacity;
+        let mut rows = vec![
+            (
+                "price".to_string(),
+                format!(
+                    "{} wei/pixel ({:.3e} USD per million pixels, from {})",
+                    fmt_sig(self.inputs.price_per_pixel_wei),
+                    self.inputs.price_usd_per_million_pixels,
+                    self.inputs.price_source
+                ),
+            ),
+            (
+                "streams".to_string(),
+                format!(
+                    "{}{} sustained, {} sold; limit: {}",
+                    if c.streams_compute_is_lower_bound && c.streams_sustained == c.streams_compute
+                    {
+                        ">= "
+                    } else {
+                        ""
+                    },
+                    c.streams_sustained,
+                    fmt_sig(c.streams_sold),
+                    c.limiting_resource
+                ),
+            ),
+            (
+                "fees (gross) per rig-hour".to_string(),
+                money(Some(h.fees_gross_usd_per_hour)),
+            ),
+            (
+                "fees kept per rig-hour".to_string(),
+                money(Some(h.fees_operator_usd_per_hour)),
+            ),
+            (
+                format!("redemption gas per rig-hour{}", est(gas_est)),
+                money(Some(h.gas_usd_per_hour)),
+            ),
+            (
+                format!("revenue per rig-hour{}", est(gas_est)),
+                money(Some(h.revenue_usd_per_hour)),
+            ),
+            (
+                format!("power per rig-hour{}", est(power_est)),
+                match (h.power_usd_per_hour, self.power.rig_watts) {
+                    (Some(p), Some(w)) => {
+                        format!("{} ({w:.1} W, {})", money(Some(p)), self.power.status)
+                    }
+                    (p, _) => format!("{} ({})", money(p), self.power.status),
+                },
+            ),
+            (
+                format!("bandwidth per rig-hour ({})", self.bandwidth.model),
+                money(Some(h.bandwidth_usd_per_hour)),
+            ),
+            (
+                format!("hardware per rig-hour ({})", self.hardware.ownership),
+                money(Some(h.hardware_usd_per_hour)),
+            ),
+            (
+                format!("margin per rig-hour{}", est(any_est)),
+                match (h.margin_usd_per_hour, h.margin_percent) {
+                    (Some(m), Some(p)) => format!("{} ({p:.1}%)", money(Some(m))),
+                    (m, _) => money(m),
+                },
+            ),
+            (
+                format!("margin per stream-hour{}", est(any_est)),
+                money(
+                    self.per_stream_hour
+                        .as_ref()
+                        .and_then(|s| s.margin_usd_per_hour),
+                ),
+            ),
+            (
+                format!("break-even price{}", est(any_est)),
+                match (
+                    self.break_even.price_per_pixel_wei,
+                    self.break_even.price_usd_per_million_pixels,
+                ) {
+                    (Some(w), Some(u)) => {
+                        format!("{} wei/pixel ({u:.3e} USD per million pixels)", fmt_sig(w))
+                    }
+                    _ => self
+                        .break_even
+                        .note
+                        .clone()
+                        .unwrap_or_else(|| "unknown".to_string()),
+                },
+            ),
+        ];
+        if self.hardware.ownership == "owned" {
+            rows.push((
+                "payback".to_string(),
+                match self.payback_months {
+                    Some(m) => format!("{m:.1} months"),
+                    None => self
+                        .payback_note
+                        .clone()
+                        .unwrap_or_else(|| "unknown".to_string()),
+                },
+            ));
+        }
+        let v = &self.income_variance;
+        rows.push((
+            "wins".to_string(),
+            format!(
+                "{:.3} a day{}; P(day below half its expected income) {:.3}",
+                v.winners_per_day,
+                v.expected_days_between_wins
+                    .map(|d| format!(", one every {d:.2} days"))
+                    .unwrap_or_default(),
+                v.p_day_below_half_expectation
+            ),
+        ));
+        if let Some(w) = &v.warning {
+            rows.push(("warning".to_string(), w.clone()));
+        }
+        for e in &self.estimated {
+            rows.push(("estimated".to_string(), e.clone()));
+        }
+        rows.push(("verdict".to_string(), self.verdict.line.clone()));
+        rows
+    }
+}

@@ -613,3 +613,39 @@ fn docs_quote_the_worked_examples_exactly() {
 fn usd_mpx(wei: f64, e: &Economics) -> f64 {
     wei * 1e6 * e.inputs.eth_usd / WEI_PER_ETH
 }
+
+#[test]
+fn table_rows_label_estimates_and_unknowns() {
+    let e = evaluate_facts(&example_b(), &rig("cpu-only.toml")).unwrap();
+    let rows = e.table_rows();
+    let get = |label: &str| {
+        rows.iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no row {label}: {rows:?}"))
+    };
+    assert_eq!(
+        get("power per rig-hour (estimated)"),
+        "$0.0040 (26.4 W, estimated)"
+    );
+    assert_eq!(get("margin per rig-hour (estimated)"), "$0.3910 (87.9%)");
+    assert_eq!(get("verdict"), e.verdict.line);
+    let mut r = rig("cpu-only.toml");
+    r.power.components.clear();
+    let f = RunFacts {
+        power: None,
+        power_unknown_reason: Some("power unknown for cpu".into()),
+        ..example_b()
+    };
+    let rows = evaluate_facts(&f, &r).unwrap().table_rows();
+    assert!(
+        rows.iter()
+            .any(|(l, v)| l == "power per rig-hour" && v == "unknown (unknown)"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(l, v)| l.starts_with("margin per rig-hour") && v == "unknown"),
+        "{rows:?}"
+    );
+}

@@ -857,6 +857,93 @@ pub fn idle_from_recording(rec: &PowerRecording, interrupted: bool) -> IdleBasel
     }
 }
 
+impl PowerSummary {
+    /// Label/value rows for the terminal and Markdown tables; every figure says whether it is
+    /// measured or estimated, and unknown power says why.
+    pub fn table_rows(&self) -> Vec<(String, String)> {
+        let mut rows = Vec::new();
+        for s in &self.sources {
+            let watts = match (s.average_watts, s.peak_watts) {
+                (Some(a), Some(p)) => format!("{a:.1} W average, {p:.1} W peak"),
+                (Some(a), None) => format!("{a:.1} W average"),
+                _ => "unknown".to_string(),
+            };
+            let method = match s.energy_method {
+                EnergyMethod::EnergyCounter => "energy counter",
+                EnergyMethod::IntegratedPower => "integrated power",
+                EnergyMethod::ModelUtilisation => "declared model × utilisation",
+            };
+            rows.push((
+                format!("power {} ({})", s.device, s.status.as_str()),
+                format!("{watts}, {:.0} J ({}, {method})", s.energy_joules, s.sensor),
+            ));
+        }
+        for u in &self.unknown_components {
+            rows.push(("power unknown".to_string(), u.clone()));
+        }
+        match &self.rig {
+            Some(r) => rows.push((
+                format!("power whole rig ({})", r.status.as_str()),
+                format!(
+                    "{:.1} W average, {:.1} W peak, {:.0} J over {:.1} s ({} samples)",
+                    r.average_watts,
+                    r.peak_watts,
+                    r.energy_joules,
+                    self.duration_seconds,
+                    self.sample_count
+                ),
+            )),
+            None => rows.push((
+                "power whole rig".to_string(),
+                format!(
+                    "unknown: {}",
+                    self.rig_unknown_reason.as_deref().unwrap_or("no reading")
+                ),
+            )),
+        }
+        let label = self
+            .status
+            .map(|s| format!(" ({})", s.as_str()))
+            .unwrap_or_default();
+        if let Some(i) = &self.idle {
+            rows.push((
+                format!(
+                    "power at idle{}",
+                    i.status
+                        .map(|s| format!(" ({})", s.as_str()))
+                        .unwrap_or_default()
+                ),
+                match i.rig_average_watts {
+                    Some(w) => format!("{w:.1} W over {:.1} s", i.seconds),
+                    None => format!(
+                        "unknown{}",
+                        i.note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default()
+                    ),
+                },
+            ));
+        }
+        if let Some(e) = self.incremental_energy_joules {
+            rows.push((format!("energy above idle{label}"), format!("{e:.0} J")));
+        }
+        if let Some(j) = self.joules_per_output_megapixel {
+            rows.push((
+                format!("energy per output megapixel{label}"),
+                format!("{j:.3} J"),
+            ));
+        }
+        if let Some(j) = self.joules_per_stream_hour {
+            rows.push((
+                format!("energy per stream-hour{label}"),
+                format!("{:.1} Wh", j / 3600.0),
+            ));
+        }
+        rows
+    }
+}
+
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }

@@ -237,6 +237,25 @@ fn summary_whole_rig_idle_and_ratios() {
     assert!((s.joules_per_stream_hour.unwrap() - 100_000.0).abs() < 1e-6);
     assert!((s.incremental_joules_per_stream_hour.unwrap() - 50_000.0).abs() < 1e-6);
 
+    let rows = s.table_rows();
+    assert!(
+        rows.contains(&(
+            "power cpu (estimated)".to_string(),
+            "40.0 W average, 40.0 W peak, 400 J (model, declared model × utilisation)".to_string()
+        )),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(l, v)| l == "power whole rig (estimated)" && v.starts_with("200.0 W average")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(l, v)| l == "energy per output megapixel (estimated)" && v == "2.000 J"),
+        "{rows:?}"
+    );
+
     let csv = String::from_utf8(samples_csv(&rec)).unwrap();
     let header = csv.lines().next().unwrap();
     assert_eq!(
@@ -262,7 +281,17 @@ fn no_sensor_and_no_model_is_unknown_never_zero() {
     assert_eq!(s.status, None);
     assert_eq!(s.components_energy_joules, None);
     assert_eq!(s.joules_per_stream_hour, None);
-    assert!(s.rig_unknown_reason.unwrap().contains("cpu"));
+    assert!(s
+        .rig_unknown_reason
+        .as_deref()
+        .unwrap_or_default()
+        .contains("cpu"));
+    let rows = s.table_rows();
+    assert!(
+        rows.iter()
+            .any(|(l, v)| l == "power whole rig" && v.starts_with("unknown: ")),
+        "{rows:?}"
+    );
     // A GPU alone does not make the rig known: the CPU is unaccounted for.
     let gpu_only = recording(
         vec![("gpu0", ComponentKind::Gpu, Status::Measured, 100.0)],
