@@ -1,2 +1,343 @@
 //! Parsed flags → a validated, typed run configuration. Only this module, `cli` and `main` know
-//! about clap.
+//! about clap. Every check that can be made before touching media or a chain is made here, so
+//! bad input fails fast with exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy_primitives::{Address, U256};
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{BackendArg, ChainArg, ChainArgs, RunArgs};
+use crate::economics::rig::Rig;
+use crate::transcode::ladder::{self, Profile};
+use crate::transcode::{BackendChoice, GpuSelection};
+
+/// The default input, looked up relative to the working directory first, then to the crate.
+pub const DEFAULT_INPUT: &str = "fixtures/bbb_720p25_5s_gop2.mp4";
+/// Default price, wei per pixel: the Livepeer docs' example.
+pub const DEFAULT_PRICE_PER_PIXEL_WEI: u64 = 1000;
+/// Default ticket EV, wei: go-livepeer's.
+pub const DEFAULT_TICKET_EV_WEI: u64 = 8_000_000_000;
+/// Default gas price, gwei: a typical Arbitrum One base fee.
+pub const DEFAULT_GAS_PRICE_GWEI: f64 = 0.01;
+
+/// A validated `rigbench run`.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub input: PathBuf,
+    pub ladder: Vec<Profile>,
+    /// The `--transcoding-options` value as given (or "default").
+    pub ladder_source: String,
+    pub segment_seconds: f64,
+    pub concurrent_sessions: u32,
+    pub session_delay: Duration,
+    pub segs: u32,
+    pub loops: u32,
+    pub repeat: u32,
+    pub live: bool,
+    pub backend: BackendChoice,
+    pub gpus: GpuSelection,
+    pub out_dir: PathBuf,
+    pub keep_renditions: bool,
+    pub json: bool,
+    pub quiet: bool,
+    pub allow_invalid: bool,
+    /// None with `--no-payments`.
+    pub payments: Option<PaymentsSettings>,
+    pub rig: Option<Rig>,
+    pub idle_seconds: u64,
+    pub power_interval: Duration,
+}
+
+/// What the payments side of a run needs.
+#[derive(Debug, Clone)]
+pub struct PaymentsSettings {
+    pub price_per_pixel_wei: U256,
+    pub ticket_ev_wei: U256,
+    pub gas_price_wei: U256,
+    pub data_dir: PathBuf,
+    pub chain: ChainSettings,
+}
+
+/// Which chain, validated.
+#[derive(Debug, Clone)]
+pub enum ChainSettings {
+    Embedded,
+    Rpc {
+        url: String,
+        broker: Option<Address>,
+        keystore: Option<PathBuf>,
+    },
+}
+
+impl RunConfig {
+    /// Validates `rigbench run`'s flags. Errors here are usage errors (exit 2).
+    pub fn from_args(args: &RunArgs) -> Result<Self> {
+        let input = match &args.input {
+            Some(p) => p.clone(),
+            None => default_input(),
+        };
+        if !input.exists() {
+            bail!(
+                "input {} does not exist; give --in PATH (a media file or an HLS media playlist)",
+                input.display()
+            );
+        }
+        let (ladder, ladder_source) = match &args.transcoding_options {
+            Some(arg) => (
+                ladder::parse_transcoding_options(arg)
+                    .with_context(|| format!("invalid --transcoding-options {arg:?}"))?,
+                arg.clone(),
+            ),
+            None => (ladder::default_ladder(), "default (livepeer_bench)".to_string()),
+        };
+        if !(args.segment_seconds.is_finite() && args.segment_seconds > 0.0) {
+            bail!(
+                "--segment-seconds must be a positive number of seconds, got {}",
+                args.segment_seconds
+            );
+        }
+        if args.concurrent_sessions == 0 {
+            bail!("--concurrent-sessions must be at least 1, got 0");
+        }
+        if args.loops == 0 {
+            bail!("--loop must be at least 1, got 0");
+        }
+        if args.repeat == 0 {
+            bail!("--repeat must be at least 1, got 0");
+        }
+        if args.power_interval == 0 {
+            bail!("--power-interval must be at least 1 ms, got 0");
+        }
+        let backend = match args.backend {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Cpu => BackendChoice::Cpu,
+            BackendArg::Nvidia => BackendChoice::Nvidia,
+            BackendArg::Hybrid => BackendChoice::Hybrid,
+        };
+        let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
+        if backend == BackendChoice::Cpu && gpus != GpuSelection::None {
+            bail!("--nvidia selects GPUs but --backend cpu uses none; drop one of them");
+        }
+        let out_dir = match &args.out_dir {
+            Some(d) => d.clone(),
+            None => default_out_dir(),
+        };
+
+        let mut rig = match &args.rig {
+            Some(path) => Some(
+                Rig::load(path).with_context(|| format!("invalid rig file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        if let Some(rig) = rig.as_mut() {
+            for kv in &args.set {
+                rig.set(kv).with_context(|| format!("invalid --set {kv:?}"))?;
+            }
+        } else if !args.set.is_empty() {
+            bail!("--set changes rig-file values; give --rig FILE too");
+        }
+
+        let payments = if args.no_payments {
+            None
+        } else {
+            let price_per_pixel_wei = match &args.price_per_pixel {
+                Some(s) => parse_wei("--price-per-pixel", s)?,
+                None => rig
+                    .as_ref()
+                    .and_then(rig_price_per_pixel_wei)
+                    .unwrap_or(U256::from(DEFAULT_PRICE_PER_PIXEL_WEI)),
+            };
+            let ticket_ev_wei = match &args.ticket_ev {
+                Some(s) => parse_wei("--ticket-ev", s)?,
+                None => rig
+                    .as_ref()
+                    .and_then(|r| r.chain.ticket_ev_wei)
+                    .map(|ev| U256::from(ev.round().max(0.0) as u128))
+                    .unwrap_or(U256::from(DEFAULT_TICKET_EV_WEI)),
+            };
+            if ticket_ev_wei.is_zero() {
+                bail!("--ticket-ev must be above 0 wei");
+            }
+            let gas_gwei = match args.redeem_gas_price {
+                Some(g) => g,
+                None => rig
+                    .as_ref()
+                    .and_then(|r| r.chain.gas_price_gwei)
+                    .unwrap_or(DEFAULT_GAS_PRICE_GWEI),
+            };
+            let gas_price_wei = gwei_to_wei("--redeem-gas-price", gas_gwei)?;
+            Some(PaymentsSettings {
+                price_per_pixel_wei,
+                ticket_ev_wei,
+                gas_price_wei,
+                data_dir: args
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(|| out_dir.join("payments")),
+                chain: ChainSettings::from_args(&args.chain)?,
+            })
+        };
+
+        Ok(Self {
+            input,
+            ladder,
+            ladder_source,
+            segment_seconds: args.segment_seconds,
+            concurrent_sessions: args.concurrent_sessions,
+            session_delay: Duration::from_millis(args.session_delay),
+            segs: args.segs,
+            loops: args.loops,
+            repeat: args.repeat,
+            live: !args.no_live,
+            backend,
+            gpus,
+            out_dir,
+            keep_renditions: args.keep_renditions,
+            json: args.json,
+            quiet: args.quiet,
+            allow_invalid: args.allow_invalid,
+            payments,
+            rig,
+            idle_seconds: args.idle_seconds,
+            power_interval: Duration::from_millis(args.power_interval),
+        })
+    }
+}
+
+impl ChainSettings {
+    /// Validates the chain flags (shared by `run` and `redeem`).
+    pub fn from_args(args: &ChainArgs) -> Result<Self> {
+        match args.chain {
+            ChainArg::Embedded => {
+                if args.chain_rpc.is_some() || args.broker.is_some() {
+                    bail!("--chain-rpc and --broker need --chain rpc");
+                }
+                Ok(ChainSettings::Embedded)
+            }
+            ChainArg::Rpc => {
+                let Some(url) = args.chain_rpc.clone() else {
+                    bail!("--chain rpc needs --chain-rpc URL (e.g. http://127.0.0.1:8545)");
+                };
+                let broker = match &args.broker {
+                    Some(b) => Some(b.parse::<Address>().map_err(|e| {
+                        anyhow::anyhow!("--broker {b:?} is not a 20-byte 0x-hex address: {e}")
+                    })?),
+                    None => None,
+                };
+                Ok(ChainSettings::Rpc {
+                    url,
+                    broker,
+                    keystore: args.keystore.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// `--nvidia 0,1` or `all`.
+pub fn parse_gpu_ids(arg: Option<&str>) -> Result<GpuSelection> {
+    let Some(arg) = arg else {
+        return Ok(GpuSelection::None);
+    };
+    let arg = arg.trim();
+    if arg.eq_ignore_ascii_case("all") {
+        return Ok(GpuSelection::All);
+    }
+    let mut ids = Vec::new();
+    for part in arg.split(',') {
+        let part = part.trim();
+        let id: u32 = part.parse().map_err(|_| {
+            anyhow::anyhow!("--nvidia {arg:?}: {part:?} is not a GPU id; give ids like 0,1 or all")
+        })?;
+        if ids.contains(&id) {
+            bail!("--nvidia {arg:?}: GPU {id} is listed twice");
+        }
+        ids.push(id);
+    }
+    Ok(GpuSelection::Ids(ids))
+}
+
+/// A wei amount: decimal or 0x-hex, non-negative integer.
+pub fn parse_wei(flag: &str, s: &str) -> Result<U256> {
+    let t = s.trim();
+    let parsed = if let Some(hex) = t.strip_prefix("0x") {
+        U256::from_str_radix(hex, 16)
+    } else {
+        U256::from_str_radix(t, 10)
+    };
+    parsed.map_err(|_| anyhow::anyhow!("{flag} {s:?} is not a whole number of wei (decimal or 0x-hex)"))
+}
+
+/// Gwei (may be fractional) to wei, exactly to the wei for up to 9 decimals.
+pub fn gwei_to_wei(flag: &str, gwei: f64) -> Result<U256> {
+    if !gwei.is_finite() || gwei < 0.0 {
+        bail!("{flag} must be a non-negative number of gwei, got {gwei}");
+    }
+    if gwei > 1e9 {
+        bail!("{flag} {gwei} gwei is absurd (above 1e9 gwei = 1 ETH per gas)");
+    }
+    Ok(U256::from((gwei * 1e9).round() as u128))
+}
+
+/// The rig file's price per pixel in wei (rounded to whole wei: the ticket arithmetic is
+/// integer), from `fees.price_per_pixel_wei` or `fees.price_usd_per_pixel` at `fees.eth_usd`.
+fn rig_price_per_pixel_wei(rig: &Rig) -> Option<U256> {
+    let wei = match (rig.fees.price_per_pixel_wei, rig.fees.price_usd_per_pixel, rig.fees.eth_usd) {
+        (Some(wei), _, _) => wei,
+        (None, Some(usd), Some(eth_usd)) if eth_usd > 0.0 => usd / eth_usd * 1e18,
+        _ => return None,
+    };
+    (wei.is_finite() && wei >= 0.0).then(|| U256::from(wei.round() as u128))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+        .unwrap_or_else(|| "host".to_string())
+}
+
+fn default_input() -> PathBuf {
+    let local = PathBuf::from(DEFAULT_INPUT);
+    if local.exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_INPUT)
+}
+
+fn default_out_dir() -> PathBuf {
+    let host = hostname();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    PathBuf::from("reports/runs").join(format!("{stamp}-{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_ids() {
+        assert_eq!(parse_gpu_ids(None).unwrap(), GpuSelection::None);
+        assert_eq!(parse_gpu_ids(Some("all")).unwrap(), GpuSelection::All);
+        assert_eq!(parse_gpu_ids(Some("0, 2")).unwrap(), GpuSelection::Ids(vec![0, 2]));
+        for bad in ["", "x", "0,0", "-1", "1,,2"] {
+            assert!(parse_gpu_ids(Some(bad)).is_err(), "{bad:?} should fail");
+        }
+    }
+
+    #[test]
+    fn wei_amounts() {
+        assert_eq!(parse_wei("f", "1000").unwrap(), U256::from(1000));
+        assert_eq!(parse_wei("f", "0x10").unwrap(), U256::from(16));
+        for bad in ["-1", "1.5", "abc", ""] {
+            assert!(parse_wei("f", bad).is_err(), "{bad:?} should fail");
+        }
+        assert_eq!(gwei_to_wei("g", 0.1).unwrap(), U256::from(100_000_000u64));
+        assert!(gwei_to_wei("g", -1.0).is_err());
+        assert!(gwei_to_wei("g", f64::NAN).is_err());
+    }
+}

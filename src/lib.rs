@@ -4,7 +4,9 @@
 //! beside, metering around) → one [`result::RunResult`] → `economics` → `report`.
 
 pub mod chain;
+pub mod cli;
 pub mod config;
+pub mod app;
 pub mod economics;
 pub mod error;
 pub mod ingest;

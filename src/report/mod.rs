@@ -1,2 +1,11 @@
 //! Reports: turn the run's one result value into bytes (CSV, JSON, terminal table, Markdown).
-//! Exporters return bytes; writing files is the caller's job.
+//! Exporters return bytes or strings; writing files is the caller's job, except the
+//! segments.csv writer, which must flush each row as its segment finishes.
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+pub mod progress;
+pub mod sections;
+pub mod table;
+

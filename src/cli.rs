@@ -1,0 +1,317 @@
+//! The command line, as typed. clap lives here only; `config` turns these into validated,
+//! typed values. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Will this rig make money transcoding video for a Livepeer-style network?
+///
+/// rigbench drives the whole work of an orchestrator on this machine: ingest of a stream,
+/// multi-rendition transcoding, probabilistic-micropayment tickets and their redemption, and
+/// meters time, watts and bytes against the fees earned.
+///
+/// Exit codes: 0 success, 1 regression or invalid signature, 2 usage or input error, 3 run failure.
+#[derive(Debug, Parser)]
+#[command(name = "rigbench", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transcode a stream through a ladder with N concurrent sessions, pay for it with tickets,
+    /// validate every rendition, and report speed (livepeer_bench-compatible), power and money.
+    Run(Box<RunArgs>),
+    /// Print the hardware inventory and what each backend can do here (and why not).
+    Probe(ProbeArgs),
+    /// Redeem winning tickets that an earlier run left pending.
+    Redeem(RedeemArgs),
+    /// Operator tools for Livepeer tickets: hash, sign, verify, wins.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// Recompute the money of an earlier run without transcoding (what-if questions).
+    Economics(EconomicsArgs),
+}
+
+/// Which transcoding backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// NVIDIA if it can run here, else CPU with a warning.
+    Auto,
+    /// libx264 on the CPU.
+    Cpu,
+    /// NVDEC decode, scale_cuda, NVENC encode; frames stay on the GPU.
+    Nvidia,
+    /// NVDEC decode and scale_cuda on the GPU, libx264 on the CPU (GPUs without NVENC).
+    Hybrid,
+}
+
+/// Where winning tickets are redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChainArg {
+    /// An in-process EVM running the TicketBroker: no set-up, no network.
+    Embedded,
+    /// Any Ethereum JSON-RPC endpoint (`--chain-rpc URL`).
+    Rpc,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Input: any file FFmpeg demuxes (mp4, ts, mkv, flv, ...) or an HLS media playlist
+    /// (.m3u8) with relative segment URIs. Default: the bundled 2-s-GOP Big Buck Bunny clip.
+    #[arg(long = "in", value_name = "PATH", help_heading = "Input")]
+    pub input: Option<PathBuf>,
+
+    /// Ladder: preset names, comma-separated (P720p30fps16x9,...), or a JSON ladder file in
+    /// livepeer's format. Default: livepeer_bench's own ladder (240p, 360p, 480p, 720p).
+    #[arg(long, value_name = "PRESETS|FILE", help_heading = "Input")]
+    pub transcoding_options: Option<String>,
+
+    /// Length of the segments a file is cut into, seconds (at the first keyframe at or after
+    /// each boundary). HLS input keeps its own segments.
+    #[arg(long, value_name = "S", default_value_t = 2.0, help_heading = "Input")]
+    pub segment_seconds: f64,
+
+    /// Parallel sessions (streams); each transcodes the same source.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
+    pub concurrent_sessions: u32,
+
+    /// Stagger between session starts, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 300, help_heading = "Sessions")]
+    pub session_delay: u64,
+
+    /// Segments per session at most (0 = all).
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Sessions")]
+    pub segs: u32,
+
+    /// Each session plays the source N times in a row (longer streams from a short clip).
+    #[arg(long = "loop", value_name = "N", default_value_t = 1, help_heading = "Sessions")]
+    pub loops: u32,
+
+    /// Repeat the whole benchmark N times, with a summary for each repeat and one for all.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
+    pub repeat: u32,
+
+    /// Pace like a live stream: after each segment, sleep until its duration has passed (default).
+    #[arg(long, overrides_with = "no_live", help_heading = "Sessions")]
+    pub live: bool,
+
+    /// Transcode as fast as possible (capacity runs, comparisons).
+    #[arg(long, overrides_with = "live", help_heading = "Sessions")]
+    pub no_live: bool,
+
+    /// Transcoding backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, help_heading = "Backend")]
+    pub backend: BackendArg,
+
+    /// GPU ids (`0,1`) or `all`; sessions go round-robin over them, as livepeer_bench does.
+    #[arg(long, value_name = "IDS|all", help_heading = "Backend")]
+    pub nvidia: Option<String>,
+
+    /// Where results go. Default: reports/runs/<UTC time>-<host>/.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Write each rendition as out-dir/renditions/<profile>_<session>_<segment>.ts.
+    #[arg(long, help_heading = "Output")]
+    pub keep_renditions: bool,
+
+    /// Print run.json to stdout in place of the table.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// No progress bar, no table: only errors (and run.json with --json).
+    #[arg(long, short, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit 0 even when some renditions fail validation (failures are still counted).
+    #[arg(long, help_heading = "Output")]
+    pub allow_invalid: bool,
+
+    /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
+    #[arg(long, value_name = "WEI", help_heading = "Payments")]
+    pub price_per_pixel: Option<String>,
+
+    /// Expected value of one ticket, wei. Default: the rig file's, else 8000000000 (go-livepeer).
+    #[arg(long, value_name = "WEI", help_heading = "Payments")]
+    pub ticket_ev: Option<String>,
+
+    /// Gas price for ticket parameters and redemptions, gwei. Default: the rig file's, else 0.1.
+    #[arg(long, value_name = "GWEI", help_heading = "Payments")]
+    pub redeem_gas_price: Option<f64>,
+
+    /// Chain that redeems winning tickets.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+
+    /// Where winning tickets are persisted until redeemed. Default: out-dir/payments/.
+    #[arg(long, value_name = "DIR", help_heading = "Payments")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Transcode without tickets.
+    #[arg(long, help_heading = "Payments")]
+    pub no_payments: bool,
+
+    /// Rig file (TOML): power model, hardware, bandwidth and fee prices. Adds power cost,
+    /// bandwidth cost, margin and the verdict.
+    #[arg(long, value_name = "FILE", help_heading = "Money")]
+    pub rig: Option<PathBuf>,
+
+    /// Override a rig-file value, e.g. `--set power.electricity_usd_per_kwh=0.30`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", help_heading = "Money")]
+    pub set: Vec<String>,
+
+    /// Measure the rig at rest for N seconds before the run (incremental energy above idle).
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Money")]
+    pub idle_seconds: u64,
+
+    /// Power sampling interval, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
+    pub power_interval: u64,
+}
+
+/// How to reach the chain that holds the TicketBroker.
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    /// Chain that redeems winning tickets.
+    #[arg(long, value_enum, default_value_t = ChainArg::Embedded, help_heading = "Chain")]
+    pub chain: ChainArg,
+
+    /// JSON-RPC endpoint for `--chain rpc`. The key that signs transactions comes from
+    /// RIGBENCH_PRIVATE_KEY or `--keystore`.
+    #[arg(long, value_name = "URL", help_heading = "Chain")]
+    pub chain_rpc: Option<String>,
+
+    /// An existing TicketBroker address; without it rigbench deploys one.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Chain")]
+    pub broker: Option<String>,
+
+    /// Encrypted JSON keystore of the orchestrator's key (password from
+    /// RIGBENCH_KEYSTORE_PASSWORD).
+    #[arg(long, value_name = "FILE", help_heading = "Chain")]
+    pub keystore: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Print the inventory as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedeemArgs {
+    /// Data directory of the run whose winners are pending (its `--data-dir`, by default
+    /// <out-dir>/payments).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Print a ticket's hash (keccak256 of the packed encoding), 0x-hex.
+    Hash(TicketHashArgs),
+    /// Sign a ticket hash (EIP-191 personal-sign), print the 65-byte signature, 0x-hex. The key
+    /// comes from RIGBENCH_PRIVATE_KEY or --keystore.
+    Sign(TicketSignArgs),
+    /// Check a signature: exit 0 and print true if `--signer` signed `--hash`, else print false
+    /// with the reason and exit 1.
+    Verify(TicketVerifyArgs),
+    /// Print whether a ticket wins: keccak256(sig ‖ recipientRand) < winProb.
+    Wins(TicketWinsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TicketHashArgs {
+    #[arg(long, value_name = "ADDRESS")]
+    pub recipient: String,
+    #[arg(long, value_name = "ADDRESS")]
+    pub sender: String,
+    /// Wei, decimal or 0x-hex.
+    #[arg(long, value_name = "N")]
+    pub face_value: String,
+    /// uint256, decimal or 0x-hex.
+    #[arg(long, value_name = "N")]
+    pub win_prob: String,
+    #[arg(long, value_name = "N")]
+    pub sender_nonce: String,
+    #[arg(long, value_name = "HASH")]
+    pub recipient_rand_hash: String,
+    #[arg(long, value_name = "N")]
+    pub creation_round: Option<String>,
+    #[arg(long, value_name = "HASH")]
+    pub creation_round_block_hash: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TicketSignArgs {
+    #[arg(long, value_name = "HASH")]
+    pub hash: String,
+    /// Encrypted JSON keystore (password from RIGBENCH_KEYSTORE_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub keystore: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TicketVerifyArgs {
+    #[arg(long, value_name = "HASH")]
+    pub hash: String,
+    #[arg(long, value_name = "SIG")]
+    pub sig: String,
+    #[arg(long, value_name = "ADDRESS")]
+    pub signer: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TicketWinsArgs {
+    #[arg(long, value_name = "SIG")]
+    pub sig: String,
+    /// uint256, decimal or 0x-hex.
+    #[arg(long, value_name = "N")]
+    pub recipient_rand: String,
+    /// uint256, decimal or 0x-hex.
+    #[arg(long, value_name = "N")]
+    pub win_prob: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EconomicsArgs {
+    /// run.json of an earlier run.
+    #[arg(long, value_name = "FILE")]
+    pub run: PathBuf,
+    /// Rig file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub rig: PathBuf,
+    /// Override a rig-file value, e.g. `--set fees.price_per_pixel_wei=1200`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Print the economics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn live_is_default_and_no_live_wins_when_last() {
+        let cli = Cli::parse_from(["rigbench", "run"]);
+        let Command::Run(run) = cli.command else { panic!("expected run") };
+        assert!(!run.no_live);
+        let cli = Cli::parse_from(["rigbench", "run", "--live", "--no-live"]);
+        let Command::Run(run) = cli.command else { panic!("expected run") };
+        assert!(run.no_live && !run.live);
+    }
+}

@@ -1,0 +1,168 @@
+//! segments.csv: livepeer_bench's six columns, in order, then rigbench's. Each row is flushed as
+//! it is written, so a run stopped by Ctrl-C or a crash keeps every finished segment.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::result::SegmentRecord;
+
+/// The header, livepeer_bench's columns first.
+pub const HEADER: &[&str] = &[
+    "timestamp",
+    "session",
+    "segment",
+    "seg_dur",
+    "transcode_time",
+    "frames",
+    "pixels",
+    "bytes_in",
+    "bytes_out",
+    "renditions",
+    "valid_renditions",
+    "decode_errors",
+    "tickets",
+    "fee_wei",
+    "repeat",
+];
+
+/// Writes segments.csv row by row.
+pub struct SegmentsWriter {
+    out: BufWriter<File>,
+}
+
+impl SegmentsWriter {
+    /// Creates the file and writes the header.
+    pub fn create(path: &Path) -> Result<Self> {
+        let mut out = BufWriter::new(File::create(path)?);
+        out.write_all(header_line().as_bytes())?;
+        out.flush()?;
+        Ok(Self { out })
+    }
+
+    /// Appends one row and flushes it to the file.
+    pub fn write(&mut self, r: &SegmentRecord) -> Result<()> {
+        self.out.write_all(row_line(r).as_bytes())?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// The header line, newline-terminated.
+pub fn header_line() -> String {
+    format!("{}\n", HEADER.join(","))
+}
+
+/// One row, newline-terminated. Durations are seconds with 4 decimals, as livepeer_bench prints
+/// them (`%.4f`); the fee is an exact decimal integer of wei.
+pub fn row_line(r: &SegmentRecord) -> String {
+    format!(
+        "{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{}\n",
+        r.timestamp,
+        r.session,
+        r.segment,
+        r.seg_dur,
+        r.transcode_time,
+        r.frames,
+        r.pixels,
+        r.bytes_in,
+        r.bytes_out,
+        r.renditions,
+        r.valid_renditions,
+        r.decode_errors,
+        r.tickets,
+        r.fee_wei,
+        r.repeat
+    )
+}
+
+/// Reads segments.csv back (for tests and tools); the header must be rigbench's.
+pub fn read(path: &Path) -> Result<Vec<SegmentRecord>> {
+    let mut rd = csv::Reader::from_path(path)?;
+    let headers = rd.headers()?.clone();
+    if headers.iter().collect::<Vec<_>>() != HEADER {
+        anyhow::bail!("{} does not have rigbench's segments.csv header", path.display());
+    }
+    let mut out = Vec::new();
+    for row in rd.deserialize() {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+/// Go's `2006-01-02 15:04:05.9999` layout, as livepeer_bench writes timestamps: up to four
+/// fractional digits, trailing zeros (and a bare dot) trimmed.
+pub fn livepeer_timestamp(t: DateTime<Utc>) -> String {
+    let base = t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let frac = format!("{:04}", t.timestamp_subsec_micros() / 100);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        base
+    } else {
+        format!("{base}.{frac}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn header_starts_with_livepeer_bench_columns() {
+        assert!(header_line()
+            .starts_with("timestamp,session,segment,seg_dur,transcode_time,frames,"));
+        assert_eq!(
+            header_line(),
+            "timestamp,session,segment,seg_dur,transcode_time,frames,pixels,bytes_in,bytes_out,\
+             renditions,valid_renditions,decode_errors,tickets,fee_wei,repeat\n"
+        );
+    }
+
+    #[test]
+    fn timestamps_follow_go_layout() {
+        let cases = [
+            (0, "2026-11-24 10:00:00"),
+            (120_000_000, "2026-11-24 10:00:00.12"),
+            (123_456_789, "2026-11-24 10:00:00.1234"),
+            (100_000, "2026-11-24 10:00:00.0001"),
+        ];
+        for (nanos, want) in cases {
+            let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap()
+                + chrono::Duration::nanoseconds(nanos);
+            assert_eq!(livepeer_timestamp(t), want);
+        }
+    }
+
+    #[test]
+    fn rows_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segments.csv");
+        let rec = SegmentRecord {
+            timestamp: "2026-11-24 10:00:00.12".into(),
+            session: 1,
+            segment: 2,
+            seg_dur: 2.0,
+            transcode_time: 0.5,
+            frames: 50,
+            pixels: 123,
+            bytes_in: 10,
+            bytes_out: 20,
+            renditions: 4,
+            valid_renditions: 4,
+            decode_errors: 0,
+            tickets: 3,
+            fee_wei: "123000".into(),
+            repeat: 0,
+        };
+        let mut w = SegmentsWriter::create(&path).unwrap();
+        w.write(&rec).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].fee_wei, "123000");
+        assert_eq!(back[0].pixels, 123);
+    }
+}

@@ -1,0 +1,191 @@
+//! Table sections for the parts of a run that other stages own: payments, power, bandwidth,
+//! economics, and the probe listing. Estimated figures say so; unknown ones say "unknown".
+
+use super::table::Section;
+use crate::metering::inventory::HostInfo;
+use crate::result::RunResult;
+use crate::transcode::BackendCapability;
+
+fn row(label: &str, value: impl Into<String>) -> (String, String) {
+    (label.to_string(), value.into())
+}
+
+fn watts(v: Option<f64>) -> String {
+    v.map_or_else(|| "unknown".to_string(), |w| format!("{w:.1} W"))
+}
+
+/// One line about the host, for report headers.
+pub fn host_line(r: &RunResult) -> String {
+    let h = &r.host;
+    let gpus: Vec<String> = h.gpus.iter().filter_map(|g| g.name.clone()).collect();
+    format!(
+        "{} ({} cores), {}, GPUs: {}",
+        h.cpu_model.as_deref().unwrap_or("unknown CPU"),
+        h.logical_cores.map_or("?".to_string(), |c| c.to_string()),
+        h.os.as_deref().unwrap_or("unknown OS"),
+        if gpus.is_empty() {
+            format!("none ({})", h.nvml_status)
+        } else {
+            gpus.join(", ")
+        }
+    )
+}
+
+/// Tickets, winners and measured gas.
+pub fn payments(r: &RunResult) -> Option<Section> {
+    let p = r.payments.as_ref()?;
+    let rejected: u64 = p.tickets_rejected.values().sum();
+    let mut rows = vec![
+        row("Price", format!("{} wei/pixel", p.price_per_pixel_wei)),
+        row(
+            "Ticket EV / face value / win prob",
+            format!("{} / {} wei / {:.3e}", p.ticket_ev_wei, p.face_value_wei, p.win_prob),
+        ),
+        row(
+            "Tickets sent / valid / rejected",
+            format!("{} / {} / {}", p.tickets_sent, p.tickets_valid, rejected),
+        ),
+    ];
+    if rejected > 0 {
+        let reasons: Vec<String> = p
+            .tickets_rejected
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        rows.push(row("Rejected by reason", reasons.join(", ")));
+    }
+    rows.extend([
+        row(
+            "Winners / redeemed / failed / pending",
+            format!(
+                "{} / {} / {} / {}",
+                p.winning_tickets, p.redeemed, p.redeem_failed, p.pending
+            ),
+        ),
+        row(
+            "Gas per redemption (measured)",
+            match p.gas_per_redemption {
+                Some(g) if p.calibration_redemptions > 0 => format!(
+                    "{g} gas (from {} calibration tickets, win prob 1)",
+                    p.calibration_redemptions
+                ),
+                Some(g) => format!("{g} gas"),
+                None => "unknown (nothing redeemed)".to_string(),
+            },
+        ),
+        row("Fees debited", format!("{} wei", p.fees_debited_wei)),
+        row("Face value redeemed", format!("{} wei", p.face_value_redeemed_wei)),
+        row(
+            "Chain",
+            format!("{} (chain id {}), broker {}", p.chain.kind, p.chain.chain_id, p.chain.broker),
+        ),
+    ]);
+    Some(Section {
+        title: "Payments".into(),
+        rows,
+    })
+}
+
+/// Energy and watts, labelled measured or estimated.
+pub fn power(r: &RunResult) -> Option<Section> {
+    let p = r.power.as_ref()?;
+    let mut rows = Vec::new();
+    for s in &p.sources {
+        rows.push(row(
+            &format!("{} ({}, {})", s.device, s.sensor, s.status.as_str()),
+            format!(
+                "avg {} peak {}, {:.1} J",
+                watts(s.average_watts),
+                watts(s.peak_watts),
+                s.energy_joules
+            ),
+        ));
+    }
+    match &p.rig {
+        Some(rig) => {
+            rows.push(row(
+                &format!("Whole rig at the wall ({})", rig.status.as_str()),
+                format!(
+                    "avg {:.1} W, peak {:.1} W, {:.1} J",
+                    rig.average_watts, rig.peak_watts, rig.energy_joules
+                ),
+            ));
+            if let Some(j) = p.joules_per_output_megapixel {
+                rows.push(row("Energy per output megapixel", format!("{j:.3} J")));
+            }
+            if let Some(j) = p.joules_per_stream_hour {
+                rows.push(row("Energy per stream-hour", format!("{:.1} kJ", j / 1e3)));
+            }
+            if let Some(j) = p.incremental_energy_joules {
+                rows.push(row("Energy above idle", format!("{j:.1} J")));
+            }
+        }
+        None => rows.push(row(
+            "Whole rig",
+            format!(
+                "unknown: {}",
+                p.rig_unknown_reason.as_deref().unwrap_or("no sensor and no declared model")
+            ),
+        )),
+    }
+    Some(Section {
+        title: "Power".into(),
+        rows,
+    })
+}
+
+/// Bits per second in and out.
+pub fn bandwidth(r: &RunResult) -> Option<Section> {
+    let b = r.bandwidth.as_ref()?;
+    Some(Section {
+        title: "Bandwidth".into(),
+        rows: vec![
+            row(
+                "Per stream in / out",
+                format!("{:.2} / {:.2} Mbps", b.mbps_in_per_stream, b.mbps_out_per_stream),
+            ),
+            row(
+                "Whole run in / out",
+                format!("{:.2} / {:.2} Mbps", b.mbps_in_total, b.mbps_out_total),
+            ),
+            row(
+                "Per stream-hour in / out",
+                format!("{:.3} / {:.3} GB", b.gb_in_per_stream_hour, b.gb_out_per_stream_hour),
+            ),
+        ],
+    })
+}
+
+/// Money per hour and the verdict.
+pub fn economics(r: &RunResult) -> Vec<Section> {
+    let Some(e) = r.economics.as_ref() else {
+        return Vec::new();
+    };
+    vec![
+        Section {
+            title: format!(
+                "Economics{}",
+                e.rig_name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            ),
+            rows: e.table_rows(),
+        },
+        Section {
+            title: "Verdict".into(),
+            rows: vec![row("", e.verdict.line.clone())],
+        },
+    ]
+}
+
+/// `rigbench probe`'s text: the inventory, then each backend and why it cannot run.
+pub fn probe_text(host: &HostInfo, backends: &[BackendCapability]) -> String {
+    let mut s = crate::metering::inventory::probe_text(host);
+    s.push_str("backends:\n");
+    for b in backends {
+        match (&b.available, &b.reason) {
+            (true, _) => s.push_str(&format!("  {:<8} available\n", b.name)),
+            (false, Some(why)) => s.push_str(&format!("  {:<8} unavailable: {why}\n", b.name)),
+            (false, None) => s.push_str(&format!("  {:<8} unavailable\n", b.name)),
+        }
+    }
+    s
+}

@@ -1,0 +1,421 @@
+//! The run: schedules sessions, drives each segment through ingest → transcode → validation with
+//! payments beside it and meters around it, and folds everything into one [`RunResult`].
+//!
+//! Threads: one per session (each owns its long-lived transcoder and its broadcaster's payer);
+//! the calling thread owns the output files and the progress bar and receives finished segments
+//! over a channel, so every row is flushed as soon as its segment is done. Validation runs in
+//! the session thread right after the transcode and is not part of `transcode_time`.
+
+pub mod meters;
+pub mod payments;
+pub mod summary;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use chrono::Utc;
+
+use crate::config::RunConfig;
+use crate::error::Failure;
+use crate::ingest::{self, PreparedSource, Segment};
+use crate::result::{BackendReport, RunResult, SegmentRecord, SessionsReport, SCHEMA_VERSION};
+use crate::transcode::{self, ResolvedBackend, Session, SessionConfig};
+use crate::validation;
+use summary::{RenditionVerdict, SegmentExtras};
+
+/// Set by Ctrl-C: sessions stop after their current segment and the run is written as partial.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler once per process.
+pub fn install_interrupt_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // A second handler (e.g. a host program's) is not ours to replace; Ctrl-C then just
+        // kills the process and the rows already flushed stay on disk.
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    });
+}
+
+/// What a finished `rigbench run` hands back to `main`.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub result: RunResult,
+    pub out_dir: PathBuf,
+    /// Renditions failed validation and `--allow-invalid` was not given.
+    pub invalid_renditions: bool,
+    /// Why the run stopped early (a session failed, or Ctrl-C); run.json is written and marked
+    /// partial either way.
+    pub stopped: Option<anyhow::Error>,
+}
+
+/// One message from a session thread.
+enum Event {
+    Segment(Box<(SegmentRecord, SegmentExtras)>),
+    Failed { session: u32, error: anyhow::Error },
+}
+
+/// Runs the whole benchmark described by `cfg`.
+pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure> {
+    let started_utc = Utc::now();
+    ingest::init_ffmpeg();
+    install_interrupt_handler();
+    INTERRUPTED.store(false, Ordering::SeqCst);
+
+    fs::create_dir_all(&cfg.out_dir)
+        .with_context(|| format!("cannot create --out-dir {}", cfg.out_dir.display()))
+        .map_err(Failure::usage)?;
+    let workdir = tempfile::Builder::new()
+        .prefix(".segments-")
+        .tempdir_in(&cfg.out_dir)
+        .with_context(|| format!("cannot create a work folder in {}", cfg.out_dir.display()))
+        .map_err(Failure::usage)?;
+
+    let source = ingest::prepare(&cfg.input, cfg.segment_seconds, workdir.path())
+        .with_context(|| format!("cannot use input {}", cfg.input.display()))
+        .map_err(Failure::usage)?;
+    if source.segments.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "input {} yielded no segment to transcode",
+            cfg.input.display()
+        )));
+    }
+    let mut warnings = source.warnings.clone();
+
+    let resolved = transcode::resolve_backend(cfg.backend, &cfg.gpus)
+        .context("the requested backend cannot run here")
+        .map_err(Failure::run)?;
+    if let Some(reason) = &resolved.fallback_reason {
+        warnings.push(format!("backend auto fell back to cpu: {reason}"));
+    }
+    for w in &warnings {
+        if !cfg.quiet {
+            eprintln!("warning: {w}");
+        }
+    }
+
+    let host = crate::metering::inventory::HostInfo::detect();
+    let renditions_dir = cfg.out_dir.join("renditions");
+    if cfg.keep_renditions {
+        fs::create_dir_all(&renditions_dir)
+            .with_context(|| format!("cannot create {}", renditions_dir.display()))
+            .map_err(Failure::usage)?;
+    }
+
+    let mut payments = match &cfg.payments {
+        Some(p) => Some(crate::run::payments::start(p, cfg).map_err(Failure::run)?),
+        None => None,
+    };
+
+    let meters = crate::run::meters::Meters::start(cfg, &resolved).map_err(Failure::run)?;
+
+    let segments_csv = cfg.out_dir.join("segments.csv");
+    let mut csv = crate::report::csv::SegmentsWriter::create(&segments_csv)
+        .with_context(|| format!("cannot write {}", segments_csv.display()))
+        .map_err(Failure::usage)?;
+
+    let per_session = segments_per_session(&source, cfg);
+    let total = per_session as u64 * cfg.concurrent_sessions as u64 * cfg.repeat as u64;
+    let progress = crate::report::progress::Progress::new(total, cfg.quiet || cfg.json);
+
+    let mut all_records: Vec<(SegmentRecord, SegmentExtras)> = Vec::new();
+    let mut repeats = Vec::new();
+    let mut wall_total = 0.0;
+    let mut failure: Option<anyhow::Error> = None;
+
+    for repeat in 0..cfg.repeat {
+        let (tx, rx) = mpsc::channel::<Event>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let repeat_start = Instant::now();
+        let mut records = Vec::new();
+        std::thread::scope(|scope| {
+            for session in 0..cfg.concurrent_sessions {
+                let tx = tx.clone();
+                let stop = Arc::clone(&stop);
+                let ctx = SessionCtx {
+                    cfg,
+                    source: &source,
+                    resolved: &resolved,
+                    payments: payments.as_ref(),
+                    keep_dir: cfg.keep_renditions.then(|| renditions_dir.clone()),
+                    repeat,
+                    per_session,
+                };
+                scope.spawn(move || {
+                    // Stagger session starts like livepeer_bench's -concurrentSessionDelay.
+                    if !sleep_unless_stopped(cfg.session_delay * session, &stop) {
+                        return;
+                    }
+                    if let Err(error) = run_session(&ctx, session, &tx, &stop) {
+                        let _ = tx.send(Event::Failed { session, error });
+                    }
+                });
+            }
+            drop(tx);
+            while let Ok(event) = rx.recv() {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                match event {
+                    Event::Segment(boxed) => {
+                        let (record, extras) = *boxed;
+                        if let Err(e) = csv.write(&record) {
+                            failure.get_or_insert(e.context("cannot write segments.csv"));
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        progress.segment_done(&record);
+                        records.push((record, extras));
+                    }
+                    Event::Failed { session, error } => {
+                        stop.store(true, Ordering::SeqCst);
+                        failure.get_or_insert(error.context(format!("session {session} failed")));
+                    }
+                }
+            }
+        });
+        let wall = repeat_start.elapsed().as_secs_f64();
+        wall_total += wall;
+        repeats.push(summary::summarize(&records, wall));
+        all_records.extend(records);
+        if failure.is_some() || INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    progress.finish();
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    if interrupted {
+        warnings.push("interrupted by Ctrl-C: results cover the finished segments only".into());
+    }
+
+    let summary = summary::summarize(&all_records, wall_total);
+    let payments_summary = match payments.take() {
+        Some(p) => match crate::run::payments::finish(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                failure.get_or_insert(e);
+                None
+            }
+        },
+        None => None,
+    };
+    let records_only: Vec<SegmentRecord> = all_records.iter().map(|(r, _)| r.clone()).collect();
+    let metered = meters.finish(&summary, &records_only, cfg, &mut warnings);
+    if let Some(csv_bytes) = &metered.power_csv {
+        let path = cfg.out_dir.join("power.csv");
+        if let Err(e) = fs::write(&path, csv_bytes) {
+            warnings.push(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+
+    let mut result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        rigbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        command_line: argv,
+        started_utc,
+        finished_utc: Utc::now(),
+        partial: interrupted || failure.is_some(),
+        host,
+        source: source.info.clone(),
+        ladder: cfg.ladder.clone(),
+        backend: BackendReport {
+            requested: format!("{:?}", cfg.backend).to_lowercase(),
+            used: resolved.backend.name().to_string(),
+            fallback_reason: resolved.fallback_reason.clone(),
+            gpu_devices: resolved.devices.clone(),
+            encoders: resolved.encoders.clone(),
+            decoder: resolved.decoder.clone(),
+        },
+        sessions: SessionsReport {
+            concurrent_sessions: cfg.concurrent_sessions,
+            session_delay_ms: cfg.session_delay.as_millis() as u64,
+            loops: cfg.loops,
+            repeats: cfg.repeat,
+            segs_limit: cfg.segs,
+            live: cfg.live,
+            segment_seconds: cfg.segment_seconds,
+        },
+        repeats,
+        summary,
+        payments: payments_summary,
+        power: metered.power,
+        bandwidth: metered.bandwidth,
+        economics: None,
+        warnings,
+    };
+    if let Some(rig) = &cfg.rig {
+        match crate::economics::evaluate(&result, rig) {
+            Ok(e) => result.economics = Some(e),
+            Err(e) => result.warnings.push(format!("economics not computed: {e:#}")),
+        }
+    }
+
+    write_run_json(&cfg.out_dir, &result).map_err(Failure::run)?;
+    let report_md = cfg.out_dir.join("report.md");
+    if let Err(e) = fs::write(&report_md, crate::report::markdown::report(&result)) {
+        result
+            .warnings
+            .push(format!("cannot write {}: {e}", report_md.display()));
+    }
+    drop(workdir);
+
+    let stopped = match failure {
+        Some(error) => Some(error.context(format!(
+            "run failed; finished segments are in {}",
+            cfg.out_dir.display()
+        ))),
+        None if interrupted => Some(anyhow!(
+            "interrupted by Ctrl-C after {} segments; they are in {}",
+            result.summary.total_segments,
+            cfg.out_dir.display()
+        )),
+        None => None,
+    };
+    let invalid_renditions = result.summary.validation.renditions_failed > 0 && !cfg.allow_invalid;
+    Ok(RunOutcome {
+        result,
+        out_dir: cfg.out_dir.clone(),
+        invalid_renditions,
+        stopped,
+    })
+}
+
+/// Writes run.json (pretty, newline-terminated).
+pub fn write_run_json(out_dir: &Path, result: &RunResult) -> anyhow::Result<()> {
+    let path = out_dir.join("run.json");
+    let bytes = crate::report::json::run_json(result)?;
+    let mut f = fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Segments each session transcodes in one repeat: the source times `--loop`, capped by `--segs`.
+fn segments_per_session(source: &PreparedSource, cfg: &RunConfig) -> u32 {
+    let all = source.segments.len() as u32 * cfg.loops;
+    if cfg.segs > 0 {
+        all.min(cfg.segs)
+    } else {
+        all
+    }
+}
+
+/// What a session thread borrows from the run.
+struct SessionCtx<'a> {
+    cfg: &'a RunConfig,
+    source: &'a PreparedSource,
+    resolved: &'a ResolvedBackend,
+    payments: Option<&'a crate::run::payments::RunPayments>,
+    keep_dir: Option<PathBuf>,
+    repeat: u32,
+    per_session: u32,
+}
+
+/// One stream: a long-lived transcoder and a broadcaster paying for each segment.
+fn run_session(
+    ctx: &SessionCtx<'_>,
+    session: u32,
+    tx: &mpsc::Sender<Event>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let cfg = ctx.cfg;
+    let mut transcoder = Session::new(
+        SessionConfig {
+            backend: ctx.resolved.backend,
+            gpu: transcode::assign_device(session, &ctx.resolved.devices),
+            ladder: cfg.ladder.clone(),
+            keep_renditions_dir: ctx.keep_dir.clone(),
+            session,
+        },
+        &ctx.source.info,
+    )
+    .context("cannot open the transcoder")?;
+    let mut payer = match ctx.payments {
+        Some(p) => Some(p.session(session)?),
+        None => None,
+    };
+    let n = ctx.source.segments.len() as u32;
+    for number in 0..ctx.per_session {
+        if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+        let seg: &Segment = &ctx.source.segments[(number % n) as usize];
+        let tickets = match payer.as_mut() {
+            Some(p) => p.pay_segment(&cfg.ladder, seg)?,
+            None => 0,
+        };
+        let started = Instant::now();
+        let out = transcoder
+            .transcode_segment(seg)
+            .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
+        let transcode_time = started.elapsed().as_secs_f64();
+
+        let mut verdicts = Vec::with_capacity(out.renditions.len());
+        for r in &out.renditions {
+            let profile = &cfg.ladder[r.profile_index];
+            let expected = validation::expected_frames(seg, ctx.source.info.fps, profile);
+            let check = validation::validate_rendition(r, profile, expected);
+            verdicts.push(RenditionVerdict {
+                rendition: r.name.clone(),
+                failed_checks: check.failures.iter().map(|c| c.as_str().to_string()).collect(),
+            });
+        }
+        let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
+        let fee_wei = match payer.as_mut() {
+            Some(p) => p.debit(pixels)?.to_string(),
+            None => "0".to_string(),
+        };
+        let record = SegmentRecord {
+            timestamp: crate::report::csv::livepeer_timestamp(Utc::now()),
+            session,
+            segment: number,
+            seg_dur: seg.duration_seconds,
+            transcode_time,
+            frames: out.renditions.first().map_or(0, |r| r.frames),
+            pixels,
+            bytes_in: seg.bytes,
+            bytes_out: out.renditions.iter().map(|r| r.data.len() as u64).sum(),
+            renditions: out.renditions.len() as u32,
+            valid_renditions: verdicts.iter().filter(|v| v.failed_checks.is_empty()).count() as u32,
+            decode_errors: out.decode_errors,
+            tickets,
+            fee_wei,
+            repeat: ctx.repeat,
+        };
+        let extras = SegmentExtras {
+            output_frames: out.renditions.iter().map(|r| r.frames).sum(),
+            verdicts,
+        };
+        if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
+            break;
+        }
+        if cfg.live {
+            let seg_dur = Duration::from_secs_f64(seg.duration_seconds.max(0.0));
+            if let Some(rest) = seg_dur.checked_sub(started.elapsed()) {
+                if !sleep_unless_stopped(rest, stop) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sleeps for `d` in short steps; false when the run was stopped meanwhile.
+fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) -> bool {
+    let deadline = Instant::now() + d;
+    loop {
+        if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
+}

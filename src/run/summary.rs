@@ -1,0 +1,189 @@
+//! Folds segment records into livepeer_bench's summary plus rigbench's additions.
+//!
+//! Definitions follow go-livepeer's `cmd/livepeer_bench` exactly where they overlap:
+//! a segment is real-time when `transcode_time <= seg_dur`; the Real-Time Segs Ratio is
+//! real-time segments over all segments; the Real-Time Duration Ratio is the sum of transcode
+//! times over the sum of segment durations (mean latency over segment length, not throughput).
+//! Percentiles use the nearest-rank method (the smallest value with at least p% of the sample at
+//! or below it), so every reported percentile is a latency that was actually observed.
+
+use crate::result::{Percentiles, SegmentRecord, Summary, ValidationSummary};
+
+/// Per-rendition validation outcome, folded into [`ValidationSummary`].
+#[derive(Debug, Clone)]
+pub struct RenditionVerdict {
+    pub rendition: String,
+    /// Names of the checks that failed (empty = valid).
+    pub failed_checks: Vec<String>,
+}
+
+/// Extra per-segment facts the CSV row does not carry.
+#[derive(Debug, Clone, Default)]
+pub struct SegmentExtras {
+    /// Frames encoded over all renditions (the CSV's `frames` is the first rendition only).
+    pub output_frames: u64,
+    pub verdicts: Vec<RenditionVerdict>,
+}
+
+/// Builds a summary from finished segments and the wall-clock span they took.
+pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) -> Summary {
+    let total_segments = records.len() as u64;
+    let realtime_segments = records
+        .iter()
+        .filter(|(r, _)| r.transcode_time <= r.seg_dur)
+        .count() as u64;
+    let total_transcode_seconds: f64 = records.iter().map(|(r, _)| r.transcode_time).sum();
+    let source_seconds: f64 = records.iter().map(|(r, _)| r.seg_dur).sum();
+    let output_pixels: u64 = records.iter().map(|(r, _)| r.pixels).sum();
+    let output_frames: u64 = records.iter().map(|(_, e)| e.output_frames).sum();
+    let mut latencies: Vec<f64> = records.iter().map(|(r, _)| r.transcode_time).collect();
+    let mut validation = ValidationSummary::default();
+    for (_, extras) in records {
+        for v in &extras.verdicts {
+            validation.renditions_checked += 1;
+            if !v.failed_checks.is_empty() {
+                validation.renditions_failed += 1;
+                *validation
+                    .failed_by_rendition
+                    .entry(v.rendition.clone())
+                    .or_default() += 1;
+                for check in &v.failed_checks {
+                    *validation.failed_by_check.entry(check.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    Summary {
+        total_segments,
+        realtime_segments,
+        realtime_segs_ratio: ratio(realtime_segments as f64, total_segments as f64),
+        realtime_duration_ratio: ratio(total_transcode_seconds, source_seconds),
+        total_transcode_seconds,
+        wall_seconds,
+        source_seconds,
+        throughput_x: ratio(source_seconds, wall_seconds),
+        output_fps: ratio(output_frames as f64, wall_seconds),
+        output_pixels_per_second: ratio(output_pixels as f64, wall_seconds),
+        output_frames,
+        output_pixels,
+        latency_seconds: percentiles(&mut latencies),
+        bytes_in: records.iter().map(|(r, _)| r.bytes_in).sum(),
+        bytes_out: records.iter().map(|(r, _)| r.bytes_out).sum(),
+        decode_errors: records.iter().map(|(r, _)| r.decode_errors).sum(),
+        validation,
+    }
+}
+
+/// a / b, or 0 when b is 0 (an empty run has no ratio worth inventing).
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+/// Nearest-rank percentiles; all zero for an empty sample.
+pub fn percentiles(values: &mut [f64]) -> Percentiles {
+    if values.is_empty() {
+        return Percentiles::default();
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let rank = |p: f64| {
+        let n = values.len();
+        let idx = ((p / 100.0) * n as f64).ceil() as usize;
+        values[idx.clamp(1, n) - 1]
+    };
+    Percentiles {
+        p50: rank(50.0),
+        p95: rank(95.0),
+        p99: rank(99.0),
+        max: values[values.len() - 1],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seg_dur: f64, transcode_time: f64, pixels: u64) -> (SegmentRecord, SegmentExtras) {
+        (
+            SegmentRecord {
+                timestamp: String::new(),
+                session: 0,
+                segment: 0,
+                seg_dur,
+                transcode_time,
+                frames: 10,
+                pixels,
+                bytes_in: 100,
+                bytes_out: 50,
+                renditions: 1,
+                valid_renditions: 1,
+                decode_errors: 0,
+                tickets: 0,
+                fee_wei: "0".into(),
+                repeat: 0,
+            },
+            SegmentExtras {
+                output_frames: 20,
+                verdicts: vec![RenditionVerdict {
+                    rendition: "240p0".into(),
+                    failed_checks: vec![],
+                }],
+            },
+        )
+    }
+
+    #[test]
+    fn livepeer_bench_ratios() {
+        // Two real-time segments (1.0 <= 2.0, 2.0 <= 2.0) and one late (3.0 > 2.0).
+        let recs = vec![rec(2.0, 1.0, 10), rec(2.0, 2.0, 10), rec(2.0, 3.0, 10)];
+        let s = summarize(&recs, 4.0);
+        assert_eq!(s.total_segments, 3);
+        assert_eq!(s.realtime_segments, 2);
+        assert!((s.realtime_segs_ratio - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.realtime_duration_ratio - 1.0).abs() < 1e-12); // 6 s / 6 s
+        assert!((s.throughput_x - 1.5).abs() < 1e-12); // 6 s of source in 4 s
+        assert!((s.output_pixels_per_second - 7.5).abs() < 1e-12);
+        assert_eq!(s.output_frames, 60);
+        assert_eq!(s.bytes_in, 300);
+        assert_eq!(s.validation.renditions_checked, 3);
+        assert_eq!(s.validation.renditions_failed, 0);
+    }
+
+    #[test]
+    fn empty_run_has_zero_ratios_not_nan() {
+        let s = summarize(&[], 0.0);
+        assert_eq!(s.total_segments, 0);
+        assert_eq!(s.realtime_segs_ratio, 0.0);
+        assert_eq!(s.throughput_x, 0.0);
+        assert_eq!(s.latency_seconds, Percentiles::default());
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let cases: &[(&[f64], Percentiles)] = &[
+            (&[5.0], Percentiles { p50: 5.0, p95: 5.0, p99: 5.0, max: 5.0 }),
+            (&[4.0, 1.0, 3.0, 2.0], Percentiles { p50: 2.0, p95: 4.0, p99: 4.0, max: 4.0 }),
+        ];
+        for (values, want) in cases {
+            let mut v = values.to_vec();
+            assert_eq!(percentiles(&mut v), *want, "{values:?}");
+        }
+        let mut hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = percentiles(&mut hundred);
+        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
+    }
+
+    #[test]
+    fn failures_are_counted_per_rendition_and_check() {
+        let mut bad = rec(2.0, 1.0, 10);
+        bad.1.verdicts[0].failed_checks = vec!["size".into(), "pixel_count".into()];
+        let s = summarize(&[bad, rec(2.0, 1.0, 10)], 2.0);
+        assert_eq!(s.validation.renditions_failed, 1);
+        assert_eq!(s.validation.failed_by_rendition["240p0"], 1);
+        assert_eq!(s.validation.failed_by_check["size"], 1);
+        assert_eq!(s.validation.failed_by_check["pixel_count"], 1);
+    }
+}
