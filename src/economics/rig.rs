@@ -741,6 +741,15 @@ impl Rig {
             )));
         }
         table.insert(last.to_string(), value);
+        // The two ways of giving the price exclude each other: setting one replaces the other.
+        let other_price = match key {
+            "fees.price_per_pixel_wei" => Some("price_usd_per_pixel"),
+            "fees.price_usd_per_pixel" => Some("price_per_pixel_wei"),
+            _ => None,
+        };
+        if let (Some(other), Some(toml::Value::Table(fees))) = (other_price, root.get_mut("fees")) {
+            fees.remove(other);
+        }
         Rig::check_keys(&root).map_err(|e| match e {
             RigError::UnknownKey { known, .. } => RigError::UnknownKey {
                 key: key.to_string(),

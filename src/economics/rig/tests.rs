@@ -195,6 +195,16 @@ fn set_overrides_and_rechecks() {
     assert_eq!(r.power.electricity_usd_per_kwh, Some(0.3));
     r.set("fees.price_per_pixel_wei = 500").unwrap();
     assert_eq!(r.fees.price_per_pixel_wei, Some(500.0));
+    r.set("fees.price_usd_per_pixel=4.1e-13").unwrap();
+    assert_eq!(
+        (r.fees.price_per_pixel_wei, r.fees.price_usd_per_pixel),
+        (None, Some(4.1e-13))
+    );
+    r.set("fees.price_per_pixel_wei=500").unwrap();
+    assert_eq!(
+        (r.fees.price_per_pixel_wei, r.fees.price_usd_per_pixel),
+        (Some(500.0), None)
+    );
     r.set("chain.chain=l1").unwrap();
     assert_eq!(r.chain.chain, ChainKind::L1);
     r.set("power.components.0.full_load_watts=40").unwrap();
