@@ -578,7 +578,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 "live_realtime_ratio",
                 c,
                 true,
-                format!("live run at {c} sessions: Real-Time Duration Ratio {r:.3} <= {REALTIME_RATIO_LIMIT}, so at least {} (try more --concurrent-sessions)", plural_streams(c)),
+                format!("live run at {}: Real-Time Duration Ratio {r:.3} <= {REALTIME_RATIO_LIMIT}, so at least {} (try more --concurrent-sessions)", plural(c, "session"), plural_streams(c)),
             )
         } else {
             let s = floor_u32(f64::from(c) * REALTIME_RATIO_LIMIT / r);
@@ -586,7 +586,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
                 "live_realtime_ratio",
                 s,
                 false,
-                format!("live run at {c} sessions: Real-Time Duration Ratio {r:.3} > {REALTIME_RATIO_LIMIT}, so {c} × {REALTIME_RATIO_LIMIT} / {r:.3} = {}", plural_streams(s)),
+                format!("live run at {}: Real-Time Duration Ratio {r:.3} > {REALTIME_RATIO_LIMIT}, so {c} × {REALTIME_RATIO_LIMIT} / {r:.3} = {}", plural(c, "session"), plural_streams(s)),
             )
         }
     } else {
@@ -1165,12 +1165,16 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
-fn plural_streams(n: u32) -> String {
+fn plural(n: u32, noun: &str) -> String {
     if n == 1 {
-        "1 stream".to_string()
+        format!("1 {noun}")
     } else {
-        format!("{n} streams")
+        format!("{n} {noun}s")
     }
+}
+
+fn plural_streams(n: u32) -> String {
+    plural(n, "stream")
 }
 
 /// Four significant figures, without trailing zeros ("1000", "137.4", "0.0123").
@@ -1275,11 +1279,10 @@ impl Economics {
             ),
             (
                 format!("margin per stream-hour{}", est(any_est)),
-                money(
-                    self.per_stream_hour
-                        .as_ref()
-                        .and_then(|s| s.margin_usd_per_hour),
-                ),
+                match &self.per_stream_hour {
+                    Some(s) => money(s.margin_usd_per_hour),
+                    None => "n/a: no stream sold".to_string(),
+                },
             ),
             (
                 format!("break-even price{}", est(any_est)),
