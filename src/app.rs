@@ -21,7 +21,10 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                 let bytes = crate::report::json::run_json(r).map_err(Failure::run)?;
                 print_bytes(&bytes);
             } else if !cfg.quiet {
-                print!("{}", crate::report::table::render(&crate::report::table::rows(r)));
+                print!(
+                    "{}",
+                    crate::report::table::render(&crate::report::table::rows(r))
+                );
                 println!("Results in {}", outcome.out_dir.display());
             }
             if let Some(error) = outcome.stopped {
@@ -46,7 +49,8 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             let backends = crate::transcode::capabilities();
             if args.json {
                 let v = serde_json::json!({ "host": host, "backends": backends });
-                let bytes = serde_json::to_vec_pretty(&v).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+                let bytes = serde_json::to_vec_pretty(&v)
+                    .map_err(|e| Failure::run(anyhow::Error::from(e)))?;
                 print_bytes(&bytes);
             } else {
                 print!("{}", crate::report::sections::probe_text(&host, &backends));
@@ -78,14 +82,19 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                     .with_context(|| format!("invalid --set {kv:?}"))
                     .map_err(Failure::usage)?;
             }
-            let econ = crate::economics::evaluate(&run, &rig).map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
+            let econ = crate::economics::evaluate(&run, &rig)
+                .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
             if args.json {
-                let bytes = serde_json::to_vec_pretty(&econ).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+                let bytes = serde_json::to_vec_pretty(&econ)
+                    .map_err(|e| Failure::run(anyhow::Error::from(e)))?;
                 print_bytes(&bytes);
             } else {
                 let mut with = run.clone();
                 with.economics = Some(econ);
-                print!("{}", crate::report::table::render(&crate::report::sections::economics(&with)));
+                print!(
+                    "{}",
+                    crate::report::table::render(&crate::report::sections::economics(&with))
+                );
             }
             Ok(ExitCode::Ok)
         }
@@ -122,7 +131,8 @@ fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {
         }
         TicketCommand::Sign(a) => {
             let hash = tools::parse_b256("hash", &a.hash).map_err(usage)?;
-            let key = crate::run::payments::operator_key(a.keystore.as_deref()).map_err(Failure::usage)?;
+            let key = crate::run::payments::operator_key(a.keystore.as_deref())
+                .map_err(Failure::usage)?;
             let sig = tools::sign(&hash, &key).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
             println!("{sig}");
             Ok(ExitCode::Ok)

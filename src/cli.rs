@@ -79,7 +79,12 @@ pub struct RunArgs {
     pub concurrent_sessions: u32,
 
     /// Stagger between session starts, milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 300, help_heading = "Sessions")]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 300,
+        help_heading = "Sessions"
+    )]
     pub session_delay: u64,
 
     /// Segments per session at most (0 = all).
@@ -87,7 +92,12 @@ pub struct RunArgs {
     pub segs: u32,
 
     /// Each session plays the source N times in a row (longer streams from a short clip).
-    #[arg(long = "loop", value_name = "N", default_value_t = 1, help_heading = "Sessions")]
+    #[arg(
+        long = "loop",
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Sessions"
+    )]
     pub loops: u32,
 
     /// Repeat the whole benchmark N times, with a summary for each repeat and one for all.
@@ -308,10 +318,14 @@ mod tests {
     #[test]
     fn live_is_default_and_no_live_wins_when_last() {
         let cli = Cli::parse_from(["rigbench", "run"]);
-        let Command::Run(run) = cli.command else { panic!("expected run") };
+        let Command::Run(run) = cli.command else {
+            panic!("expected run")
+        };
         assert!(!run.no_live);
         let cli = Cli::parse_from(["rigbench", "run", "--live", "--no-live"]);
-        let Command::Run(run) = cli.command else { panic!("expected run") };
+        let Command::Run(run) = cli.command else {
+            panic!("expected run")
+        };
         assert!(run.no_live && !run.live);
     }
 }

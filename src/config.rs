@@ -90,7 +90,10 @@ impl RunConfig {
                     .with_context(|| format!("invalid --transcoding-options {arg:?}"))?,
                 arg.clone(),
             ),
-            None => (ladder::default_ladder(), "default (livepeer_bench)".to_string()),
+            None => (
+                ladder::default_ladder(),
+                "default (livepeer_bench)".to_string(),
+            ),
         };
         if !(args.segment_seconds.is_finite() && args.segment_seconds > 0.0) {
             bail!(
@@ -133,7 +136,8 @@ impl RunConfig {
         };
         if let Some(rig) = rig.as_mut() {
             for kv in &args.set {
-                rig.set(kv).with_context(|| format!("invalid --set {kv:?}"))?;
+                rig.set(kv)
+                    .with_context(|| format!("invalid --set {kv:?}"))?;
             }
         } else if !args.set.is_empty() {
             bail!("--set changes rig-file values; give --rig FILE too");
@@ -267,7 +271,9 @@ pub fn parse_wei(flag: &str, s: &str) -> Result<U256> {
     } else {
         U256::from_str_radix(t, 10)
     };
-    parsed.map_err(|_| anyhow::anyhow!("{flag} {s:?} is not a whole number of wei (decimal or 0x-hex)"))
+    parsed.map_err(|_| {
+        anyhow::anyhow!("{flag} {s:?} is not a whole number of wei (decimal or 0x-hex)")
+    })
 }
 
 /// Gwei (may be fractional) to wei, exactly to the wei for up to 9 decimals.
@@ -284,7 +290,11 @@ pub fn gwei_to_wei(flag: &str, gwei: f64) -> Result<U256> {
 /// The rig file's price per pixel in wei (rounded to whole wei: the ticket arithmetic is
 /// integer), from `fees.price_per_pixel_wei` or `fees.price_usd_per_pixel` at `fees.eth_usd`.
 fn rig_price_per_pixel_wei(rig: &Rig) -> Option<U256> {
-    let wei = match (rig.fees.price_per_pixel_wei, rig.fees.price_usd_per_pixel, rig.fees.eth_usd) {
+    let wei = match (
+        rig.fees.price_per_pixel_wei,
+        rig.fees.price_usd_per_pixel,
+        rig.fees.eth_usd,
+    ) {
         (Some(wei), _, _) => wei,
         (None, Some(usd), Some(eth_usd)) if eth_usd > 0.0 => usd / eth_usd * 1e18,
         _ => return None,
@@ -297,7 +307,11 @@ fn hostname() -> String {
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
         .ok()
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        })
         .unwrap_or_else(|| "host".to_string())
 }
 
@@ -323,7 +337,10 @@ mod tests {
     fn gpu_ids() {
         assert_eq!(parse_gpu_ids(None).unwrap(), GpuSelection::None);
         assert_eq!(parse_gpu_ids(Some("all")).unwrap(), GpuSelection::All);
-        assert_eq!(parse_gpu_ids(Some("0, 2")).unwrap(), GpuSelection::Ids(vec![0, 2]));
+        assert_eq!(
+            parse_gpu_ids(Some("0, 2")).unwrap(),
+            GpuSelection::Ids(vec![0, 2])
+        );
         for bad in ["", "x", "0,0", "-1", "1,,2"] {
             assert!(parse_gpu_ids(Some(bad)).is_err(), "{bad:?} should fail");
         }

@@ -23,10 +23,16 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: ExitCode::Usage, error: error.into() }
+        Self {
+            code: ExitCode::Usage,
+            error: error.into(),
+        }
     }
     pub fn run(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: ExitCode::RunFailed, error: error.into() }
+        Self {
+            code: ExitCode::RunFailed,
+            error: error.into(),
+        }
     }
 }
 

@@ -3,10 +3,10 @@
 //! Data flows one way: `cli` → `config` → `run` (ingest → transcode → validation, payments
 //! beside, metering around) → one [`result::RunResult`] → `economics` → `report`.
 
+pub mod app;
 pub mod chain;
 pub mod cli;
 pub mod config;
-pub mod app;
 pub mod economics;
 pub mod error;
 pub mod ingest;

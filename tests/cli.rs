@@ -19,7 +19,9 @@ fn stderr(o: &Output) -> String {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn have(tool: &str) -> bool {
@@ -66,7 +68,14 @@ fn input_that_is_not_media() {
     let p = dir.path().join("notes.mp4");
     std::fs::write(&p, "this is not a video\n".repeat(100)).unwrap();
     let out = dir.path().join("out");
-    let o = run(&["run", "--in", p.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--no-payments"]);
+    let o = run(&[
+        "run",
+        "--in",
+        p.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+    ]);
     assert_usage_error(&o, &["notes.mp4"]);
 }
 
@@ -77,7 +86,14 @@ fn truncated_input() {
     let p = dir.path().join("truncated.mp4");
     std::fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
     let out = dir.path().join("out");
-    let o = run(&["run", "--in", p.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--no-payments"]);
+    let o = run(&[
+        "run",
+        "--in",
+        p.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+    ]);
     assert_usage_error(&o, &["truncated.mp4"]);
 }
 
@@ -85,11 +101,28 @@ fn truncated_input() {
 fn input_without_video() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audio_only.m4a");
-    if ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac", p.to_str().unwrap()]).is_none() {
+    if ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=2",
+        "-c:a",
+        "aac",
+        p.to_str().unwrap(),
+    ])
+    .is_none()
+    {
         return;
     }
     let out = dir.path().join("out");
-    let o = run(&["run", "--in", p.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--no-payments"]);
+    let o = run(&[
+        "run",
+        "--in",
+        p.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+    ]);
     assert_usage_error(&o, &["audio_only.m4a", "video"]);
 }
 
@@ -103,7 +136,14 @@ fn hls_master_playlist_is_refused() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = run(&["run", "--in", p.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--no-payments"]);
+    let o = run(&[
+        "run",
+        "--in",
+        p.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+    ]);
     assert_usage_error(&o, &["master.m3u8", "media playlist"]);
 }
 
@@ -117,7 +157,14 @@ fn hls_playlist_with_missing_segment() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = run(&["run", "--in", p.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--no-payments"]);
+    let o = run(&[
+        "run",
+        "--in",
+        p.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+    ]);
     assert_usage_error(&o, &["seg0.ts"]);
 }
 
@@ -125,19 +172,49 @@ fn hls_playlist_with_missing_segment() {
 fn bad_ladders() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &[&str])] = &[
-        ("broken.json", "[{\"name\": \"x\", \"width\": 640,", &["broken.json"]),
-        ("zero.json", r#"[{"name":"z","width":0,"height":360,"bitrate":800000}]"#, &["width"]),
-        ("odd.json", r#"[{"name":"o","width":641,"height":360,"bitrate":800000}]"#, &["641"]),
-        ("huge.json", r#"[{"name":"h","width":100000,"height":360,"bitrate":800000}]"#, &["100000"]),
-        ("neg.json", r#"[{"name":"n","width":640,"height":360,"bitrate":-5}]"#, &["bitrate"]),
+        (
+            "broken.json",
+            "[{\"name\": \"x\", \"width\": 640,",
+            &["broken.json"],
+        ),
+        (
+            "zero.json",
+            r#"[{"name":"z","width":0,"height":360,"bitrate":800000}]"#,
+            &["width"],
+        ),
+        (
+            "odd.json",
+            r#"[{"name":"o","width":641,"height":360,"bitrate":800000}]"#,
+            &["641"],
+        ),
+        (
+            "huge.json",
+            r#"[{"name":"h","width":100000,"height":360,"bitrate":800000}]"#,
+            &["100000"],
+        ),
+        (
+            "neg.json",
+            r#"[{"name":"n","width":640,"height":360,"bitrate":-5}]"#,
+            &["bitrate"],
+        ),
     ];
     for (name, text, needles) in cases {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
-        let o = run(&["run", "--transcoding-options", p.to_str().unwrap(), "--no-payments"]);
+        let o = run(&[
+            "run",
+            "--transcoding-options",
+            p.to_str().unwrap(),
+            "--no-payments",
+        ]);
         assert_usage_error(&o, needles);
     }
-    let o = run(&["run", "--transcoding-options", "P720p30fps16x9,P999p", "--no-payments"]);
+    let o = run(&[
+        "run",
+        "--transcoding-options",
+        "P720p30fps16x9,P999p",
+        "--no-payments",
+    ]);
     assert_usage_error(&o, &["P999p"]);
 }
 
@@ -205,9 +282,16 @@ fn json_flag_prints_run_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = run(&[
-        "run", "--no-live", "--segs", "1", "--no-payments", "--json",
-        "--transcoding-options", "P144p30fps16x9",
-        "--out-dir", out.to_str().unwrap(),
+        "run",
+        "--no-live",
+        "--segs",
+        "1",
+        "--no-payments",
+        "--json",
+        "--transcoding-options",
+        "P144p30fps16x9",
+        "--out-dir",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is run.json");
@@ -230,9 +314,15 @@ fn ctrl_c_keeps_finished_segments_and_marks_partial() {
     let out = dir.path().join("out");
     let mut child = bin()
         .args([
-            "run", "--loop", "20", "--no-payments", "--quiet",
-            "--transcoding-options", "P144p30fps16x9",
-            "--out-dir", out.to_str().unwrap(),
+            "run",
+            "--loop",
+            "20",
+            "--no-payments",
+            "--quiet",
+            "--transcoding-options",
+            "P144p30fps16x9",
+            "--out-dir",
+            out.to_str().unwrap(),
         ])
         .spawn()
         .unwrap();
@@ -240,7 +330,9 @@ fn ctrl_c_keeps_finished_segments_and_marks_partial() {
     let csv = out.join("segments.csv");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let rows = std::fs::read_to_string(&csv).map(|t| t.lines().count()).unwrap_or(0);
+        let rows = std::fs::read_to_string(&csv)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if rows >= 2 || std::time::Instant::now() > deadline {
             break;
         }

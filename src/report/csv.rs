@@ -84,7 +84,10 @@ pub fn read(path: &Path) -> Result<Vec<SegmentRecord>> {
     let mut rd = csv::Reader::from_path(path)?;
     let headers = rd.headers()?.clone();
     if headers.iter().collect::<Vec<_>>() != HEADER {
-        anyhow::bail!("{} does not have rigbench's segments.csv header", path.display());
+        anyhow::bail!(
+            "{} does not have rigbench's segments.csv header",
+            path.display()
+        );
     }
     let mut out = Vec::new();
     for row in rd.deserialize() {
@@ -113,8 +116,9 @@ mod tests {
 
     #[test]
     fn header_starts_with_livepeer_bench_columns() {
-        assert!(header_line()
-            .starts_with("timestamp,session,segment,seg_dur,transcode_time,frames,"));
+        assert!(
+            header_line().starts_with("timestamp,session,segment,seg_dur,transcode_time,frames,")
+        );
         assert_eq!(
             header_line(),
             "timestamp,session,segment,seg_dur,transcode_time,frames,pixels,bytes_in,bytes_out,\

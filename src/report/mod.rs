@@ -8,4 +8,3 @@ pub mod markdown;
 pub mod progress;
 pub mod sections;
 pub mod table;
-

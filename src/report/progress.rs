@@ -19,9 +19,9 @@ impl Progress {
                 ProgressDrawTarget::stderr()
             },
         );
-        if let Ok(style) = ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} segments  {msg}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} segments  {msg}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         Self { bar }

@@ -10,10 +10,6 @@ fn row(label: &str, value: impl Into<String>) -> (String, String) {
     (label.to_string(), value.into())
 }
 
-fn watts(v: Option<f64>) -> String {
-    v.map_or_else(|| "unknown".to_string(), |w| format!("{w:.1} W"))
-}
-
 /// One line about the host, for report headers.
 pub fn host_line(r: &RunResult) -> String {
     let h = &r.host;
@@ -39,7 +35,10 @@ pub fn payments(r: &RunResult) -> Option<Section> {
         row("Price", format!("{} wei/pixel", p.price_per_pixel_wei)),
         row(
             "Ticket EV / face value / win prob",
-            format!("{} / {} wei / {:.3e}", p.ticket_ev_wei, p.face_value_wei, p.win_prob),
+            format!(
+                "{} / {} wei / {:.3e}",
+                p.ticket_ev_wei, p.face_value_wei, p.win_prob
+            ),
         ),
         row(
             "Tickets sent / valid / rejected",
@@ -74,10 +73,16 @@ pub fn payments(r: &RunResult) -> Option<Section> {
             },
         ),
         row("Fees debited", format!("{} wei", p.fees_debited_wei)),
-        row("Face value redeemed", format!("{} wei", p.face_value_redeemed_wei)),
+        row(
+            "Face value redeemed",
+            format!("{} wei", p.face_value_redeemed_wei),
+        ),
         row(
             "Chain",
-            format!("{} (chain id {}), broker {}", p.chain.kind, p.chain.chain_id, p.chain.broker),
+            format!(
+                "{} (chain id {}), broker {}",
+                p.chain.kind, p.chain.chain_id, p.chain.broker
+            ),
         ),
     ]);
     Some(Section {
@@ -86,51 +91,11 @@ pub fn payments(r: &RunResult) -> Option<Section> {
     })
 }
 
-/// Energy and watts, labelled measured or estimated.
+/// Energy and watts, labelled measured or estimated (rows from `metering::power`).
 pub fn power(r: &RunResult) -> Option<Section> {
-    let p = r.power.as_ref()?;
-    let mut rows = Vec::new();
-    for s in &p.sources {
-        rows.push(row(
-            &format!("{} ({}, {})", s.device, s.sensor, s.status.as_str()),
-            format!(
-                "avg {} peak {}, {:.1} J",
-                watts(s.average_watts),
-                watts(s.peak_watts),
-                s.energy_joules
-            ),
-        ));
-    }
-    match &p.rig {
-        Some(rig) => {
-            rows.push(row(
-                &format!("Whole rig at the wall ({})", rig.status.as_str()),
-                format!(
-                    "avg {:.1} W, peak {:.1} W, {:.1} J",
-                    rig.average_watts, rig.peak_watts, rig.energy_joules
-                ),
-            ));
-            if let Some(j) = p.joules_per_output_megapixel {
-                rows.push(row("Energy per output megapixel", format!("{j:.3} J")));
-            }
-            if let Some(j) = p.joules_per_stream_hour {
-                rows.push(row("Energy per stream-hour", format!("{:.1} kJ", j / 1e3)));
-            }
-            if let Some(j) = p.incremental_energy_joules {
-                rows.push(row("Energy above idle", format!("{j:.1} J")));
-            }
-        }
-        None => rows.push(row(
-            "Whole rig",
-            format!(
-                "unknown: {}",
-                p.rig_unknown_reason.as_deref().unwrap_or("no sensor and no declared model")
-            ),
-        )),
-    }
     Some(Section {
         title: "Power".into(),
-        rows,
+        rows: r.power.as_ref()?.table_rows(),
     })
 }
 
@@ -142,7 +107,10 @@ pub fn bandwidth(r: &RunResult) -> Option<Section> {
         rows: vec![
             row(
                 "Per stream in / out",
-                format!("{:.2} / {:.2} Mbps", b.mbps_in_per_stream, b.mbps_out_per_stream),
+                format!(
+                    "{:.2} / {:.2} Mbps",
+                    b.mbps_in_per_stream, b.mbps_out_per_stream
+                ),
             ),
             row(
                 "Whole run in / out",
@@ -150,7 +118,10 @@ pub fn bandwidth(r: &RunResult) -> Option<Section> {
             ),
             row(
                 "Per stream-hour in / out",
-                format!("{:.3} / {:.3} GB", b.gb_in_per_stream_hour, b.gb_out_per_stream_hour),
+                format!(
+                    "{:.3} / {:.3} GB",
+                    b.gb_in_per_stream_hour, b.gb_out_per_stream_hour
+                ),
             ),
         ],
     })
@@ -161,19 +132,17 @@ pub fn economics(r: &RunResult) -> Vec<Section> {
     let Some(e) = r.economics.as_ref() else {
         return Vec::new();
     };
-    vec![
-        Section {
-            title: format!(
-                "Economics{}",
-                e.rig_name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
-            ),
-            rows: e.table_rows(),
-        },
-        Section {
-            title: "Verdict".into(),
-            rows: vec![row("", e.verdict.line.clone())],
-        },
-    ]
+    // The verdict is the last of the economics rows.
+    vec![Section {
+        title: format!(
+            "Economics{}",
+            e.rig_name
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ),
+        rows: e.table_rows(),
+    }]
 }
 
 /// `rigbench probe`'s text: the inventory, then each backend and why it cannot run.

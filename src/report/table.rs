@@ -21,10 +21,19 @@ pub fn livepeer_bench_rows(concurrent_sessions: u32, s: &Summary) -> Vec<(String
         row("Concurrent Sessions", concurrent_sessions.to_string()),
         row("Total Segs Transcoded", s.total_segments.to_string()),
         row("Real-Time Segs Transcoded", s.realtime_segments.to_string()),
-        row("* Real-Time Segs Ratio *", format!("{:.4}", s.realtime_segs_ratio)),
+        row(
+            "* Real-Time Segs Ratio *",
+            format!("{:.4}", s.realtime_segs_ratio),
+        ),
         row("Total Source Duration", format!("{:.3}s", s.source_seconds)),
-        row("Total Transcoding Duration", format!("{:.3}s", s.total_transcode_seconds)),
-        row("* Real-Time Duration Ratio *", format!("{:.4}", s.realtime_duration_ratio)),
+        row(
+            "Total Transcoding Duration",
+            format!("{:.3}s", s.total_transcode_seconds),
+        ),
+        row(
+            "* Real-Time Duration Ratio *",
+            format!("{:.4}", s.realtime_duration_ratio),
+        ),
     ]
 }
 
@@ -42,10 +51,16 @@ pub fn throughput_rows(s: &Summary) -> Vec<(String, String)> {
             "Latency p50 / p95 / p99 / max",
             format!(
                 "{:.3} / {:.3} / {:.3} / {:.3} s",
-                s.latency_seconds.p50, s.latency_seconds.p95, s.latency_seconds.p99, s.latency_seconds.max
+                s.latency_seconds.p50,
+                s.latency_seconds.p95,
+                s.latency_seconds.p99,
+                s.latency_seconds.max
             ),
         ),
-        row("Bytes in / out", format!("{} / {} B", s.bytes_in, s.bytes_out)),
+        row(
+            "Bytes in / out",
+            format!("{} / {} B", s.bytes_in, s.bytes_out),
+        ),
         row("Decode errors", s.decode_errors.to_string()),
         row(
             "Renditions valid",
@@ -90,7 +105,11 @@ pub fn rows(r: &RunResult) -> Vec<Section> {
             "Source",
             format!(
                 "{}x{} {} {:.2} fps, {:.2} s",
-                r.source.width, r.source.height, r.source.codec, r.source.fps, r.source.duration_seconds
+                r.source.width,
+                r.source.height,
+                r.source.codec,
+                r.source.fps,
+                r.source.duration_seconds
             ),
         ),
         row(
@@ -114,31 +133,85 @@ pub fn rows(r: &RunResult) -> Vec<Section> {
     if r.partial {
         out.push(Section {
             title: "Note".into(),
-            rows: vec![row("Partial run", "figures cover the finished segments only")],
+            rows: vec![row(
+                "Partial run",
+                "figures cover the finished segments only",
+            )],
         });
     }
     out
 }
 
+/// Values longer than this wrap onto continuation lines, so the table fits a terminal.
+pub const MAX_VALUE_WIDTH: usize = 72;
+
+/// Splits a value into lines of at most `width` characters, at spaces where possible.
+pub fn wrap(value: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in value.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let len = line.chars().count();
+            let sep = usize::from(len > 0);
+            if len + sep + word.len() <= width {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if len > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A single word longer than the width: cut it.
+            let rest = word.split_off(width.min(word.len()));
+            lines.push(word.into_iter().collect());
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Renders sections as a boxed terminal table.
 pub fn render(sections: &[Section]) -> String {
+    let wrapped: Vec<Vec<(String, Vec<String>)>> = sections
+        .iter()
+        .map(|s| {
+            s.rows
+                .iter()
+                .map(|(l, v)| (l.clone(), wrap(v, MAX_VALUE_WIDTH)))
+                .collect()
+        })
+        .collect();
     let w0 = sections
         .iter()
         .flat_map(|s| s.rows.iter().map(|(l, _)| l.chars().count()))
         .max()
         .unwrap_or(0);
-    let w1 = sections
+    let w1 = wrapped
         .iter()
-        .flat_map(|s| s.rows.iter().map(|(_, v)| v.chars().count()))
+        .flatten()
+        .flat_map(|(_, lines)| lines.iter().map(|v| v.chars().count()))
         .max()
         .unwrap_or(0);
     let rule = format!("+{}+{}+\n", "-".repeat(w0 + 2), "-".repeat(w1 + 2));
     let mut out = String::new();
-    for s in sections {
+    for (s, rows) in sections.iter().zip(&wrapped) {
         out.push_str(&format!("{}\n", s.title));
         out.push_str(&rule);
-        for (l, v) in &s.rows {
-            out.push_str(&format!("| {l:<w0$} | {v:<w1$} |\n"));
+        for (l, lines) in rows {
+            for (i, v) in lines.iter().enumerate() {
+                let label = if i == 0 { l.as_str() } else { "" };
+                out.push_str(&format!("| {label:<w0$} | {v:<w1$} |\n"));
+            }
         }
         out.push_str(&rule);
     }
@@ -148,6 +221,14 @@ pub fn render(sections: &[Section]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_wrap_at_spaces() {
+        assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 5), vec![""]);
+        assert_eq!(wrap("short", 72), vec!["short"]);
+    }
 
     #[test]
     fn livepeer_bench_labels_are_exact() {

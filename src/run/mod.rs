@@ -250,7 +250,9 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {
             Ok(e) => result.economics = Some(e),
-            Err(e) => result.warnings.push(format!("economics not computed: {e:#}")),
+            Err(e) => result
+                .warnings
+                .push(format!("economics not computed: {e:#}")),
         }
     }
 
@@ -288,7 +290,8 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
 pub fn write_run_json(out_dir: &Path, result: &RunResult) -> anyhow::Result<()> {
     let path = out_dir.join("run.json");
     let bytes = crate::report::json::run_json(result)?;
-    let mut f = fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f =
+        fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(&bytes)
         .and_then(|_| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))
@@ -361,7 +364,11 @@ fn run_session(
             let check = validation::validate_rendition(r, profile, expected);
             verdicts.push(RenditionVerdict {
                 rendition: r.name.clone(),
-                failed_checks: check.failures.iter().map(|c| c.as_str().to_string()).collect(),
+                failed_checks: check
+                    .failures
+                    .iter()
+                    .map(|c| c.as_str().to_string())
+                    .collect(),
             });
         }
         let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
@@ -380,7 +387,10 @@ fn run_session(
             bytes_in: seg.bytes,
             bytes_out: out.renditions.iter().map(|r| r.data.len() as u64).sum(),
             renditions: out.renditions.len() as u32,
-            valid_renditions: verdicts.iter().filter(|v| v.failed_checks.is_empty()).count() as u32,
+            valid_renditions: verdicts
+                .iter()
+                .filter(|v| v.failed_checks.is_empty())
+                .count() as u32,
             decode_errors: out.decode_errors,
             tickets,
             fee_wei,

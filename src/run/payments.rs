@@ -54,7 +54,10 @@ pub fn open_chain(
                     ..EmbeddedConfig::default()
                 },
             };
-            Ok((chain::open(&spec).context("cannot start the embedded chain")?, None))
+            Ok((
+                chain::open(&spec).context("cannot start the embedded chain")?,
+                None,
+            ))
         }
         ChainSettings::Rpc {
             url,
@@ -69,7 +72,8 @@ pub fn open_chain(
                 // The node's own gas price: a fixed one below its base fee would be refused.
                 config: RpcConfig::default(),
             };
-            let chain = chain::open(&spec).with_context(|| format!("cannot use --chain-rpc {url}"))?;
+            let chain =
+                chain::open(&spec).with_context(|| format!("cannot use --chain-rpc {url}"))?;
             Ok((chain, Some(key)))
         }
     }
@@ -98,8 +102,8 @@ pub fn start(p: &PaymentsSettings, cfg: &RunConfig) -> Result<RunPayments> {
         pc.redeem_gas_estimate = gas;
     }
     pc.recipient_key = recipient_key;
-    let run = PaymentRun::start(pc, chain, cfg.concurrent_sessions)
-        .context("cannot start payments")?;
+    let run =
+        PaymentRun::start(pc, chain, cfg.concurrent_sessions).context("cannot start payments")?;
     Ok(RunPayments { run })
 }
 

@@ -164,8 +164,24 @@ mod tests {
     #[test]
     fn nearest_rank_percentiles() {
         let cases: &[(&[f64], Percentiles)] = &[
-            (&[5.0], Percentiles { p50: 5.0, p95: 5.0, p99: 5.0, max: 5.0 }),
-            (&[4.0, 1.0, 3.0, 2.0], Percentiles { p50: 2.0, p95: 4.0, p99: 4.0, max: 4.0 }),
+            (
+                &[5.0],
+                Percentiles {
+                    p50: 5.0,
+                    p95: 5.0,
+                    p99: 5.0,
+                    max: 5.0,
+                },
+            ),
+            (
+                &[4.0, 1.0, 3.0, 2.0],
+                Percentiles {
+                    p50: 2.0,
+                    p95: 4.0,
+                    p99: 4.0,
+                    max: 4.0,
+                },
+            ),
         ];
         for (values, want) in cases {
             let mut v = values.to_vec();
