@@ -67,7 +67,8 @@ pub enum ChainSettings {
     Rpc {
         url: String,
         broker: Option<Address>,
-        keystore: Option<PathBuf>,
+        /// The orchestrator's key: it sends redemptions and is the tickets' recipient.
+        key: crate::payments::Key,
     },
 }
 
@@ -224,17 +225,16 @@ impl ChainSettings {
                 let Some(url) = args.chain_rpc.clone() else {
                     bail!("--chain rpc needs --chain-rpc URL (e.g. http://127.0.0.1:8545)");
                 };
+                crate::chain::rpc::parse_rpc_url(&url)
+                    .map_err(|e| anyhow::anyhow!("--chain-rpc: {e}"))?;
+                let key = crate::run::payments::operator_key(args.keystore.as_deref())?;
                 let broker = match &args.broker {
                     Some(b) => Some(b.parse::<Address>().map_err(|e| {
                         anyhow::anyhow!("--broker {b:?} is not a 20-byte 0x-hex address: {e}")
                     })?),
                     None => None,
                 };
-                Ok(ChainSettings::Rpc {
-                    url,
-                    broker,
-                    keystore: args.keystore.clone(),
-                })
+                Ok(ChainSettings::Rpc { url, broker, key })
             }
         }
     }

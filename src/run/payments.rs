@@ -59,12 +59,7 @@ pub fn open_chain(
                 None,
             ))
         }
-        ChainSettings::Rpc {
-            url,
-            broker,
-            keystore,
-        } => {
-            let key = operator_key(keystore.as_deref())?;
+        ChainSettings::Rpc { url, broker, key } => {
             let spec = ChainSpec::Rpc {
                 url: url.clone(),
                 operator_key: SecretKey::new(key.secret_bytes()),
@@ -74,7 +69,7 @@ pub fn open_chain(
             };
             let chain =
                 chain::open(&spec).with_context(|| format!("cannot use --chain-rpc {url}"))?;
-            Ok((chain, Some(key)))
+            Ok((chain, Some(key.clone())))
         }
     }
 }
