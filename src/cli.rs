@@ -69,6 +69,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PRESETS|FILE", help_heading = "Input")]
     pub transcoding_options: Option<String>,
 
+    /// Accept a truncated input file and transcode the whole frames before the cut (by default
+    /// a truncated file is an input error).
+    #[arg(long, help_heading = "Input")]
+    pub allow_truncated: bool,
+
     /// Length of the segments a file is cut into, seconds (at the first keyframe at or after
     /// each boundary). HLS input keeps its own segments.
     #[arg(long, value_name = "S", default_value_t = 2.0, help_heading = "Input")]

@@ -43,6 +43,7 @@ pub struct RunConfig {
     pub json: bool,
     pub quiet: bool,
     pub allow_invalid: bool,
+    pub allow_truncated: bool,
     /// None with `--no-payments`.
     pub payments: Option<PaymentsSettings>,
     pub rig: Option<Rig>,
@@ -68,7 +69,7 @@ pub enum ChainSettings {
         url: String,
         broker: Option<Address>,
         /// The orchestrator's key: it sends redemptions and is the tickets' recipient.
-        key: crate::payments::Key,
+        key: Box<crate::payments::Key>,
     },
 }
 
@@ -203,6 +204,7 @@ impl RunConfig {
             json: args.json,
             quiet: args.quiet,
             allow_invalid: args.allow_invalid,
+            allow_truncated: args.allow_truncated,
             payments,
             rig,
             idle_seconds: args.idle_seconds,
@@ -234,7 +236,11 @@ impl ChainSettings {
                     })?),
                     None => None,
                 };
-                Ok(ChainSettings::Rpc { url, broker, key })
+                Ok(ChainSettings::Rpc {
+                    url,
+                    broker,
+                    key: Box::new(key),
+                })
             }
         }
     }

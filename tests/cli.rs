@@ -94,7 +94,22 @@ fn truncated_input() {
         out.to_str().unwrap(),
         "--no-payments",
     ]);
-    assert_usage_error(&o, &["truncated.mp4"]);
+    assert_usage_error(&o, &["truncated.mp4", "--allow-truncated"]);
+    // Asked to, it transcodes the whole frames before the cut.
+    let o = run(&[
+        "run",
+        "--in",
+        p.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+        "--no-live",
+        "--quiet",
+        "--allow-truncated",
+        "--transcoding-options",
+        "P144p30fps16x9",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]

@@ -502,15 +502,16 @@ pub fn prepare_file(
             },
         });
     }
-    if let Some(evidence) = &truncation {
+    let truncated = truncation.as_ref().map(|evidence| {
         let covered: f64 = segments.iter().map(|s| s.duration_seconds).sum();
-        warnings.push(format!(
+        format!(
             "'{}' is truncated ({evidence}); its segments hold the {} s of whole frames before \
              the cut, and the last segment is shorter than the others.",
             input.display(),
             fmt_seconds(covered),
-        ));
-    }
+        )
+    });
+    warnings.extend(truncated.clone());
 
     let name = input.display();
     let duration_seconds: f64 = segments.iter().map(|s| s.duration_seconds).sum();
@@ -604,6 +605,7 @@ pub fn prepare_file(
         info,
         segments,
         warnings,
+        truncated,
     })
 }
 

@@ -477,6 +477,7 @@ pub fn prepare_playlist(
         info,
         segments,
         warnings,
+        truncated: None,
     })
 }
 

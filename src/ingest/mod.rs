@@ -89,6 +89,10 @@ pub struct PreparedSource {
     /// Things the run should report (keyframe interval longer than asked, truncated input,
     /// dropped audio, …); each a complete sentence.
     pub warnings: Vec<String>,
+    /// Set when the file is cut short: the evidence and what the segments still hold. The
+    /// segments then cover only the whole frames before the cut; the run refuses such an input
+    /// unless told to accept it (`--allow-truncated`).
+    pub truncated: Option<String>,
 }
 
 /// Why a source cannot be ingested. Every message names the file and says what to do.
@@ -221,13 +225,15 @@ pub enum IngestError {
 static INIT: Once = Once::new();
 
 /// Initialises FFmpeg once per process (idempotent, thread-safe) and sets its log level to
-/// errors only, so that it does not write warnings over the progress bar.
+/// fatal only, so that it does not write over the progress bar.
 pub fn init_ffmpeg() {
     INIT.call_once(|| {
         // `init` only registers devices on FFmpeg 5+; it cannot fail there, and demuxers and
         // muxers work without it, so a failure would change nothing we rely on.
         let _ = ffmpeg::init();
-        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
+        // Fatal only: rigbench reports broken input and corrupt packets itself (typed errors,
+        // decode_errors), and FFmpeg's own lines would only repeat them without context.
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
     });
 }
 

@@ -85,6 +85,11 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
             cfg.input.display()
         )));
     }
+    if let (Some(why), false) = (&source.truncated, cfg.allow_truncated) {
+        return Err(Failure::usage(anyhow!(
+            "{why} Give a complete file, or pass --allow-truncated to transcode what it holds."
+        )));
+    }
     let mut warnings = source.warnings.clone();
 
     let resolved = transcode::resolve_backend(cfg.backend, &cfg.gpus)
@@ -148,7 +153,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                 };
                 scope.spawn(move || {
                     // Stagger session starts like livepeer_bench's -concurrentSessionDelay.
-                    if !sleep_unless_stopped(cfg.session_delay * session, &stop) {
+                    if !ingest::pacing::sleep_unless_stopped(cfg.session_delay * session, &stop) {
                         return;
                     }
                     if let Err(error) = run_session(&ctx, session, &tx, &stop) {
@@ -157,7 +162,18 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                 });
             }
             drop(tx);
-            while let Ok(event) = rx.recv() {
+            loop {
+                // Poll, so Ctrl-C reaches sessions that are sleeping between live segments.
+                let event = match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(event) => event,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if INTERRUPTED.load(Ordering::SeqCst) {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
                 if INTERRUPTED.load(Ordering::SeqCst) {
                     stop.store(true, Ordering::SeqCst);
                 }
@@ -403,29 +419,11 @@ fn run_session(
         if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
             break;
         }
-        if cfg.live {
-            let seg_dur = Duration::from_secs_f64(seg.duration_seconds.max(0.0));
-            if let Some(rest) = seg_dur.checked_sub(started.elapsed()) {
-                if !sleep_unless_stopped(rest, stop) {
-                    break;
-                }
-            }
+        if cfg.live
+            && !ingest::pacing::pace_after_segment(seg.duration_seconds, started.elapsed(), stop)
+        {
+            break;
         }
     }
     Ok(())
-}
-
-/// Sleeps for `d` in short steps; false when the run was stopped meanwhile.
-fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) -> bool {
-    let deadline = Instant::now() + d;
-    loop {
-        if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return true;
-        }
-        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
-    }
 }

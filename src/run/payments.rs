@@ -69,7 +69,7 @@ pub fn open_chain(
             };
             let chain =
                 chain::open(&spec).with_context(|| format!("cannot use --chain-rpc {url}"))?;
-            Ok((chain, Some(key.clone())))
+            Ok((chain, Some(key.as_ref().clone())))
         }
     }
 }
