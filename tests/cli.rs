@@ -364,3 +364,39 @@ fn ctrl_c_keeps_finished_segments_and_marks_partial() {
     assert!(rows >= 1);
     assert_eq!(j["summary"]["total_segments"], rows as u64);
 }
+
+#[test]
+fn repeat_and_loop_with_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        "--no-live",
+        "--repeat",
+        "2",
+        "--loop",
+        "2",
+        "--segs",
+        "4",
+        "--transcoding-options",
+        "P144p30fps16x9",
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let j = read_json(&out.join("run.json"));
+    // 3 segments looped twice, capped at 4, in each of 2 repeats.
+    let per_repeat: Vec<u64> = j["repeats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["total_segments"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per_repeat, vec![4, 4]);
+    assert_eq!(j["summary"]["total_segments"], 8);
+    assert_eq!(j["payments"]["tickets_valid"], j["payments"]["tickets_sent"]);
+    let rows = std::fs::read_to_string(out.join("segments.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 1 + 8);
+    assert!(out.join("report.md").exists());
+}

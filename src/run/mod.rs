@@ -128,6 +128,17 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     let total = per_session as u64 * cfg.concurrent_sessions as u64 * cfg.repeat as u64;
     let progress = crate::report::progress::Progress::new(total, cfg.quiet || cfg.json);
 
+    // One broadcaster per session for the whole run: its nonces, credit and balance carry across
+    // repeats, as they would across a long stream.
+    let mut payers = Vec::new();
+    if let Some(p) = payments.as_ref() {
+        for session in 0..cfg.concurrent_sessions {
+            payers.push(Some(p.session(session).map_err(Failure::run)?));
+        }
+    } else {
+        payers.resize_with(cfg.concurrent_sessions as usize, || None);
+    }
+
     let mut all_records: Vec<(SegmentRecord, SegmentExtras)> = Vec::new();
     let mut repeats = Vec::new();
     let mut wall_total = 0.0;
@@ -139,14 +150,13 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         let repeat_start = Instant::now();
         let mut records = Vec::new();
         std::thread::scope(|scope| {
-            for session in 0..cfg.concurrent_sessions {
+            for (session, payer) in (0..cfg.concurrent_sessions).zip(payers.iter_mut()) {
                 let tx = tx.clone();
                 let stop = Arc::clone(&stop);
                 let ctx = SessionCtx {
                     cfg,
                     source: &source,
                     resolved: &resolved,
-                    payments: payments.as_ref(),
                     keep_dir: cfg.keep_renditions.then(|| renditions_dir.clone()),
                     repeat,
                     per_session,
@@ -156,7 +166,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                     if !ingest::pacing::sleep_unless_stopped(cfg.session_delay * session, &stop) {
                         return;
                     }
-                    if let Err(error) = run_session(&ctx, session, &tx, &stop) {
+                    if let Err(error) = run_session(&ctx, session, payer.as_mut(), &tx, &stop) {
                         let _ = tx.send(Event::Failed { session, error });
                     }
                 });
@@ -209,6 +219,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     }
 
     let summary = summary::summarize(&all_records, wall_total);
+    drop(payers);
     let payments_summary = match payments.take() {
         Some(p) => match crate::run::payments::finish(p) {
             Ok(s) => Some(s),
@@ -328,7 +339,6 @@ struct SessionCtx<'a> {
     cfg: &'a RunConfig,
     source: &'a PreparedSource,
     resolved: &'a ResolvedBackend,
-    payments: Option<&'a crate::run::payments::RunPayments>,
     keep_dir: Option<PathBuf>,
     repeat: u32,
     per_session: u32,
@@ -338,6 +348,7 @@ struct SessionCtx<'a> {
 fn run_session(
     ctx: &SessionCtx<'_>,
     session: u32,
+    mut payer: Option<&mut crate::run::payments::SessionPayments>,
     tx: &mpsc::Sender<Event>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
@@ -353,10 +364,6 @@ fn run_session(
         &ctx.source.info,
     )
     .context("cannot open the transcoder")?;
-    let mut payer = match ctx.payments {
-        Some(p) => Some(p.session(session)?),
-        None => None,
-    };
     let n = ctx.source.segments.len() as u32;
     for number in 0..ctx.per_session {
         if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {

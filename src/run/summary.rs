@@ -32,8 +32,9 @@ pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) 
         .iter()
         .filter(|(r, _)| r.transcode_time <= r.seg_dur)
         .count() as u64;
-    let total_transcode_seconds: f64 = records.iter().map(|(r, _)| r.transcode_time).sum();
-    let source_seconds: f64 = records.iter().map(|(r, _)| r.seg_dur).sum();
+    // Folded from +0.0: an empty `sum()` of floats is -0.0, which would print as "-0.000s".
+    let total_transcode_seconds = records.iter().fold(0.0, |a, (r, _)| a + r.transcode_time);
+    let source_seconds = records.iter().fold(0.0, |a, (r, _)| a + r.seg_dur);
     let output_pixels: u64 = records.iter().map(|(r, _)| r.pixels).sum();
     let output_frames: u64 = records.iter().map(|(_, e)| e.output_frames).sum();
     let mut latencies: Vec<f64> = records.iter().map(|(r, _)| r.transcode_time).collect();
@@ -159,6 +160,10 @@ mod tests {
         assert_eq!(s.realtime_segs_ratio, 0.0);
         assert_eq!(s.throughput_x, 0.0);
         assert_eq!(s.latency_seconds, Percentiles::default());
+        assert!(
+            s.source_seconds.is_sign_positive(),
+            "no negative zero in reports"
+        );
     }
 
     #[test]
