@@ -4,11 +4,12 @@
 //! and the thread budget per encoder.
 //!
 //! Threads: renditions encode in parallel, one thread each, so an encoder's x264 thread count is
-//! its share of the cores. Each session gets `cores / live sessions`, split across renditions in
-//! proportion to their pixels, at least one. On a 2-core box every encoder runs single-threaded:
-//! the 720p rendition (about 55% of the ladder's pixels) fills one core while the other three and
-//! the decoder fill the other, and x264's frame threads would only add delay and overhead on
-//! 50-frame segments.
+//! its share of the cores: each session gets `cores / live sessions`, split across renditions in
+//! proportion to their pixels, rounded up. On a 2-core box with one session the three small
+//! renditions run single-threaded and the 720p one (about 55% of the ladder's pixels) gets two
+//! frame threads: it fills one core while the others and the decoder share the other, and takes
+//! the idle core once they finish. More x264 threads than that only add frame delay and overhead
+//! on 50-frame segments.
 
 use super::ladder::Profile;
 
@@ -25,7 +26,7 @@ pub fn x264_threads(ladder: &[Profile], session_cores: f64) -> Vec<usize> {
                 return 1;
             }
             let share = f64::from(p.width) * f64::from(p.height) / total;
-            let t = (session_cores * share).round();
+            let t = (session_cores * share).ceil();
             if t.is_finite() && t >= 1.0 {
                 (t as usize).min(16)
             } else {
@@ -90,9 +91,9 @@ mod tests {
         let l = default_ladder();
         let cases: &[(f64, &[usize])] = &[
             (1.0, &[1, 1, 1, 1]),
-            (2.0, &[1, 1, 1, 1]),
-            (8.0, &[1, 1, 2, 4]),
-            (16.0, &[1, 2, 4, 9]),
+            (2.0, &[1, 1, 1, 2]),
+            (8.0, &[1, 2, 2, 5]),
+            (16.0, &[1, 3, 4, 9]),
             (64.0, &[4, 9, 16, 16]),
         ];
         for &(cores, want) in cases {

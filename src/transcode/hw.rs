@@ -296,6 +296,8 @@ pub fn attach_cuda_decoder(
         }
         (*c).hw_device_ctx = r;
         (*c).get_format = Some(get_cuda_format);
+        // Decoded surfaces are held by up to one queue and graph per rendition at once.
+        (*c).extra_hw_frames = 24;
     }
     Ok(())
 }

@@ -91,6 +91,7 @@ pub struct Session {
     session: u32,
     keep_dir: Option<PathBuf>,
     source_rate: Rational,
+    gpu: u32,
     cuda: Option<Arc<CudaDevice>>,
     decoder: Option<DecoderState>,
     renditions: Vec<RenditionState>,
@@ -136,7 +137,8 @@ struct SegmentContext {
     source_rate: Rational,
     audio: Option<(codec::Parameters, Rational)>,
     keep_dir: Option<PathBuf>,
-    session_cores: f64,
+    /// GPU id (GPU backends).
+    gpu: u32,
     x264_threads: usize,
 }
 
@@ -239,6 +241,7 @@ impl Session {
             session: cfg.session,
             keep_dir: cfg.keep_renditions_dir,
             source_rate,
+            gpu: cfg.gpu.unwrap_or(0),
             cuda,
             decoder: None,
             renditions,
@@ -308,7 +311,8 @@ impl Session {
             let mut senders = Vec::with_capacity(renditions.len());
             let mut handles = Vec::with_capacity(renditions.len());
             for (r, &x264_threads) in renditions.iter_mut().zip(&threads) {
-                let (tx, rx) = mpsc::sync_channel::<Arc<frame::Video>>(8);
+                // Bounded: memory stays flat, and NVDEC's surface pool is not exhausted.
+                let (tx, rx) = mpsc::sync_channel::<Arc<frame::Video>>(4);
                 let ctx = SegmentContext {
                     segment: seg.index,
                     segment_number: self.segments_done,
@@ -318,7 +322,7 @@ impl Session {
                     source_rate,
                     audio: audio_info.clone(),
                     keep_dir: self.keep_dir.clone(),
-                    session_cores,
+                    gpu: self.gpu,
                     x264_threads,
                 };
                 let audio: Vec<Packet> = audio_packets.clone();
@@ -775,12 +779,7 @@ impl RenditionState {
                     .map_err(|e| self.err_encoder(ctx, encoder_name, e))?;
                 nvidia::nvenc_options(&self.profile, gop)
             } else {
-                let threads = if self.backend == Backend::Hybrid {
-                    (ctx.session_cores / 2.0).round().max(1.0) as usize
-                } else {
-                    ctx.x264_threads
-                };
-                cpu::x264_options(&self.profile, gop, threads.max(1))
+                cpu::x264_options(&self.profile, gop, ctx.x264_threads.max(1))
             };
             let mut dict = Dictionary::new();
             for (k, v) in &options {
@@ -790,7 +789,11 @@ impl RenditionState {
             let opened = enc.open_with(dict).map_err(|e| {
                 if nvenc {
                     let open = nvidia::nvenc_sessions_open().saturating_sub(1);
-                    TranscodeError::Gpu(nvidia::classify_nvenc_open_error(&e.to_string(), open, 0))
+                    TranscodeError::Gpu(nvidia::classify_nvenc_open_error(
+                        &e.to_string(),
+                        open,
+                        ctx.gpu,
+                    ))
                 } else {
                     self.err_encoder(ctx, encoder_name, e)
                 }
