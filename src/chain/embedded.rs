@@ -164,6 +164,7 @@ impl EmbeddedChain {
         self.state_path.as_deref()
     }
 
+    /// The settings the chain runs with.
     pub fn config(&self) -> &EmbeddedConfig {
         &self.cfg
     }
@@ -259,7 +260,7 @@ impl EmbeddedChain {
     }
 
     /// Credits `account` so it holds at least `needed_wei` (the embedded faucet).
-    fn ensure_balance(&mut self, account: Address, needed_wei: U256) -> Result<(), ChainError> {
+    fn ensure_balance(&mut self, account: Address, needed_wei: U256) {
         let info = self
             .db
             .basic_ref(account)
@@ -275,7 +276,6 @@ impl EmbeddedChain {
                 },
             );
         }
-        Ok(())
     }
 
     fn nonce_of(&self, account: Address) -> u64 {
@@ -299,7 +299,7 @@ impl EmbeddedChain {
     ) -> Result<(ExecutionResult, B256), ChainError> {
         let gas_price = self.cfg.gas_price_wei;
         let gas_cost = U256::from(gas_limit) * U256::from(gas_price);
-        self.ensure_balance(caller, value + gas_cost)?;
+        self.ensure_balance(caller, value + gas_cost);
         let nonce = self.nonce_of(caller);
         let to = match kind {
             TxKind::Call(a) => a,
