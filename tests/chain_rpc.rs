@@ -175,6 +175,7 @@ fn deploys_funds_redeems_and_refuses_a_replay() {
     let before = chain.balance_wei(recipient).unwrap();
     let out = chain.redeem_winning_ticket(&call).unwrap();
     assert_eq!(out.revert_reason, None);
+    eprintln!("measured redemption gas: {}", out.gas_used);
     assert!(!out.tx_hash.is_zero());
     assert!(
         (40_000..400_000).contains(&out.gas_used),
