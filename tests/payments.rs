@@ -356,16 +356,25 @@ fn signature_attacks_are_rejected_each_with_its_reason() {
 fn replayed_nonce_and_nonce_limit() {
     let s = setup();
     let addr = s.sender.address();
+    // ~6 of 600 tickets win (p = 1/100); a reserve large enough that pending winners never
+    // crowd out the rest, so only nonces decide here.
+    let rich = SenderView {
+        funds: SenderFunds {
+            reserve: U256::from(10u64).pow(U256::from(15u64)),
+            ..funded_view().funds
+        },
+        ..funded_view()
+    };
     let first = payment(addr, &s.params, vec![signed(&s.sender, &s.params, 1)]);
     assert_eq!(
         s.recipient
-            .receive_payment(0, &first, 100, &funded_view())
+            .receive_payment(0, &first, 100, &rich)
             .unwrap()
             .valid,
         1
     );
     assert_eq!(
-        only_reason(&s.recipient, &first, 100, &funded_view()),
+        only_reason(&s.recipient, &first, 100, &rich),
         reason::REPLAYED_NONCE
     );
 
@@ -375,9 +384,9 @@ fn replayed_nonce_and_nonce_limit() {
         .collect();
     let v = s
         .recipient
-        .receive_payment(0, &payment(addr, &s.params, tickets), 100, &funded_view())
+        .receive_payment(0, &payment(addr, &s.params, tickets), 100, &rich)
         .unwrap();
-    assert_eq!(v.valid as usize, MAX_SENDER_NONCES - 1);
+    assert_eq!(v.valid as usize, MAX_SENDER_NONCES - 1, "{:?}", v.rejected);
     assert_eq!(v.rejected.get(reason::TOO_MANY_NONCES), Some(&1));
 }
 
@@ -756,14 +765,18 @@ fn default_run_pays_every_segment_and_calibrates_gas() {
     assert!(s.tickets_sent > 0);
     assert_eq!(s.tickets_sent, s.tickets_valid);
     assert!(s.tickets_rejected.is_empty(), "{:?}", s.tickets_rejected);
-    // Realistic parameters (win probability ~1e-5) draw no winner in 10 segments...
-    assert_eq!(s.winning_tickets, 0);
-    // ...so calibration tickets measured the gas.
-    assert_eq!(s.calibration_redemptions, 3);
+    // Realistic parameters (win probability ~7e-6) draw no winner in 10 segments, except about
+    // once in a thousand runs; either way the gas is measured.
+    if s.winning_tickets == 0 {
+        assert_eq!(s.calibration_redemptions, 3);
+        assert_eq!(s.gas_used_total, 3 * MOCK_GAS);
+        assert_eq!(s.face_value_redeemed_wei, "0");
+    } else {
+        assert_eq!(s.calibration_redemptions, 0);
+        assert_eq!(s.redeemed, s.winning_tickets);
+    }
     assert_eq!(s.gas_per_redemption, Some(MOCK_GAS));
-    assert_eq!(s.gas_used_total, 3 * MOCK_GAS);
     assert_eq!(s.pending, 0);
-    assert_eq!(s.face_value_redeemed_wei, "0");
     // Fees: 10 segments × price × pixels.
     assert_eq!(
         s.fees_debited_wei,
@@ -872,8 +885,9 @@ fn insufficient_balance_stops_transcoding_with_a_clear_error() {
     payer.debit(output_pixels() * 3).unwrap();
     let paid = payer.pay_segment(&ladder(), 2.0).unwrap();
     assert!(paid.balance_wei >= alloy_primitives::I256::ZERO);
-    drop(payer);
+    // `finish` does not wait for payers still alive.
     run.finish().unwrap();
+    drop(payer);
 
     // A sender with no funds: parameters are refused, so nothing is transcoded.
     let dir = tempfile::tempdir().unwrap();
@@ -900,7 +914,7 @@ fn embedded_chain_run_measures_real_gas() {
     let run = PaymentRun::start(cfg, Box::new(chain), 1).unwrap();
     let mut payer = run.session(0).unwrap();
     let mut winners = 0;
-    for _ in 0..2 {
+    for _ in 0..4 {
         winners += payer.pay_segment(&ladder(), 2.0).unwrap().winners;
         payer.debit(output_pixels()).unwrap();
     }
@@ -912,7 +926,7 @@ fn embedded_chain_run_measures_real_gas() {
     assert_eq!(s.redeem_failed, 0, "{s:?}");
     let gas = s.gas_per_redemption.expect("gas measured");
     assert!(gas > 21_000 && gas < 500_000, "{gas}");
-    assert!(winners > 0, "p = 1/3 over two dozen tickets");
+    assert!(winners > 0, "p = 1/3 over four dozen tickets");
     let q = RedemptionQueue::open(dir.path()).unwrap();
     let all = q.all().unwrap();
     assert!(all.iter().all(|e| e.state == TicketState::Redeemed));
@@ -1063,8 +1077,10 @@ fn embedded_chain_calibration_when_no_winner() {
     payer.debit(output_pixels()).unwrap();
     drop(payer);
     let s = run.finish().unwrap();
-    assert_eq!(s.winning_tickets, 0);
-    assert_eq!(s.calibration_redemptions, 3, "{s:?}");
+    // One segment at win probability ~7e-6 per ticket: a winner about once in 10,000 runs.
+    if s.winning_tickets == 0 {
+        assert_eq!(s.calibration_redemptions, 3, "{s:?}");
+    }
     assert!(s.gas_per_redemption.unwrap() > 21_000);
 }
 

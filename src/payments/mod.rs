@@ -38,20 +38,28 @@ pub struct PaymentsSummary {
     pub win_prob_raw: String,
     /// Gas price used for ticket parameters and redemptions, wei.
     pub redeem_gas_price_wei: String,
+    /// Tickets the broadcasters sent.
     pub tickets_sent: u64,
+    /// Tickets the orchestrator accepted (each credited one EV).
     pub tickets_valid: u64,
     /// Rejected tickets by reason (e.g. "bad_signature", "replayed_nonce", "expired").
     pub tickets_rejected: std::collections::BTreeMap<String, u64>,
+    /// Valid tickets that won (calibration tickets excluded).
     pub winning_tickets: u64,
+    /// This run's winners redeemed on chain.
     pub redeemed: u64,
+    /// Redemptions mined but reverted (reasons in the data dir's ticket files); includes
+    /// earlier runs' winners retried at start.
     pub redeem_failed: u64,
-    /// Winners persisted but not redeemed yet (chain unreachable); `rigbench redeem` retries.
+    /// Winners persisted in the data dir and not redeemed yet when the run ended (this run's
+    /// and any earlier run's; e.g. the chain was unreachable); `rigbench redeem` retries.
     pub pending: u64,
     /// Redemptions of win-probability-1 calibration tickets, made only to measure gas.
     pub calibration_redemptions: u64,
     /// Gas used by all redemptions, calibration included.
     pub gas_used_total: u64,
-    /// Measured gas per redemption (mean); None when nothing could be redeemed.
+    /// Measured gas per successful redemption (mean, calibration included); None when nothing
+    /// could be redeemed.
     pub gas_per_redemption: Option<u64>,
     /// price × output pixels, summed over segments, wei.
     pub fees_debited_wei: String,

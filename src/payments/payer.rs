@@ -13,9 +13,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use alloy_primitives::{Address, I256, U256};
 use serde::{Deserialize, Serialize};
@@ -100,7 +102,7 @@ pub enum PaymentsError {
         #[source]
         source: ChainError,
     },
-    #[error("funding sender {sender} on chain reverted: {reason}; check that the account holds enough ether for --sender deposit and reserve")]
+    #[error("funding sender {sender} on chain reverted: {reason}; check that the account holds enough ether for the deposit and reserve it is funded with")]
     Funding { sender: Address, reason: String },
     #[error(transparent)]
     Queue(#[from] QueueError),
@@ -217,6 +219,8 @@ struct Shared {
     retry: RetryPolicy,
     price: PriceInfo,
     gas_price_wei: U256,
+    /// Set by `finish` (or drop): the redeemer stops after the ticket in hand.
+    closing: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, PaymentsError> {
@@ -335,6 +339,7 @@ pub struct PaymentRun {
     taken: Mutex<HashSet<u32>>,
     redeemer: Option<(mpsc::Sender<QueuedTicket>, JoinHandle<()>)>,
     sender_deposit_wei: U256,
+    sender_reserve_wei: U256,
     earlier: RedeemReport,
 }
 
@@ -435,6 +440,7 @@ impl PaymentRun {
             retry: cfg.redeem_retry,
             price,
             gas_price_wei: cfg.redeem_gas_price_wei,
+            closing: AtomicBool::new(false),
         });
         let addrs: Vec<Address> = funded.into_iter().collect();
         shared.refresh_view(&addrs, true)?;
@@ -444,9 +450,23 @@ impl PaymentRun {
         let handle = std::thread::Builder::new()
             .name("rigbench-redeemer".into())
             .spawn(move || {
-                for entry in rx {
-                    // Errors leave the ticket pending on disk; `finish` retries and reports.
-                    let _ = bg.redeem(&entry, false);
+                // Session payers still alive must not keep `finish` waiting: poll for the
+                // closing flag. Whatever is left in the channel is on disk for `finish`.
+                loop {
+                    match rx.recv_timeout(Duration::from_millis(50)) {
+                        // Errors leave the ticket pending on disk; `finish` retries and reports.
+                        Ok(entry) => {
+                            let _ = bg.redeem(&entry, false);
+                        }
+                        Err(RecvTimeoutError::Timeout) if bg.closing.load(Ordering::SeqCst) => {
+                            break
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if bg.closing.load(Ordering::SeqCst) {
+                        break;
+                    }
                 }
             })
             .map_err(|e| PaymentsError::Config(format!("cannot start the redeemer thread: {e}")))?;
@@ -456,6 +476,7 @@ impl PaymentRun {
             taken: Mutex::new(HashSet::new()),
             redeemer: Some((tx, handle)),
             sender_deposit_wei: cfg.sender_deposit_wei,
+            sender_reserve_wei: cfg.sender_reserve_wei,
             earlier,
         })
     }
@@ -508,6 +529,7 @@ impl PaymentRun {
     /// Stops the redeemer, drains the queue (bounded retries), redeems calibration tickets if
     /// the run drew no winner, and summarises.
     pub fn finish(mut self) -> Result<PaymentsSummary, PaymentsError> {
+        self.shared.closing.store(true, Ordering::SeqCst);
         if let Some((tx, handle)) = self.redeemer.take() {
             drop(tx);
             handle
@@ -575,13 +597,26 @@ impl PaymentRun {
                     chain.as_mut(),
                     &k,
                     self.sender_deposit_wei,
-                    self.sender_deposit_wei,
+                    self.sender_reserve_wei,
                 )?;
                 k
             }
         };
         let view = self.shared.refresh_view(&[key.address()], true)?;
         let sv = self.shared.sender_view(&view, key.address());
+        {
+            // A run with no segment still reports the parameters a sender would have got.
+            let mut st = lock(&self.shared.stats)?;
+            if st.last_params.is_none() {
+                if let Ok(p) =
+                    self.shared
+                        .recipient
+                        .ticket_params(key.address(), view.block, &view.round, &sv)
+                {
+                    st.last_params = Some((p.face_value_wei, p.win_prob));
+                }
+            }
+        }
         let params = self.shared.recipient.calibration_params(
             key.address(),
             view.block,
@@ -619,6 +654,7 @@ impl Drop for PaymentRun {
     fn drop(&mut self) {
         // Dropped without `finish` (an aborted run): let the redeemer finish what it has. The
         // queue on disk keeps anything it cannot.
+        self.shared.closing.store(true, Ordering::SeqCst);
         if let Some((tx, handle)) = self.redeemer.take() {
             drop(tx);
             let _ = handle.join();

@@ -7,7 +7,7 @@
 //! (`Balances`); livepeer-facts.md §3.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use alloy_primitives::{Address, B256, I256, U256};
 
@@ -16,7 +16,7 @@ use super::params::{
     MAX_SENDER_NONCES, PARAMS_EXPIRY_BLOCKS,
 };
 use super::recipient_rand::{recipient_rand, recipient_rand_hash, RandInputs};
-use super::sig::{verify, KeyError};
+use super::sig::{KeyError, KnownSigner};
 use super::ticket::{wins, Ticket};
 use crate::chain::{RoundInfo, SenderFunds};
 
@@ -112,6 +112,8 @@ pub struct Recipient {
     secret: [u8; 32],
     cfg: RecipientConfig,
     state: Mutex<State>,
+    /// Senders' public keys, learnt from their first valid ticket.
+    signers: Mutex<HashMap<Address, Arc<KnownSigner>>>,
 }
 
 /// Reasons a ticket is rejected (the keys of `tickets_rejected`), besides the signature ones
@@ -145,6 +147,7 @@ impl Recipient {
             secret,
             cfg,
             state: Mutex::new(State::default()),
+            signers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -158,6 +161,19 @@ impl Recipient {
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, RecipientError> {
         self.state.lock().map_err(|_| RecipientError::Poisoned)
+    }
+
+    fn known_signer(&self, sender: Address) -> Result<Option<Arc<KnownSigner>>, RecipientError> {
+        let signers = self.signers.lock().map_err(|_| RecipientError::Poisoned)?;
+        Ok(signers.get(&sender).cloned())
+    }
+
+    fn remember_signer(&self, signer: KnownSigner) -> Arc<KnownSigner> {
+        let signer = Arc::new(signer);
+        if let Ok(mut signers) = self.signers.lock() {
+            signers.insert(signer.address(), Arc::clone(&signer));
+        }
+        signer
     }
 
     /// Registers a session and the sender that pays for it; its balance starts at zero.
@@ -342,11 +358,20 @@ impl Recipient {
             return Ok(verdict);
         }
 
-        // Signatures: the expensive part, outside the lock.
+        // Signatures: the expensive part, outside the lock. The sender's public key is
+        // recovered from its first valid ticket, then tickets verify against it (faster).
+        let mut known = self.known_signer(payment.sender)?;
         let mut signed = Vec::with_capacity(payment.tickets.len());
         for tsp in &payment.tickets {
             let ticket = payment.ticket(tsp);
-            match verify(&ticket.hash(), &tsp.sig, payment.sender) {
+            let hash = ticket.hash();
+            let checked = match &known {
+                Some(k) => k.verify(&hash, &tsp.sig),
+                None => KnownSigner::from_signature(&hash, &tsp.sig, payment.sender).map(|k| {
+                    known = Some(self.remember_signer(k));
+                }),
+            };
+            match checked {
                 Ok(()) => signed.push((ticket, tsp)),
                 Err(e) => reject(&mut verdict, e.reason(), 1),
             }

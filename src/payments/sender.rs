@@ -24,6 +24,10 @@ pub enum SenderError {
     Fee(#[from] FeeError),
     #[error("this segment needs {needed} tickets, more than the {max} nonces one set of parameters allows; raise --ticket-ev")]
     TooManyTickets { needed: U256, max: usize },
+    #[error(
+        "the broadcaster has no ticket parameters from the orchestrator yet; ask for them first"
+    )]
+    NoParams,
     #[error("signing a ticket failed: {0}")]
     Sign(#[from] SigError),
 }
@@ -112,12 +116,7 @@ impl Sender {
     ) -> Result<SegmentBill, SenderError> {
         let params = match &self.params {
             Some(p) => p.clone(),
-            None => {
-                return Err(SenderError::Refused(ParamsRefusal::Expiring {
-                    expiration_block: U256::ZERO,
-                    current_block,
-                }))
-            }
+            None => return Err(SenderError::NoParams),
         };
         check_params(&params, current_block, self.max_ev_wei, self.deposit_wei)?;
         let pixels = estimated_pixels(renditions, segment_seconds)?;

@@ -6,6 +6,7 @@
 //! malformed signatures. livepeer-facts.md §3.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use alloy_primitives::{hex, keccak256, Address, B256};
 use k256::ecdsa::SigningKey;
@@ -14,7 +15,7 @@ use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::elliptic_curve::subtle::Choice;
-use k256::elliptic_curve::PrimeField;
+use k256::elliptic_curve::{BatchNormalize, PrimeField};
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
 /// Length of a ticket signature: r (32) ‖ s (32) ‖ v (1).
@@ -172,8 +173,17 @@ pub fn personal_prehash(hash: &B256) -> B256 {
     keccak256(buf)
 }
 
-/// The address that signed `hash` (EIP-191), after the length, v, scalar and high-s checks.
-pub fn recover(hash: &B256, sig: &[u8]) -> Result<Address, SigError> {
+/// A signature that passed the format checks, as scalars.
+struct ParsedSig {
+    r_bytes: FieldBytes,
+    r: Scalar,
+    s: Scalar,
+    y_odd: bool,
+}
+
+/// The checks every verifier makes before any curve arithmetic: 65 bytes, v ∈ {27, 28},
+/// 0 < r, s < n, and s ≤ n/2.
+fn parse_sig(sig: &[u8]) -> Result<ParsedSig, SigError> {
     if sig.len() != SIG_LEN {
         return Err(SigError::BadLength(sig.len()));
     }
@@ -195,19 +205,35 @@ pub fn recover(hash: &B256, sig: &[u8]) -> Result<Address, SigError> {
     if bool::from(s.is_high()) {
         return Err(SigError::HighS);
     }
+    Ok(ParsedSig {
+        r_bytes,
+        r,
+        s,
+        y_odd: v == 28,
+    })
+}
+
+/// z: the EIP-191 prehash of `hash` reduced into a scalar.
+fn message_scalar(hash: &B256) -> Scalar {
     let prehash = personal_prehash(hash);
-    let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(prehash.0));
+    <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(prehash.0))
+}
+
+/// The public key that signed `hash`, after the format checks.
+fn recover_point(hash: &B256, sig: &[u8]) -> Result<ProjectivePoint, SigError> {
+    let p = parse_sig(sig)?;
+    let z = message_scalar(hash);
     // ECDSA public key recovery (SEC 1 §4.1.6): Q = r⁻¹(sR − zG). Unlike
     // `VerifyingKey::recover_from_prehash` this does not re-verify the recovered key, which
     // would double the cost and cannot fail for a key recovered this way.
     let big_r = Option::<AffinePoint>::from(AffinePoint::decompress(
-        &r_bytes,
-        Choice::from(u8::from(v == 28)),
+        &p.r_bytes,
+        Choice::from(u8::from(p.y_odd)),
     ))
     .ok_or(SigError::Unrecoverable)?;
-    let r_inv = Option::<Scalar>::from(Invert::invert_vartime(&r)).ok_or(SigError::BadScalar)?;
+    let r_inv = Option::<Scalar>::from(Invert::invert_vartime(&p.r)).ok_or(SigError::BadScalar)?;
     let u1 = -(r_inv * z);
-    let u2 = r_inv * s;
+    let u2 = r_inv * p.s;
     let q = ProjectivePoint::lincomb(
         &ProjectivePoint::GENERATOR,
         &u1,
@@ -217,7 +243,128 @@ pub fn recover(hash: &B256, sig: &[u8]) -> Result<Address, SigError> {
     if q == ProjectivePoint::IDENTITY {
         return Err(SigError::Unrecoverable);
     }
-    Ok(address_of_point(&q))
+    Ok(q)
+}
+
+/// The address that signed `hash` (EIP-191), after the length, v, scalar and high-s checks.
+pub fn recover(hash: &B256, sig: &[u8]) -> Result<Address, SigError> {
+    recover_point(hash, sig).map(|q| address_of_point(&q))
+}
+
+/// Bits per window of the fixed-base tables: 32 windows of 255 multiples each.
+const WINDOW_BITS: usize = 8;
+const WINDOWS: usize = 256 / WINDOW_BITS;
+const DIGITS: usize = (1 << WINDOW_BITS) - 1;
+
+/// Precomputed multiples of one point P: entry `i·255 + d − 1` is `d · 2^(8i) · P`, so `k·P`
+/// is 32 table additions (no doublings). Variable-time: only for public points and scalars
+/// (signature verification), never for secrets.
+struct FixedBaseTable {
+    points: Vec<AffinePoint>,
+}
+
+impl FixedBaseTable {
+    fn new(p: ProjectivePoint) -> FixedBaseTable {
+        let mut projective = Vec::with_capacity(WINDOWS * DIGITS);
+        let mut base = p;
+        for _ in 0..WINDOWS {
+            let mut acc = base;
+            for _ in 0..DIGITS {
+                projective.push(acc);
+                acc += base;
+            }
+            // acc = 256 · base: the next window's base.
+            base = acc;
+        }
+        let points = <ProjectivePoint as BatchNormalize<[ProjectivePoint]>>::batch_normalize(
+            projective.as_slice(),
+        );
+        FixedBaseTable { points }
+    }
+
+    fn mul(&self, k: &Scalar) -> ProjectivePoint {
+        let bytes = k.to_bytes();
+        let mut acc = ProjectivePoint::IDENTITY;
+        for (window, byte) in bytes.iter().rev().enumerate() {
+            if *byte != 0 {
+                acc += self.points[window * DIGITS + usize::from(*byte) - 1];
+            }
+        }
+        acc
+    }
+}
+
+fn generator_table() -> &'static FixedBaseTable {
+    static TABLE: OnceLock<FixedBaseTable> = OnceLock::new();
+    TABLE.get_or_init(|| FixedBaseTable::new(ProjectivePoint::GENERATOR))
+}
+
+/// A signer whose public key is known (recovered once from a signature of theirs), verified
+/// with fixed-base tables for G and for the key: about 3× faster than recovery. Livepeer's
+/// orchestrator only knows a sender's address, so the key is recovered from the first valid
+/// ticket and kept per sender.
+pub struct KnownSigner {
+    address: Address,
+    table: FixedBaseTable,
+}
+
+impl fmt::Debug for KnownSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KnownSigner")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KnownSigner {
+    /// Learns `signer`'s public key from a valid signature of theirs over `hash`.
+    pub fn from_signature(
+        hash: &B256,
+        sig: &[u8],
+        signer: Address,
+    ) -> Result<KnownSigner, SigError> {
+        let q = recover_point(hash, sig)?;
+        let recovered = address_of_point(&q);
+        if recovered != signer {
+            return Err(SigError::WrongSigner {
+                expected: signer,
+                recovered,
+            });
+        }
+        Ok(KnownSigner {
+            address: signer,
+            table: FixedBaseTable::new(q),
+        })
+    }
+
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// Same verdict as [`verify`] with this signer: the point s⁻¹(zG + rQ) must be exactly the
+    /// R that recovery would rebuild from (r, v): x equal to r and y parity equal to v − 27.
+    /// Then recovery from (r, s, v) yields Q, i.e. this signer, and nothing else does.
+    pub fn verify(&self, hash: &B256, sig: &[u8]) -> Result<(), SigError> {
+        let p = parse_sig(sig)?;
+        let z = message_scalar(hash);
+        let s_inv =
+            Option::<Scalar>::from(Invert::invert_vartime(&p.s)).ok_or(SigError::BadScalar)?;
+        let point = generator_table().mul(&(z * s_inv)) + self.table.mul(&(p.r * s_inv));
+        let matches = point != ProjectivePoint::IDENTITY && {
+            let encoded = point.to_affine().to_encoded_point(true);
+            let bytes = encoded.as_bytes();
+            bytes[1..] == p.r_bytes[..] && (bytes[0] == 0x03) == p.y_odd
+        };
+        if matches {
+            return Ok(());
+        }
+        // The slow path only to name who did sign (or why nothing recovers).
+        let recovered = recover(hash, sig)?;
+        Err(SigError::WrongSigner {
+            expected: self.address,
+            recovered,
+        })
+    }
 }
 
 /// Checks that `sig` is a valid EIP-191 signature of `hash` by `signer`.
@@ -419,5 +566,69 @@ mod tests {
         let a = Key::random().unwrap();
         let b = Key::random().unwrap();
         assert_ne!(a.address(), b.address());
+    }
+
+    #[test]
+    fn known_signer_agrees_with_recovery() {
+        let k = key(5);
+        let other = key(6);
+        let first_hash = keccak256(b"first");
+        let first = k.sign_hash(&first_hash).unwrap();
+        let known = KnownSigner::from_signature(&first_hash, &first, k.address()).unwrap();
+        assert_eq!(known.address(), k.address());
+        // Learning a key from someone else's signature fails.
+        assert!(matches!(
+            KnownSigner::from_signature(
+                &first_hash,
+                &other.sign_hash(&first_hash).unwrap(),
+                k.address()
+            ),
+            Err(SigError::WrongSigner { .. })
+        ));
+        for i in 0..40u32 {
+            let hash = keccak256(i.to_be_bytes());
+            let good = k.sign_hash(&hash).unwrap();
+            let mut flipped_v = good;
+            flipped_v[64] = if good[64] == 27 { 28 } else { 27 };
+            let mut bumped_r = good;
+            bumped_r[31] ^= 1;
+            let mut bumped_s = good;
+            bumped_s[63] ^= 1;
+            let candidates: Vec<(B256, Vec<u8>)> = vec![
+                (hash, good.to_vec()),
+                (keccak256(b"other"), good.to_vec()),
+                (hash, flipped_v.to_vec()),
+                (hash, bumped_r.to_vec()),
+                (hash, bumped_s.to_vec()),
+                (hash, other.sign_hash(&hash).unwrap().to_vec()),
+                (hash, high_s(&good).to_vec()),
+                (hash, good[..64].to_vec()),
+            ];
+            for (j, (h, sig)) in candidates.iter().enumerate() {
+                let slow = verify(h, sig, k.address());
+                let fast = known.verify(h, sig);
+                assert_eq!(
+                    slow.is_ok(),
+                    fast.is_ok(),
+                    "case {i}/{j}: slow {slow:?} fast {fast:?}"
+                );
+                if let (Err(a), Err(b)) = (&slow, &fast) {
+                    assert_eq!(a.reason(), b.reason(), "case {i}/{j}");
+                }
+            }
+            assert!(known.verify(&hash, &good).is_ok());
+        }
+    }
+
+    #[test]
+    fn fixed_base_table_multiplies() {
+        let t = FixedBaseTable::new(ProjectivePoint::GENERATOR);
+        for k in [1u64, 2, 255, 256, 65_537, u64::MAX] {
+            let s = Scalar::from(k);
+            assert_eq!(t.mul(&s), ProjectivePoint::GENERATOR * s, "{k}");
+        }
+        let big = -Scalar::from(3u64);
+        assert_eq!(t.mul(&big), ProjectivePoint::GENERATOR * big);
+        assert_eq!(t.mul(&Scalar::ZERO), ProjectivePoint::IDENTITY);
     }
 }
