@@ -789,6 +789,7 @@ fn default_run_pays_every_segment_and_calibrates_gas() {
         "{}",
         s.win_prob
     );
+    assert!(s.payment_work_seconds > 0.0);
     assert_eq!(s.chain.kind, "mock");
     assert_eq!(s.chain.chain_id, 31337);
     // The run's JSON keeps wei as decimal strings.

@@ -42,7 +42,10 @@ pub struct PaymentsSummary {
     pub tickets_sent: u64,
     /// Tickets the orchestrator accepted (each credited one EV).
     pub tickets_valid: u64,
-    /// Rejected tickets by reason (e.g. "bad_signature", "replayed_nonce", "expired").
+    /// Rejected tickets by reason: bad_sig_length, bad_sig_v, high_s, bad_sig_scalar,
+    /// bad_signature (nothing recovers), wrong_signer, wrong_recipient, wrong_sender,
+    /// wrong_price, wrong_recipient_rand, expired, no_sender_funds, sender_unlocked,
+    /// insufficient_sender_reserve, replayed_nonce, too_many_nonces.
     pub tickets_rejected: std::collections::BTreeMap<String, u64>,
     /// Valid tickets that won (calibration tickets excluded).
     pub winning_tickets: u64,
@@ -70,6 +73,12 @@ pub struct PaymentsSummary {
     /// start (their gas is in `gas_used_total`, their face value in `face_value_redeemed_wei`).
     #[serde(default)]
     pub earlier_runs_redeemed: u64,
+    /// Wall time the session threads spent paying (fee estimate, signing, serialising,
+    /// validating, persisting winners, debiting), summed over sessions, seconds. Compare with
+    /// the run's CPU time: Livepeer's payments should cost well under 1% of it. Redemption runs
+    /// on its own thread and is not included.
+    #[serde(default)]
+    pub payment_work_seconds: f64,
 }
 
 /// Which chain redeemed the winners.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, I256, U256};
 use serde::{Deserialize, Serialize};
@@ -198,6 +198,8 @@ struct Stats {
     fees_debited_wei: U256,
     face_value_redeemed_wei: U256,
     last_params: Option<(U256, U256)>,
+    /// Time session threads spent in `pay_segment` and `debit`.
+    work: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -582,6 +584,7 @@ impl PaymentRun {
             face_value_redeemed_wei: st.face_value_redeemed_wei.to_string(),
             chain: self.shared.chain_summary.clone(),
             earlier_runs_redeemed: st.earlier_redeemed,
+            payment_work_seconds: st.work.as_secs_f64(),
         })
     }
 
@@ -745,6 +748,23 @@ impl SessionPayer {
         renditions: &[RenditionSpec],
         segment_seconds: f64,
     ) -> Result<SegmentPayment, PaymentsError> {
+        let started = Instant::now();
+        let result = self.pay_segment_timed(renditions, segment_seconds);
+        self.add_work(started)?;
+        result
+    }
+
+    fn add_work(&self, started: Instant) -> Result<(), PaymentsError> {
+        let mut st = lock(&self.shared.stats)?;
+        st.work = st.work.saturating_add(started.elapsed());
+        Ok(())
+    }
+
+    fn pay_segment_timed(
+        &mut self,
+        renditions: &[RenditionSpec],
+        segment_seconds: f64,
+    ) -> Result<SegmentPayment, PaymentsError> {
         let addr = self.sender.key().address();
         let view = self.shared.refresh_view(&[addr], false)?;
         if self.sender.params().is_none() {
@@ -827,6 +847,13 @@ impl SessionPayer {
     /// then hands out fresh parameters for the next segment, as go-livepeer does with each
     /// segment's response.
     pub fn debit(&mut self, output_pixels: u64) -> Result<U256, PaymentsError> {
+        let started = Instant::now();
+        let result = self.debit_timed(output_pixels);
+        self.add_work(started)?;
+        result
+    }
+
+    fn debit_timed(&mut self, output_pixels: u64) -> Result<U256, PaymentsError> {
         let (num, denom) = self.shared.price.reduced();
         let fee = U256::from(output_pixels)
             .saturating_mul(num)
