@@ -875,6 +875,25 @@ fn chain_down_at_the_end_keeps_winners_pending_for_the_next_run() {
 }
 
 #[test]
+fn no_calibration_against_a_dead_chain_and_the_summary_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = MockChain::new();
+    let run = PaymentRun::start(run_cfg(dir.path()), Box::new(chain.clone()), 1).unwrap();
+    let mut payer = run.session(0).unwrap();
+    let paid = payer.pay_segment(&ladder(), 2.0).unwrap();
+    payer.debit(output_pixels()).unwrap();
+    chain.set_reachable(false);
+    let s = run.finish().unwrap();
+    if paid.winners == 0 {
+        assert_eq!(s.calibration_redemptions, 0);
+        assert_eq!(s.gas_per_redemption, None);
+        let note = s.calibration_note.unwrap_or_default();
+        assert!(note.contains("unreachable"), "{note}");
+        assert_eq!(s.pending, 0, "no calibration ticket was issued");
+    }
+}
+
+#[test]
 fn insufficient_balance_stops_transcoding_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let chain = MockChain::new();

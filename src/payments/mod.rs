@@ -79,6 +79,10 @@ pub struct PaymentsSummary {
     /// on its own thread and is not included.
     #[serde(default)]
     pub payment_work_seconds: f64,
+    /// Why calibration tickets were not redeemed when the run drew no winner (chain
+    /// unreachable, or the error); None when they were, or were not needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_note: Option<String>,
 }
 
 /// Which chain redeemed the winners.

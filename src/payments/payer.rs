@@ -127,6 +127,8 @@ pub enum PaymentsError {
     Message(String),
     #[error("a payments lock was poisoned by a panicking thread")]
     Poisoned,
+    #[error("calibration: {0}; `rigbench redeem` retries it")]
+    Calibration(String),
 }
 
 fn chain_err(during: &'static str) -> impl FnOnce(ChainError) -> PaymentsError {
@@ -320,7 +322,8 @@ impl Shared {
                     }
                     true
                 }
-                Redemption::NotPending(_) => true,
+                // Settled by someone else, who released it.
+                Redemption::NotPending(_) => false,
                 Redemption::OtherChain | Redemption::LeftPending(_) => false,
             }
         };
@@ -551,9 +554,14 @@ impl PaymentRun {
             }
         }
         let winners = lock(&self.shared.stats)?.winners;
-        if winners == 0 && !chain_down {
-            self.calibrate()?;
-        }
+        let calibration_note = if winners > 0 {
+            None
+        } else if chain_down {
+            Some("not run: the chain was unreachable".to_string())
+        } else {
+            // A failed calibration costs the gas figure, not the run's results.
+            self.calibrate().err().map(|e| format!("failed: {e}"))
+        };
         let pending = self
             .shared
             .queue
@@ -585,6 +593,7 @@ impl PaymentRun {
             chain: self.shared.chain_summary.clone(),
             earlier_runs_redeemed: st.earlier_redeemed,
             payment_work_seconds: st.work.as_secs_f64(),
+            calibration_note,
         })
     }
 
@@ -605,6 +614,10 @@ impl PaymentRun {
                 k
             }
         };
+        // Issue nothing against a chain that does not answer.
+        lock(&self.shared.chain)?
+            .block_number()
+            .map_err(chain_err("checking the chain before calibration"))?;
         let view = self.shared.refresh_view(&[key.address()], true)?;
         let sv = self.shared.sender_view(&view, key.address());
         {
@@ -645,8 +658,10 @@ impl PaymentRun {
                 self.shared.broker,
             );
             self.shared.queue.enqueue(&entry)?;
-            if let Redemption::LeftPending(_) = self.shared.redeem(&entry, false)? {
-                break;
+            if let Redemption::LeftPending(e) = self.shared.redeem(&entry, false)? {
+                return Err(PaymentsError::Calibration(format!(
+                    "a calibration ticket could not be redeemed and stays pending ({e})"
+                )));
             }
         }
         Ok(())
