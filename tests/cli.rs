@@ -278,8 +278,78 @@ fn default_run(sessions: &str) {
     assert_eq!(j["partial"], false);
     assert_eq!(j["schema_version"], 1);
     assert!(j["payments"]["tickets_sent"].as_u64().unwrap() > 0);
-    let kept = std::fs::read_dir(out.join("renditions")).unwrap().count();
-    assert_eq!(kept, 12 * n);
+    let kept: Vec<PathBuf> = std::fs::read_dir(out.join("renditions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 12 * n);
+    ffprobe_kept_renditions(&kept);
+}
+
+/// The independent check of issue 2: ffprobe agrees on size, frame count and a keyframe first.
+fn ffprobe_kept_renditions(kept: &[PathBuf]) {
+    if !have("ffprobe") {
+        eprintln!(
+            "skipped the ffprobe check: ffprobe is not installed (scripts/setup installs it)"
+        );
+        return;
+    }
+    // livepeer_bench's ladder at the source's 25 fps: segments of 50, 50 and 32 frames.
+    let sizes: [(&str, u64, u64); 4] = [
+        ("240p0", 426, 240),
+        ("360p0", 640, 360),
+        ("480p0", 854, 480),
+        ("720p0", 1280, 720),
+    ];
+    for path in kept {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let (profile, w, h) = sizes.iter().find(|(p, _, _)| name.starts_with(p)).unwrap();
+        let segment: u32 = name
+            .trim_end_matches(".ts")
+            .rsplit('_')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let o = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height:frame=key_frame",
+                "-of",
+                "json",
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let stream = &j["streams"][0];
+        assert_eq!(
+            (stream["width"].as_u64(), stream["height"].as_u64()),
+            (Some(*w), Some(*h)),
+            "{profile} {name}"
+        );
+        let frames: Vec<u64> = j["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["key_frame"].as_u64().unwrap())
+            .collect();
+        let want = if segment % 3 == 2 { 32 } else { 50 };
+        assert!(
+            frames.len().abs_diff(want) <= 1,
+            "{name}: {} frames, want {want}",
+            frames.len()
+        );
+        assert_eq!(
+            frames.first(),
+            Some(&1),
+            "{name}: first frame is not a keyframe"
+        );
+    }
 }
 
 #[test]
@@ -395,7 +465,10 @@ fn repeat_and_loop_with_payments() {
         .collect();
     assert_eq!(per_repeat, vec![4, 4]);
     assert_eq!(j["summary"]["total_segments"], 8);
-    assert_eq!(j["payments"]["tickets_valid"], j["payments"]["tickets_sent"]);
+    assert_eq!(
+        j["payments"]["tickets_valid"],
+        j["payments"]["tickets_sent"]
+    );
     let rows = std::fs::read_to_string(out.join("segments.csv")).unwrap();
     assert_eq!(rows.lines().count(), 1 + 8);
     assert!(out.join("report.md").exists());
