@@ -95,10 +95,21 @@ struct SessionState {
     balance_wei: I256,
 }
 
+/// Nonces seen under one recipientRandHash, kept until its parameters expire (after that every
+/// ticket under them is rejected as expired, so the set is no longer needed).
+#[derive(Debug, Default)]
+struct SeenNonces {
+    expiration_block: U256,
+    nonces: HashSet<u32>,
+}
+
+/// Forget the nonces of expired parameters once this many sets are held.
+const NONCE_SETS_BEFORE_PRUNING: usize = 1024;
+
 #[derive(Debug, Default)]
 struct State {
     /// Nonces seen per recipientRandHash.
-    nonces: HashMap<B256, HashSet<u32>>,
+    nonces: HashMap<B256, SeenNonces>,
     sessions: HashMap<u32, SessionState>,
     /// Face value of winners not yet redeemed, per sender (go-livepeer's `pendingAmount`).
     pending_wei: HashMap<Address, U256>,
@@ -381,6 +392,10 @@ impl Recipient {
         let mut state = self.lock()?;
         let state = &mut *state;
         let share = view.reserve_share_wei();
+        if state.nonces.len() >= NONCE_SETS_BEFORE_PRUNING {
+            let now = U256::from(current_block);
+            state.nonces.retain(|_, s| s.expiration_block > now);
+        }
         for (ticket, tsp) in signed {
             let pending = state
                 .pending_wei
@@ -391,7 +406,14 @@ impl Recipient {
                 reject(&mut verdict, reason::INSUFFICIENT_SENDER_RESERVE, 1);
                 continue;
             }
-            let seen = state.nonces.entry(ticket.recipient_rand_hash).or_default();
+            let seen = &mut state
+                .nonces
+                .entry(ticket.recipient_rand_hash)
+                .or_insert_with(|| SeenNonces {
+                    expiration_block: params.expiration_block,
+                    nonces: HashSet::new(),
+                })
+                .nonces;
             if seen.contains(&ticket.sender_nonce) {
                 reject(&mut verdict, reason::REPLAYED_NONCE, 1);
                 continue;
@@ -422,6 +444,11 @@ impl Recipient {
             .saturating_add(to_signed(verdict.credited_wei));
         verdict.balance_wei = s.balance_wei;
         Ok(verdict)
+    }
+
+    #[cfg(test)]
+    fn nonce_sets(&self) -> usize {
+        self.state.lock().map(|s| s.nonces.len()).unwrap_or(0)
     }
 
     /// The session's balance, wei.
@@ -582,5 +609,43 @@ mod tests {
         );
         let b = r.debit(0, p.ev_wei() * U256::from(5u64)).unwrap();
         assert!(b.is_negative());
+    }
+
+    #[test]
+    fn nonces_of_expired_parameters_are_forgotten() {
+        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
+        let key = Key::from_bytes(&[7; 32]).unwrap();
+        r.register_session(0, key.address()).unwrap();
+        // ~10 of these tickets win; a reserve that pending winners cannot exhaust.
+        let rich = SenderView {
+            funds: SenderFunds {
+                reserve: U256::from(10u64).pow(U256::from(12u64)),
+                ..view().funds
+            },
+            ..view()
+        };
+        for _ in 0..NONCE_SETS_BEFORE_PRUNING {
+            let p = r
+                .ticket_params(key.address(), 100, &round(), &rich)
+                .unwrap();
+            assert_eq!(
+                r.receive_payment(0, &pay(&key, &p, &[1]), 100, &rich)
+                    .unwrap()
+                    .valid,
+                1
+            );
+        }
+        assert_eq!(r.nonce_sets(), NONCE_SETS_BEFORE_PRUNING);
+        // Block 150: every set above expired at 140.
+        let p = r
+            .ticket_params(key.address(), 150, &round(), &rich)
+            .unwrap();
+        assert_eq!(
+            r.receive_payment(0, &pay(&key, &p, &[1]), 150, &rich)
+                .unwrap()
+                .valid,
+            1
+        );
+        assert_eq!(r.nonce_sets(), 1);
     }
 }
