@@ -126,8 +126,11 @@ pub struct MemoryInput {
 unsafe impl Send for MemoryInput {}
 
 impl MemoryInput {
-    /// Opens `data` with the demuxer `format` (e.g. "mpegts") and probes its streams.
-    pub fn open(data: Vec<u8>, format: &str) -> Result<Self, ffmpeg::Error> {
+    /// Opens `data` with the demuxer `format` (e.g. "mpegts"). With `probe`, also runs
+    /// `avformat_find_stream_info`, which decodes the first frames to fill in stream details;
+    /// without it the streams carry what the container header says (for MPEG-TS: the codec),
+    /// which is enough to open a decoder.
+    pub fn open(data: Vec<u8>, format: &str, probe: bool) -> Result<Self, ffmpeg::Error> {
         const BUF_BYTES: usize = 64 * 1024;
         let format_name = CString::new(format).map_err(|_| ffmpeg::Error::InvalidData)?;
         let mut cursor = Box::new(ReadCursor { data, pos: 0 });
@@ -176,9 +179,11 @@ impl MemoryInput {
                 avio,
                 _cursor: cursor,
             };
-            let ret = ffi::avformat_find_stream_info(ctx, ptr::null_mut());
-            if ret < 0 {
-                return Err(ffmpeg::Error::from(ret));
+            if probe {
+                let ret = ffi::avformat_find_stream_info(ctx, ptr::null_mut());
+                if ret < 0 {
+                    return Err(ffmpeg::Error::from(ret));
+                }
             }
             Ok(me)
         }
