@@ -894,6 +894,36 @@ fn no_calibration_against_a_dead_chain_and_the_summary_says_why() {
 }
 
 #[test]
+fn rejected_tickets_leave_the_balance_short_and_the_segment_unpaid() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = MockChain::new();
+    let run = PaymentRun::start(run_cfg(dir.path()), Box::new(chain.clone()), 1).unwrap();
+    let mut payer = run.session(0).unwrap();
+    payer.pay_segment(&ladder(), 2.0).unwrap();
+    // Billed three times the estimate: the balance is now negative, and the broadcaster holds
+    // fresh parameters sized for its full reserve.
+    payer.debit(3 * output_pixels()).unwrap();
+    // The sender then empties its reserve on chain. Its next tickets exceed what the reserve
+    // allows and are rejected, so the balance cannot cover one EV: no transcoding.
+    let sender = run.sender_address(0).unwrap();
+    chain.state().funds.get_mut(&sender).unwrap().reserve = U256::from(1u64);
+    let err = payer.pay_segment(&ladder(), 2.0).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, PaymentsError::InsufficientBalance { .. }),
+        "{text}"
+    );
+    assert!(text.contains("insufficient_sender_reserve"), "{text}");
+    assert!(text.contains("not transcoded"), "{text}");
+    drop(payer);
+    let s = run.finish().unwrap();
+    assert!(
+        s.tickets_rejected["insufficient_sender_reserve"] > 0,
+        "{s:?}"
+    );
+}
+
+#[test]
 fn insufficient_balance_stops_transcoding_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let chain = MockChain::new();
