@@ -161,6 +161,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub chain: ChainArgs,
 
+    /// Deposit each session's broadcaster is funded with on the chain, wei. Default: 1 ETH on
+    /// the embedded chain, 0.01 ETH on rpc (real ether leaves the operator's account).
+    #[arg(long, value_name = "WEI", help_heading = "Payments")]
+    pub sender_deposit: Option<String>,
+
+    /// Reserve each session's broadcaster is funded with on the chain, wei. Same defaults as
+    /// --sender-deposit.
+    #[arg(long, value_name = "WEI", help_heading = "Payments")]
+    pub sender_reserve: Option<String>,
+
     /// Where winning tickets are persisted until redeemed. Default: out-dir/payments/.
     #[arg(long, value_name = "DIR", help_heading = "Payments")]
     pub data_dir: Option<PathBuf>,

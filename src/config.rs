@@ -19,6 +19,11 @@ pub const DEFAULT_INPUT: &str = "fixtures/bbb_720p25_5s_gop2.mp4";
 pub const DEFAULT_PRICE_PER_PIXEL_WEI: u64 = 1000;
 /// Default ticket EV, wei: go-livepeer's.
 pub const DEFAULT_TICKET_EV_WEI: u64 = 8_000_000_000;
+/// Each broadcaster's deposit and reserve on the embedded chain, wei (1 ETH: play money).
+pub const DEFAULT_EMBEDDED_FUNDING_WEI: u128 = 1_000_000_000_000_000_000;
+/// Each broadcaster's deposit and reserve on an rpc chain, wei (0.01 ETH: real ether on a real
+/// network leaves the operator's account, so the default is small).
+pub const DEFAULT_RPC_FUNDING_WEI: u128 = 10_000_000_000_000_000;
 /// Default gas price, gwei: a typical Arbitrum One base fee.
 pub const DEFAULT_GAS_PRICE_GWEI: f64 = 0.01;
 
@@ -59,6 +64,9 @@ pub struct PaymentsSettings {
     pub gas_price_wei: U256,
     pub data_dir: PathBuf,
     pub chain: ChainSettings,
+    /// What each session's broadcaster is funded with on chain, wei.
+    pub sender_deposit_wei: U256,
+    pub sender_reserve_wei: U256,
 }
 
 /// Which chain, validated.
@@ -174,6 +182,19 @@ impl RunConfig {
                     .unwrap_or(DEFAULT_GAS_PRICE_GWEI),
             };
             let gas_price_wei = gwei_to_wei("--redeem-gas-price", gas_gwei)?;
+            let chain = ChainSettings::from_args(&args.chain)?;
+            let default_funding = match chain {
+                ChainSettings::Embedded => U256::from(DEFAULT_EMBEDDED_FUNDING_WEI),
+                ChainSettings::Rpc { .. } => U256::from(DEFAULT_RPC_FUNDING_WEI),
+            };
+            let sender_deposit_wei = match &args.sender_deposit {
+                Some(s) => parse_wei("--sender-deposit", s)?,
+                None => default_funding,
+            };
+            let sender_reserve_wei = match &args.sender_reserve {
+                Some(s) => parse_wei("--sender-reserve", s)?,
+                None => default_funding,
+            };
             Some(PaymentsSettings {
                 price_per_pixel_wei,
                 ticket_ev_wei,
@@ -182,7 +203,9 @@ impl RunConfig {
                     .data_dir
                     .clone()
                     .unwrap_or_else(|| out_dir.join("payments")),
-                chain: ChainSettings::from_args(&args.chain)?,
+                chain,
+                sender_deposit_wei,
+                sender_reserve_wei,
             })
         };
 

@@ -74,6 +74,10 @@ pub fn payments(r: &RunResult) -> Option<Section> {
         ),
         row("Fees debited", format!("{} wei", p.fees_debited_wei)),
         row(
+            "Payment work",
+            format!("{:.3} s of session-thread time", p.payment_work_seconds),
+        ),
+        row(
             "Face value redeemed",
             format!("{} wei", p.face_value_redeemed_wei),
         ),
@@ -85,6 +89,15 @@ pub fn payments(r: &RunResult) -> Option<Section> {
             ),
         ),
     ]);
+    if p.earlier_runs_redeemed > 0 {
+        rows.push(row(
+            "Redeemed from earlier runs",
+            p.earlier_runs_redeemed.to_string(),
+        ));
+    }
+    if let Some(note) = &p.calibration_note {
+        rows.push(row("Calibration", note.clone()));
+    }
     Some(Section {
         title: "Payments".into(),
         rows,

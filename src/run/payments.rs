@@ -97,6 +97,8 @@ pub fn start(p: &PaymentsSettings, cfg: &RunConfig) -> Result<RunPayments> {
         pc.redeem_gas_estimate = gas;
     }
     pc.recipient_key = recipient_key;
+    pc.sender_deposit_wei = p.sender_deposit_wei;
+    pc.sender_reserve_wei = p.sender_reserve_wei;
     let run =
         PaymentRun::start(pc, chain, cfg.concurrent_sessions).context("cannot start payments")?;
     Ok(RunPayments { run })
