@@ -238,3 +238,73 @@ fn nvidia_without_driver_says_why() {
         assert!(e.contains("no NVIDIA driver"), "{e}");
     }
 }
+
+/// A copy of `seg`'s file with `f` applied to its bytes.
+fn tampered(
+    seg: &ingest::Segment,
+    dir: &Path,
+    name: &str,
+    f: impl Fn(&mut Vec<u8>),
+) -> ingest::Segment {
+    let mut bytes = std::fs::read(&seg.path).unwrap();
+    f(&mut bytes);
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).unwrap();
+    ingest::Segment {
+        path,
+        bytes: bytes.len() as u64,
+        ..seg.clone()
+    }
+}
+
+#[test]
+fn corrupt_packets_are_counted_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = prepare(&dir.path().join("segments"));
+    let ladder = parse_transcoding_options("P144p30fps16x9").unwrap();
+    let mut s = session(ladder, None, &src);
+    // Scribble over a run of TS packet payloads in the middle (keep the 4-byte headers so the
+    // demuxer still follows the streams).
+    let seg = tampered(&src.segments[0], dir.path(), "corrupt.ts", |b| {
+        let packets = b.len() / 188;
+        for p in packets / 3..packets / 3 + 40 {
+            for i in 4..188 {
+                b[p * 188 + i] = (i * 31 + p) as u8;
+            }
+        }
+    });
+    let out = s
+        .transcode_segment(&seg)
+        .expect("a damaged segment still transcodes");
+    assert!(out.decoded_frames > 0);
+    println!(
+        "decoded {} frames with {} decode errors",
+        out.decoded_frames, out.decode_errors
+    );
+    assert!(out.decode_errors > 0, "damage must be counted");
+    // The session goes on with the next, intact segment.
+    let next = s.transcode_segment(&src.segments[1]).unwrap();
+    assert_eq!(next.decode_errors, 0);
+    assert_eq!(next.decoded_frames, src.segments[1].video_frames);
+}
+
+#[test]
+fn undecodable_segment_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = prepare(&dir.path().join("segments"));
+    let mut s = session(default_ladder(), None, &src);
+    // Keep the tables (PAT, PMT, SDT) so the streams are still found; destroy every payload of
+    // the elementary streams (PIDs 0x100 and up, except the PMT at 0x1000).
+    let seg = tampered(&src.segments[0], dir.path(), "garbage.ts", |b| {
+        for p in 0..b.len() / 188 {
+            let pid = (usize::from(b[p * 188 + 1] & 0x1f) << 8) | usize::from(b[p * 188 + 2]);
+            if pid >= 0x100 && pid != 0x1000 {
+                for i in 4..188 {
+                    b[p * 188 + i] = 0xff;
+                }
+            }
+        }
+    });
+    let e = s.transcode_segment(&seg).unwrap_err().to_string();
+    assert!(e.contains("segment 0"), "{e}");
+}

@@ -361,3 +361,11 @@ pub fn flush_codec(ctx: &mut ffmpeg::codec::Context) {
     // SAFETY: the context is opened and exclusively borrowed.
     unsafe { ffi::avcodec_flush_buffers(ctx.as_mut_ptr()) };
 }
+
+/// Whether the decoder flagged `frame` as damaged: `AV_FRAME_FLAG_CORRUPT`, or any of
+/// `decode_error_flags` (invalid bitstream, missing reference, concealment active).
+pub fn frame_is_damaged(frame: &ffmpeg::frame::Video) -> bool {
+    // SAFETY: reads two plain integer fields of a valid AVFrame we borrow.
+    let flags = unsafe { (*frame.as_ptr()).decode_error_flags };
+    flags != 0 || frame.is_corrupt()
+}

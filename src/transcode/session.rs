@@ -63,7 +63,8 @@ pub struct SegmentOutput {
     pub renditions: Vec<RenditionOutput>,
     /// Source video frames decoded.
     pub decoded_frames: u64,
-    /// Packets the decoder rejected (skipped, not fatal).
+    /// Packets the decoder rejected (skipped), frames it flagged damaged (concealed), and source
+    /// frames that never decoded; not fatal unless nothing in the segment decodes cleanly.
     pub decode_errors: u64,
 }
 
@@ -307,50 +308,57 @@ impl Session {
                 reason: "decoder not open".to_string(),
             });
         };
-        let (results, decoded_frames, decode_errors) = std::thread::scope(|scope| {
-            let mut senders = Vec::with_capacity(renditions.len());
-            let mut handles = Vec::with_capacity(renditions.len());
-            for (r, &x264_threads) in renditions.iter_mut().zip(&threads) {
-                // Bounded: memory stays flat, and NVDEC's surface pool is not exhausted.
-                let (tx, rx) = mpsc::sync_channel::<Arc<frame::Video>>(4);
-                let ctx = SegmentContext {
-                    segment: seg.index,
-                    segment_number: self.segments_done,
-                    session: self.session,
-                    duration_seconds: seg.duration_seconds,
-                    video_time_base: video_tb,
-                    source_rate,
-                    audio: audio_info.clone(),
-                    keep_dir: self.keep_dir.clone(),
-                    gpu: self.gpu,
-                    x264_threads,
-                };
-                let audio: Vec<Packet> = audio_packets.clone();
-                let name = r.profile.name.clone();
-                handles.push((name, scope.spawn(move || r.encode_segment(rx, &ctx, audio))));
-                senders.push(tx);
-            }
-            let (decoded, errors) = decode_segment(&mut dec.decoder, &video_packets, |f| {
-                let f = Arc::new(f);
-                for tx in &senders {
-                    // A rendition that failed has dropped its receiver; its error is reported below.
-                    let _ = tx.send(Arc::clone(&f));
-                }
-            });
-            drop(senders);
-            let results: Vec<Result<RenditionOutput, TranscodeError>> = handles
-                .into_iter()
-                .map(|(name, h)| {
-                    h.join().unwrap_or(Err(TranscodeError::Worker {
+        let (results, decoded_frames, decode_errors, damaged_frames) =
+            std::thread::scope(|scope| {
+                let mut senders = Vec::with_capacity(renditions.len());
+                let mut handles = Vec::with_capacity(renditions.len());
+                for (r, &x264_threads) in renditions.iter_mut().zip(&threads) {
+                    // Bounded: memory stays flat, and NVDEC's surface pool is not exhausted.
+                    let (tx, rx) = mpsc::sync_channel::<Arc<frame::Video>>(4);
+                    let ctx = SegmentContext {
                         segment: seg.index,
-                        rendition: name,
-                    }))
-                })
-                .collect();
-            (results, decoded, errors)
-        });
+                        segment_number: self.segments_done,
+                        session: self.session,
+                        duration_seconds: seg.duration_seconds,
+                        video_time_base: video_tb,
+                        source_rate,
+                        audio: audio_info.clone(),
+                        keep_dir: self.keep_dir.clone(),
+                        gpu: self.gpu,
+                        x264_threads,
+                    };
+                    let audio: Vec<Packet> = audio_packets.clone();
+                    let name = r.profile.name.clone();
+                    handles.push((name, scope.spawn(move || r.encode_segment(rx, &ctx, audio))));
+                    senders.push(tx);
+                }
+                let (decoded, errors, damaged) =
+                    decode_segment(&mut dec.decoder, &video_packets, |f| {
+                        let f = Arc::new(f);
+                        for tx in &senders {
+                            // A rendition that failed has dropped its receiver; its error is reported below.
+                            let _ = tx.send(Arc::clone(&f));
+                        }
+                    });
+                drop(senders);
+                let results: Vec<Result<RenditionOutput, TranscodeError>> = handles
+                    .into_iter()
+                    .map(|(name, h)| {
+                        h.join().unwrap_or(Err(TranscodeError::Worker {
+                            segment: seg.index,
+                            rendition: name,
+                        }))
+                    })
+                    .collect();
+                (results, decoded, errors, damaged)
+            });
         self.segments_done += 1;
-        if decoded_frames == 0 {
+        // Frames the broadcaster sent (ingest's count) that never came out of the decoder are
+        // damage too: a frame whose slices are destroyed is dropped, not flagged.
+        let lost_frames = seg.video_frames.saturating_sub(decoded_frames);
+        let decode_errors = decode_errors + lost_frames;
+        // Nothing decoded, or nothing decoded without damage: the segment is lost.
+        if decoded_frames == damaged_frames {
             return Err(TranscodeError::Undecodable {
                 segment: seg.index,
                 packets: video_packets.len() as u64,
@@ -416,20 +424,30 @@ impl Session {
 }
 
 /// Decodes every packet, handing each frame to `deliver`; drains the decoder at the end and
-/// resets it for the next segment. Returns (frames decoded, packets rejected).
+/// resets it for the next segment. Returns (frames decoded, decode errors: packets rejected and
+/// frames decoded with concealed damage, of which damaged frames).
 fn decode_segment(
     decoder: &mut ffmpeg::decoder::Video,
     packets: &[Packet],
     mut deliver: impl FnMut(frame::Video),
-) -> (u64, u64) {
+) -> (u64, u64, u64) {
     let mut decoded = 0u64;
     let mut errors = 0u64;
-    let mut drain = |decoder: &mut ffmpeg::decoder::Video, decoded: &mut u64, errors: &mut u64| loop {
+    let mut damaged = 0u64;
+    let mut drain = |decoder: &mut ffmpeg::decoder::Video,
+                     decoded: &mut u64,
+                     errors: &mut u64,
+                     damaged: &mut u64| loop {
         let mut f = frame::Video::empty();
         match decoder.receive_frame(&mut f) {
             Ok(()) => {
                 let ts = f.timestamp().or(f.pts());
                 f.set_pts(ts);
+                if hw::frame_is_damaged(&f) {
+                    // Decoded with concealed damage: delivered, and counted.
+                    *errors += 1;
+                    *damaged += 1;
+                }
                 *decoded += 1;
                 deliver(f);
             }
@@ -446,13 +464,13 @@ fn decode_segment(
             errors += 1;
             continue;
         }
-        drain(decoder, &mut decoded, &mut errors);
+        drain(decoder, &mut decoded, &mut errors, &mut damaged);
     }
     if decoder.send_eof().is_ok() {
-        drain(decoder, &mut decoded, &mut errors);
+        drain(decoder, &mut decoded, &mut errors, &mut damaged);
     }
     decoder.flush();
-    (decoded, errors)
+    (decoded, errors, damaged)
 }
 
 /// An encoder open for the current segment, with its muxer.
