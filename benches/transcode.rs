@@ -10,7 +10,7 @@ use rigbench::transcode::ladder::{
     default_ladder, parse_ladder_json, parse_transcoding_options, LIVEPEER_BENCH_LADDER_JSON,
 };
 use rigbench::transcode::{Backend, Session, SessionConfig};
-use rigbench::validation::{expected_frames, validate_rendition};
+use rigbench::validation::{expected_frames, validate_rendition, validate_segment};
 
 fn segment_path(c: &mut Criterion) {
     ingest::init_ffmpeg();
@@ -44,6 +44,15 @@ fn segment_path(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function(
+        "validate the 4 renditions of one segment in parallel",
+        |b| {
+            b.iter(|| {
+                let checks = validate_segment(&out, &ladder, &seg, src.info.fps);
+                assert!(checks.iter().all(|c| c.ok));
+            })
+        },
+    );
     g.finish();
 }
 

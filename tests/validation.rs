@@ -127,3 +127,32 @@ fn good_and_tampered_renditions() {
     let c = validate_rendition(&overbilled, &profile, expected);
     assert_eq!(c.failures, vec![Check::PixelCount], "{:?}", c.detail);
 }
+
+#[test]
+fn whole_segment_validates_in_ladder_order() {
+    use rigbench::transcode::SegmentOutput;
+    use rigbench::validation::validate_segment;
+    let (good, profile, _) = rendition();
+    let mut bad = good.clone();
+    bad.pixels += 1;
+    let mut stray = good.clone();
+    stray.profile_index = 7;
+    let out = SegmentOutput {
+        renditions: vec![good, bad, stray],
+        decoded_frames: 0,
+        decode_errors: 0,
+    };
+    let seg = rigbench::ingest::Segment {
+        index: 0,
+        path: Default::default(),
+        bytes: 0,
+        duration_seconds: 2.0,
+        video_frames: out.renditions[0].frames,
+        start_seconds: 0.0,
+    };
+    let checks = validate_segment(&out, &[profile], &seg, 25.0);
+    assert_eq!(checks.len(), 3);
+    assert!(checks[0].ok, "{:?}", checks[0].detail);
+    assert_eq!(checks[1].failures, vec![Check::PixelCount]);
+    assert_eq!(checks[2].failures, vec![Check::Decode]);
+}

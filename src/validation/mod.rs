@@ -244,6 +244,50 @@ pub fn validate_rendition(
     check
 }
 
+/// Validates every rendition of one segment, in parallel (one thread per rendition), in ladder
+/// order: what a broadcaster does with a segment's results. `ladder[r.profile_index]` is each
+/// rendition's profile; a rendition whose index is outside the ladder fails `Decode`.
+pub fn validate_segment(
+    out: &crate::transcode::SegmentOutput,
+    ladder: &[Profile],
+    seg: &Segment,
+    source_fps: f64,
+) -> Vec<RenditionCheck> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = out
+            .renditions
+            .iter()
+            .map(|r| {
+                scope.spawn(move || match ladder.get(r.profile_index) {
+                    Some(p) => validate_rendition(r, p, expected_frames(seg, source_fps, p)),
+                    None => RenditionCheck {
+                        ok: false,
+                        failures: vec![Check::Decode],
+                        detail: vec![format!(
+                            "decode: rendition {} has profile index {} outside the ladder of {}",
+                            r.name,
+                            r.profile_index,
+                            ladder.len()
+                        )],
+                        ..Default::default()
+                    },
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| RenditionCheck {
+                    ok: false,
+                    failures: vec![Check::Decode],
+                    detail: vec!["decode: the validating thread stopped unexpectedly".to_string()],
+                    ..Default::default()
+                })
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
