@@ -222,7 +222,7 @@ pub fn resolve_backend(
         BackendChoice::Auto => match nvidia::check_backend(Backend::Nvidia, gpus) {
             Ok(devices) => Ok(gpu_resolved(Backend::Nvidia, devices)),
             Err(e) => Ok(cpu(Some(format!(
-                "nvidia backend cannot run here ({e}); using cpu"
+                "the nvidia backend cannot run here: {e}"
             )))),
         },
     }
