@@ -295,6 +295,10 @@ pub fn parse_gpu_ids(arg: Option<&str>) -> Result<GpuSelection> {
 /// A wei amount: decimal or 0x-hex, non-negative integer.
 pub fn parse_wei(flag: &str, s: &str) -> Result<U256> {
     let t = s.trim();
+    let digits = t.strip_prefix("0x").unwrap_or(t);
+    if digits.is_empty() {
+        bail!("{flag} is empty; give a whole number of wei (decimal or 0x-hex)");
+    }
     let parsed = if let Some(hex) = t.strip_prefix("0x") {
         U256::from_str_radix(hex, 16)
     } else {
