@@ -6,7 +6,8 @@
 mod chain_support;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,39 @@ fn operator_key() -> B256 {
     ANVIL_KEY.parse().unwrap()
 }
 
+/// The anvil binary. npm's `anvil` is a node wrapper that spawns the real binary and exits on
+/// SIGTERM before it, leaving it orphaned; so run the platform package's binary directly when it
+/// can be found beside the wrapper.
+fn anvil_program() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("anvil"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .find(|p| p.is_file());
+    let Some(wrapper) = on_path.and_then(|p| std::fs::canonicalize(p).ok()) else {
+        return PathBuf::from("anvil");
+    };
+    if wrapper.extension().is_some_and(|e| e == "mjs" || e == "js") {
+        let packages = wrapper.with_file_name("node_modules").join("@foundry-rs");
+        if let Ok(entries) = std::fs::read_dir(&packages) {
+            for entry in entries.flatten() {
+                let binary = entry.path().join("bin").join("anvil");
+                let is_platform_package = entry.file_name().to_string_lossy().starts_with("anvil-");
+                if is_platform_package && binary.is_file() {
+                    return binary;
+                }
+            }
+        }
+    }
+    wrapper
+}
+
 fn anvil_missing() -> Option<String> {
-    match Command::new("anvil")
+    match Command::new(anvil_program())
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -43,7 +75,8 @@ macro_rules! require_anvil {
     };
 }
 
-/// An anvil child process on 127.0.0.1, killed on drop.
+/// An anvil on 127.0.0.1, stopped on drop. It runs in its own process group and signals go to
+/// the whole group, in case `anvil` is a wrapper that spawns the real binary.
 struct Anvil {
     child: Option<Child>,
     port: u16,
@@ -71,7 +104,7 @@ impl Anvil {
     /// Starts anvil on `port` and waits until it accepts connections; None if it exited
     /// (e.g. the port was taken meanwhile).
     fn start_on(port: u16, state: Option<&Path>) -> Option<Anvil> {
-        let mut cmd = Command::new("anvil");
+        let mut cmd = Command::new(anvil_program());
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
         if let Some(state) = state {
             cmd.arg("--state").arg(state);
@@ -79,6 +112,7 @@ impl Anvil {
         let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .unwrap();
         let mut anvil = Anvil {
@@ -89,7 +123,7 @@ impl Anvil {
         while Instant::now() < deadline {
             if let Some(child) = anvil.child.as_mut() {
                 if child.try_wait().unwrap().is_some() {
-                    anvil.child = None;
+                    anvil.stop();
                     return None;
                 }
             }
@@ -105,37 +139,41 @@ impl Anvil {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// SIGKILL: nothing is saved.
-    fn kill(&mut self) {
+    /// Stops anvil: SIGTERM to its process group (anvil saves `--state` on the way out, and the
+    /// wrapper reaps the binary, so no zombie is left), SIGKILL after 20 s.
+    fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// SIGTERM: anvil saves `--state` on the way out.
-    fn stop_gracefully(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
+            signal_group(&child, "-TERM");
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if child.try_wait().unwrap().is_some() {
-                    return;
+                    break;
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(20));
             }
+            // The wrapper may be gone before the binary: wait until the port is closed.
+            while Instant::now() < deadline && TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            signal_group(&child, "-KILL");
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 }
 
+/// Sends a signal to the child's process group (its id, as `process_group(0)` made it).
+fn signal_group(child: &Child, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+}
+
 impl Drop for Anvil {
     fn drop(&mut self) {
-        self.kill();
+        self.stop();
     }
 }
 
@@ -325,7 +363,7 @@ fn node_stopped_mid_run_is_unreachable_then_redeems_when_back() {
         1,
     );
 
-    anvil.stop_gracefully();
+    anvil.stop();
     let err = chain.redeem_winning_ticket(&call).unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(matches!(err, ChainError::Unreachable { .. }), "{err}");
