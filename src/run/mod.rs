@@ -25,7 +25,7 @@ use crate::config::RunConfig;
 use crate::error::Failure;
 use crate::ingest::{self, PreparedSource, Segment};
 use crate::result::{BackendReport, RunResult, SegmentRecord, SessionsReport, SCHEMA_VERSION};
-use crate::transcode::{self, ResolvedBackend, Session, SessionConfig};
+use crate::transcode::{self, ResolvedBackend, SegmentOutput, Session, SessionConfig};
 use crate::validation;
 use summary::{RenditionVerdict, SegmentExtras};
 
@@ -95,6 +95,14 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     let resolved = transcode::resolve_backend(cfg.backend, &cfg.gpus)
         .context("the requested backend cannot run here")
         .map_err(Failure::run)?;
+    transcode::ladder::check_supported(&cfg.ladder, resolved.backend.encoder_family())
+        .with_context(|| {
+            format!(
+                "the ladder cannot be encoded by the {} backend",
+                resolved.backend
+            )
+        })
+        .map_err(Failure::usage)?;
     if let Some(reason) = &resolved.fallback_reason {
         warnings.push(format!("backend auto fell back to cpu: {reason}"));
     }
@@ -145,6 +153,13 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     let mut failure: Option<anyhow::Error> = None;
 
     for repeat in 0..cfg.repeat {
+        if cfg.keep_renditions {
+            let dir = kept_dir(&renditions_dir, repeat);
+            if let Err(e) = fs::create_dir_all(&dir) {
+                failure.get_or_insert(anyhow!("cannot create {}: {e}", dir.display()));
+                break;
+            }
+        }
         let (tx, rx) = mpsc::channel::<Event>();
         let stop = Arc::new(AtomicBool::new(false));
         let repeat_start = Instant::now();
@@ -157,7 +172,9 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                     cfg,
                     source: &source,
                     resolved: &resolved,
-                    keep_dir: cfg.keep_renditions.then(|| renditions_dir.clone()),
+                    keep_dir: cfg
+                        .keep_renditions
+                        .then(|| kept_dir(&renditions_dir, repeat)),
                     repeat,
                     per_session,
                 };
@@ -324,6 +341,16 @@ pub fn write_run_json(out_dir: &Path, result: &RunResult) -> anyhow::Result<()> 
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Where a repeat's kept renditions go: `renditions/` for the first, `renditions/repeat-N/` for
+/// the others, so a repeat never overwrites an earlier one's files.
+fn kept_dir(renditions_dir: &Path, repeat: u32) -> PathBuf {
+    if repeat == 0 {
+        renditions_dir.to_path_buf()
+    } else {
+        renditions_dir.join(format!("repeat-{repeat}"))
+    }
+}
+
 /// Segments each session transcodes in one repeat: the source times `--loop`, capped by `--segs`.
 fn segments_per_session(source: &PreparedSource, cfg: &RunConfig) -> u32 {
     let all = source.segments.len() as u32 * cfg.loops;
@@ -344,12 +371,70 @@ struct SessionCtx<'a> {
     per_session: u32,
 }
 
-/// One stream: a long-lived transcoder and a broadcaster paying for each segment.
+/// A transcoded segment on its way to the broadcaster's checks.
+struct ToValidate<'a> {
+    seg: &'a Segment,
+    out: SegmentOutput,
+    record: SegmentRecord,
+}
+
+/// One stream: a long-lived transcoder and a broadcaster paying for each segment. The
+/// broadcaster's validation runs on a second thread, one segment behind the transcode, so it
+/// overlaps the next segment's transcode instead of delaying it (it is the broadcaster's work,
+/// not the orchestrator's, and never part of `transcode_time`).
 fn run_session(
     ctx: &SessionCtx<'_>,
     session: u32,
-    mut payer: Option<&mut crate::run::payments::SessionPayments>,
+    payer: Option<&mut crate::run::payments::SessionPayments>,
     tx: &mpsc::Sender<Event>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let (vtx, vrx) = mpsc::sync_channel::<ToValidate<'_>>(1);
+    std::thread::scope(|scope| {
+        let fps = ctx.source.info.fps;
+        let ladder = &ctx.cfg.ladder;
+        scope.spawn(move || {
+            for job in vrx {
+                let checks = validation::validate_segment(&job.out, ladder, job.seg, fps);
+                let verdicts: Vec<RenditionVerdict> = job
+                    .out
+                    .renditions
+                    .iter()
+                    .zip(&checks)
+                    .map(|(r, check)| RenditionVerdict {
+                        rendition: r.name.clone(),
+                        failed_checks: check
+                            .failures
+                            .iter()
+                            .map(|c| c.as_str().to_string())
+                            .collect(),
+                    })
+                    .collect();
+                let mut record = job.record;
+                record.valid_renditions = verdicts
+                    .iter()
+                    .filter(|v| v.failed_checks.is_empty())
+                    .count() as u32;
+                let extras = SegmentExtras {
+                    output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
+                    verdicts,
+                };
+                if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
+                    break;
+                }
+            }
+        });
+        // Dropping `vtx` when this returns lets the validator finish the queue and end.
+        transcode_loop(ctx, session, payer, vtx, stop)
+    })
+}
+
+/// The orchestrator's side of one session: pay, transcode, debit, hand over for validation.
+fn transcode_loop<'a>(
+    ctx: &SessionCtx<'a>,
+    session: u32,
+    mut payer: Option<&mut crate::run::payments::SessionPayments>,
+    validator: mpsc::SyncSender<ToValidate<'a>>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
@@ -369,7 +454,7 @@ fn run_session(
         if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }
-        let seg: &Segment = &ctx.source.segments[(number % n) as usize];
+        let seg: &'a Segment = &ctx.source.segments[(number % n) as usize];
         let tickets = match payer.as_mut() {
             Some(p) => p.pay_segment(&cfg.ladder, seg)?,
             None => 0,
@@ -379,21 +464,6 @@ fn run_session(
             .transcode_segment(seg)
             .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
         let transcode_time = started.elapsed().as_secs_f64();
-
-        let mut verdicts = Vec::with_capacity(out.renditions.len());
-        for r in &out.renditions {
-            let profile = &cfg.ladder[r.profile_index];
-            let expected = validation::expected_frames(seg, ctx.source.info.fps, profile);
-            let check = validation::validate_rendition(r, profile, expected);
-            verdicts.push(RenditionVerdict {
-                rendition: r.name.clone(),
-                failed_checks: check
-                    .failures
-                    .iter()
-                    .map(|c| c.as_str().to_string())
-                    .collect(),
-            });
-        }
         let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
         let fee_wei = match payer.as_mut() {
             Some(p) => p.debit(pixels)?.to_string(),
@@ -410,20 +480,13 @@ fn run_session(
             bytes_in: seg.bytes,
             bytes_out: out.renditions.iter().map(|r| r.data.len() as u64).sum(),
             renditions: out.renditions.len() as u32,
-            valid_renditions: verdicts
-                .iter()
-                .filter(|v| v.failed_checks.is_empty())
-                .count() as u32,
+            valid_renditions: 0,
             decode_errors: out.decode_errors,
             tickets,
             fee_wei,
             repeat: ctx.repeat,
         };
-        let extras = SegmentExtras {
-            output_frames: out.renditions.iter().map(|r| r.frames).sum(),
-            verdicts,
-        };
-        if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
+        if validator.send(ToValidate { seg, out, record }).is_err() {
             break;
         }
         if cfg.live
