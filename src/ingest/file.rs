@@ -258,7 +258,11 @@ pub fn truncation_evidence(
         return Some(format!("reading stopped at an error: {e}"));
     }
     // 188-byte TS packets, 192 in M2TS (Blu-ray), 204 with Reed-Solomon bytes.
-    if container == "mpegts" && [188, 192, 204].iter().all(|p| !size_bytes.is_multiple_of(*p)) {
+    if container == "mpegts"
+        && [188, 192, 204]
+            .iter()
+            .all(|p| !size_bytes.is_multiple_of(*p))
+    {
         return Some(format!(
             "its {size_bytes} bytes are not a whole number of transport-stream packets"
         ));
