@@ -114,11 +114,6 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
 
     let host = crate::metering::inventory::HostInfo::detect();
     let renditions_dir = cfg.out_dir.join("renditions");
-    if cfg.keep_renditions {
-        fs::create_dir_all(&renditions_dir)
-            .with_context(|| format!("cannot create {}", renditions_dir.display()))
-            .map_err(Failure::usage)?;
-    }
 
     let mut payments = match &cfg.payments {
         Some(p) => Some(crate::run::payments::start(p, cfg).map_err(Failure::run)?),
