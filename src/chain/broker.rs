@@ -123,6 +123,15 @@ pub fn revert_reason(output: &[u8]) -> String {
     )
 }
 
+/// The broker's `getSenderInfo` answer as the [`super::SenderFunds`] both chains report.
+pub fn sender_funds(info: &TicketBroker::getSenderInfoReturn) -> super::SenderFunds {
+    super::SenderFunds {
+        deposit: info.sender.deposit,
+        reserve: info.reserve.fundsRemaining,
+        withdraw_round: info.sender.withdrawRound,
+    }
+}
+
 /// The account a 32-byte secp256k1 secret key controls.
 pub fn address_of_secret(secret: &alloy_primitives::B256) -> Result<Address, ChainError> {
     alloy::signers::local::PrivateKeySigner::from_bytes(secret)

@@ -660,11 +660,7 @@ impl Chain for EmbeddedChain {
 
     fn sender_funds(&mut self, sender: Address) -> Result<SenderFunds, ChainError> {
         let info = self.view(TicketBroker::getSenderInfoCall { _sender: sender })?;
-        Ok(SenderFunds {
-            deposit: info.sender.deposit,
-            reserve: info.reserve.fundsRemaining,
-            withdraw_round: info.sender.withdrawRound,
-        })
+        Ok(broker::sender_funds(&info))
     }
 
     fn fund_deposit_and_reserve(

@@ -460,11 +460,7 @@ impl Chain for RpcChain {
 
     fn sender_funds(&mut self, sender: Address) -> Result<SenderFunds, ChainError> {
         let info = self.view(TicketBroker::getSenderInfoCall { _sender: sender })?;
-        Ok(SenderFunds {
-            deposit: info.sender.deposit,
-            reserve: info.reserve.fundsRemaining,
-            withdraw_round: info.sender.withdrawRound,
-        })
+        Ok(broker::sender_funds(&info))
     }
 
     /// The operator first tops the sender's account up to deposit + reserve + gas for the call,

@@ -222,14 +222,7 @@ impl Recipient {
         round: &RoundInfo,
         view: &SenderView,
     ) -> Result<TicketParams, RecipientError> {
-        let max_float = self.max_float_wei(sender, view)?;
-        let face_value = face_value_wei(
-            self.cfg.redeem_gas_estimate,
-            self.cfg.redeem_gas_price_wei,
-            self.cfg.ticket_ev_wei,
-            max_float,
-            self.cfg.max_face_value_wei,
-        )?;
+        let face_value = self.face_value_for(sender, view)?;
         let wp = win_prob(self.cfg.ticket_ev_wei, face_value);
         self.params_with(sender, current_block, round, face_value, wp)
     }
@@ -243,15 +236,21 @@ impl Recipient {
         round: &RoundInfo,
         view: &SenderView,
     ) -> Result<TicketParams, RecipientError> {
+        let face_value = self.face_value_for(sender, view)?;
+        self.params_with(sender, current_block, round, face_value, U256::MAX)
+    }
+
+    /// go-livepeer's face value for `sender`: 100 × the redemption's cost, at least 100 × EV,
+    /// capped by what the sender's reserve allows and the configured maximum.
+    fn face_value_for(&self, sender: Address, view: &SenderView) -> Result<U256, RecipientError> {
         let max_float = self.max_float_wei(sender, view)?;
-        let face_value = face_value_wei(
+        Ok(face_value_wei(
             self.cfg.redeem_gas_estimate,
             self.cfg.redeem_gas_price_wei,
             self.cfg.ticket_ev_wei,
             max_float,
             self.cfg.max_face_value_wei,
-        )?;
-        self.params_with(sender, current_block, round, face_value, U256::MAX)
+        )?)
     }
 
     fn params_with(
