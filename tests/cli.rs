@@ -14,6 +14,18 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("rigbench runs")
 }
 
+/// `rigbench run --in INPUT --out-dir OUT --no-payments`: how each bad input is fed.
+fn run_input(input: &Path, out: &Path) -> Output {
+    run(&[
+        "run",
+        "--in",
+        input.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--no-payments",
+    ])
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -68,14 +80,7 @@ fn input_that_is_not_media() {
     let p = dir.path().join("notes.mp4");
     std::fs::write(&p, "this is not a video\n".repeat(100)).unwrap();
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--in",
-        p.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--no-payments",
-    ]);
+    let o = run_input(&p, &out);
     assert_usage_error(&o, &["notes.mp4"]);
 }
 
@@ -86,14 +91,7 @@ fn truncated_input() {
     let p = dir.path().join("truncated.mp4");
     std::fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--in",
-        p.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--no-payments",
-    ]);
+    let o = run_input(&p, &out);
     assert_usage_error(&o, &["truncated.mp4", "--allow-truncated"]);
     // Asked to, it transcodes the whole frames before the cut.
     let o = run(&[
@@ -130,14 +128,7 @@ fn input_without_video() {
         return;
     }
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--in",
-        p.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--no-payments",
-    ]);
+    let o = run_input(&p, &out);
     assert_usage_error(&o, &["audio_only.m4a", "video"]);
 }
 
@@ -151,14 +142,7 @@ fn hls_master_playlist_is_refused() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--in",
-        p.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--no-payments",
-    ]);
+    let o = run_input(&p, &out);
     assert_usage_error(&o, &["master.m3u8", "media playlist"]);
 }
 
@@ -172,14 +156,7 @@ fn hls_playlist_with_missing_segment() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--in",
-        p.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--no-payments",
-    ]);
+    let o = run_input(&p, &out);
     assert_usage_error(&o, &["seg0.ts"]);
 }
 
