@@ -1,14 +1,10 @@
 //! Table sections for the parts of a run that other stages own: payments, power, bandwidth,
 //! economics, and the probe listing. Estimated figures say so; unknown ones say "unknown".
 
-use super::table::Section;
+use super::table::{row, Section};
 use crate::metering::inventory::HostInfo;
 use crate::result::RunResult;
 use crate::transcode::BackendCapability;
-
-fn row(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
 
 /// One line about the host, for report headers.
 pub fn host_line(r: &RunResult) -> String {

@@ -11,7 +11,8 @@ pub struct Section {
     pub rows: Vec<(String, String)>,
 }
 
-fn row(label: &str, value: impl Into<String>) -> (String, String) {
+/// One label/value row.
+pub(crate) fn row(label: &str, value: impl Into<String>) -> (String, String) {
     (label.to_string(), value.into())
 }
 

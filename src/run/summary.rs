@@ -7,6 +7,7 @@
 //! Percentiles use the nearest-rank method (the smallest value with at least p% of the sample at
 //! or below it), so every reported percentile is a latency that was actually observed.
 
+use crate::metering::bandwidth::percentile_nearest_rank;
 use crate::result::{Percentiles, SegmentRecord, Summary, ValidationSummary};
 
 /// Per-rendition validation outcome, folded into [`ValidationSummary`].
@@ -37,7 +38,7 @@ pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) 
     let source_seconds = records.iter().fold(0.0, |a, (r, _)| a + r.seg_dur);
     let output_pixels: u64 = records.iter().map(|(r, _)| r.pixels).sum();
     let output_frames: u64 = records.iter().map(|(_, e)| e.output_frames).sum();
-    let mut latencies: Vec<f64> = records.iter().map(|(r, _)| r.transcode_time).collect();
+    let latencies: Vec<f64> = records.iter().map(|(r, _)| r.transcode_time).collect();
     let mut validation = ValidationSummary::default();
     for (_, extras) in records {
         for v in &extras.verdicts {
@@ -67,7 +68,7 @@ pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) 
         output_pixels_per_second: ratio(output_pixels as f64, wall_seconds),
         output_frames,
         output_pixels,
-        latency_seconds: percentiles(&mut latencies),
+        latency_seconds: percentiles(&latencies),
         bytes_in: records.iter().map(|(r, _)| r.bytes_in).sum(),
         bytes_out: records.iter().map(|(r, _)| r.bytes_out).sum(),
         decode_errors: records.iter().map(|(r, _)| r.decode_errors).sum(),
@@ -84,22 +85,14 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Nearest-rank percentiles; all zero for an empty sample.
-pub fn percentiles(values: &mut [f64]) -> Percentiles {
-    if values.is_empty() {
-        return Percentiles::default();
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let rank = |p: f64| {
-        let n = values.len();
-        let idx = ((p / 100.0) * n as f64).ceil() as usize;
-        values[idx.clamp(1, n) - 1]
-    };
+/// Nearest-rank percentiles (the one rule metering uses too); all zero for an empty sample.
+pub fn percentiles(values: &[f64]) -> Percentiles {
+    let rank = |p: f64| percentile_nearest_rank(values, p).unwrap_or(0.0);
     Percentiles {
         p50: rank(50.0),
         p95: rank(95.0),
         p99: rank(99.0),
-        max: values[values.len() - 1],
+        max: rank(100.0),
     }
 }
 
@@ -189,11 +182,10 @@ mod tests {
             ),
         ];
         for (values, want) in cases {
-            let mut v = values.to_vec();
-            assert_eq!(percentiles(&mut v), *want, "{values:?}");
+            assert_eq!(percentiles(values), *want, "{values:?}");
         }
-        let mut hundred: Vec<f64> = (1..=100).map(f64::from).collect();
-        let p = percentiles(&mut hundred);
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = percentiles(&hundred);
         assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
     }
 
