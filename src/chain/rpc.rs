@@ -138,6 +138,9 @@ impl RpcChain {
             .map_err(|e| {
                 ChainError::Rejected(format!("cannot start the RPC client's runtime: {e}"))
             })?;
+        // reqwest is built without a crypto provider (no aws-lc C build); https endpoints use
+        // rustls with ring. Installing fails only when one is already installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(cfg.request_timeout)
             .connect_timeout(cfg.request_timeout)

@@ -4,15 +4,15 @@
 //! back. Tests that need anvil print a skip reason when it is absent.
 
 #[macro_use]
-mod anvil;
-mod chain_support;
+
+
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256, U256};
-use anvil::*;
-use chain_support::*;
+use crate::anvil::*;
+use crate::chain_support::*;
 use rigbench::chain::rpc::{RpcChain, RpcConfig};
 use rigbench::chain::{Chain, ChainError};
 

@@ -20,7 +20,7 @@ fn have_ffmpeg_cli() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        eprintln!("SKIP: the ffmpeg program is not installed; this test makes its input with it");
+        crate::support::skip("ingest", "the ffmpeg program is not installed; this test makes its input with it");
     }
     found
 }
@@ -293,9 +293,9 @@ fn hls_media_playlist_keeps_its_segments() {
 fn generated_hls_fixture_when_present() {
     let playlist = fixture("generated/bbb_1080p30_hls/index.m3u8");
     if !playlist.is_file() {
-        eprintln!(
-            "SKIP: {} is absent; run scripts/make-fixtures",
-            playlist.display()
+        crate::support::skip_optional(
+            "generated_hls_fixture_when_present",
+            &format!("{} is absent; run scripts/make-fixtures", playlist.display()),
         );
         return;
     }

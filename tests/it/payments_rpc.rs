@@ -4,12 +4,12 @@
 //! redeems them, none twice. Skips with a reason when anvil is absent.
 
 #[macro_use]
-mod anvil;
+
 
 use std::time::Duration;
 
 use alloy_primitives::{B256, U256};
-use anvil::*;
+use crate::anvil::*;
 use rigbench::chain::rpc::RpcChain;
 use rigbench::chain::Chain;
 use rigbench::payments::queue::{RedemptionQueue, RetryPolicy, TicketState};

@@ -56,7 +56,7 @@ fn solcjs_available() -> Result<(), String> {
 #[test]
 fn recompiling_gives_the_committed_bytecode() {
     if let Err(why) = solcjs_available() {
-        eprintln!("SKIP recompiling_gives_the_committed_bytecode: {why}");
+        crate::support::skip("recompiling_gives_the_committed_bytecode", &why);
         return;
     }
     let out_dir = tempfile::tempdir().unwrap();

@@ -47,7 +47,7 @@ fn have(tool: &str) -> bool {
 /// Runs the ffmpeg CLI to make a test input; None (with a printed reason) if ffmpeg is absent.
 fn ffmpeg(args: &[&str]) -> Option<()> {
     if !have("ffmpeg") {
-        eprintln!("skipped: the ffmpeg CLI is not installed (scripts/setup installs it)");
+        crate::support::skip("cli", "the ffmpeg CLI is not installed (scripts/setup installs it)");
         return None;
     }
     let o = Command::new("ffmpeg")
@@ -266,8 +266,9 @@ fn default_run(sessions: &str) {
 /// The independent check of issue 2: ffprobe agrees on size, frame count and a keyframe first.
 fn ffprobe_kept_renditions(kept: &[PathBuf]) {
     if !have("ffprobe") {
-        eprintln!(
-            "skipped the ffprobe check: ffprobe is not installed (scripts/setup installs it)"
+        crate::support::skip(
+            "ffprobe check",
+            "ffprobe is not installed (scripts/setup installs it)",
         );
         return;
     }

@@ -1,6 +1,6 @@
 //! A real anvil node for the tests that need one (installed by scripts/setup with
 //! `npm install -g @foundry-rs/anvil`), shared by tests/chain_rpc.rs and tests/payments_rpc.rs.
-#![allow(dead_code)]
+
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -64,7 +64,7 @@ pub fn anvil_missing() -> Option<String> {
 macro_rules! require_anvil {
     ($name:literal) => {
         if let Some(why) = crate::anvil::anvil_missing() {
-            eprintln!("SKIP {}: {why}", $name);
+            crate::support::skip($name, &why);
             return;
         }
     };

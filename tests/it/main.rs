@@ -1,0 +1,20 @@
+//! rigbench's integration tests: one test binary (as ripgrep does) so the whole stack links
+//! once. Each module drives the real library or the real `rigbench` binary.
+
+mod anvil;
+mod chain_contract;
+mod chain_embedded;
+mod chain_rpc;
+mod chain_support;
+mod cli;
+mod cli_keys;
+mod economics;
+mod ingest;
+mod metering;
+mod payments;
+mod payments_cli;
+mod payments_rpc;
+mod readme;
+mod support;
+mod transcode;
+mod validation;
