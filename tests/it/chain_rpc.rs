@@ -3,10 +3,6 @@
 //! broker address, bad URLs and keys, an unreachable node, and a node stopped mid-run and brought
 //! back. Tests that need anvil print a skip reason when it is absent.
 
-#[macro_use]
-
-
-
 use std::net::TcpListener;
 use std::time::Duration;
 

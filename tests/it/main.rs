@@ -1,6 +1,7 @@
 //! rigbench's integration tests: one test binary (as ripgrep does) so the whole stack links
 //! once. Each module drives the real library or the real `rigbench` binary.
 
+#[macro_use]
 mod anvil;
 mod chain_contract;
 mod chain_embedded;

@@ -3,9 +3,6 @@
 //! (persisted, reported); once the node is back, `redeem_pending` (what `rigbench redeem` runs)
 //! redeems them, none twice. Skips with a reason when anvil is absent.
 
-#[macro_use]
-
-
 use std::time::Duration;
 
 use alloy_primitives::{B256, U256};
@@ -41,7 +38,7 @@ fn node_stopped_mid_run_keeps_winners_pending_until_redeem() {
     let mut anvil = Anvil::start(Some(&state));
     let (port, url) = (anvil.port, anvil.url());
     let operator: B256 = ANVIL_KEY.parse().unwrap();
-    let chain = RpcChain::connect(&url, &operator, None, anvil::cfg()).unwrap();
+    let chain = RpcChain::connect(&url, &operator, None, crate::anvil::cfg()).unwrap();
     let broker = chain.broker();
 
     let mut cfg = PaymentsConfig::new(data.clone());
@@ -89,7 +86,7 @@ fn node_stopped_mid_run_keeps_winners_pending_until_redeem() {
         eprintln!("SKIP the second half: port {port} was taken meanwhile");
         return;
     };
-    let mut chain = RpcChain::connect(&url, &operator, Some(broker), anvil::cfg()).unwrap();
+    let mut chain = RpcChain::connect(&url, &operator, Some(broker), crate::anvil::cfg()).unwrap();
     let report = rigbench::payments::redeem_pending(&data, &mut chain).unwrap();
     assert_eq!(
         report.redeemed + report.already_used,
