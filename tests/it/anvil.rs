@@ -1,7 +1,6 @@
 //! A real anvil node for the tests that need one (installed by scripts/setup with
 //! `npm install -g @foundry-rs/anvil`), shared by tests/chain_rpc.rs and tests/payments_rpc.rs.
 
-
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

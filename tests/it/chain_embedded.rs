@@ -1,10 +1,8 @@
 //! The TicketBroker on the embedded EVM: funding, redemption, every check the broker makes, the
 //! reserve split, batch redemption, and the state surviving a drop and reopen.
 
-
-
-use alloy_primitives::{Bytes, B256, U256};
 use crate::chain_support::*;
+use alloy_primitives::{Bytes, B256, U256};
 use rigbench::chain::embedded::{EmbeddedChain, EmbeddedConfig, STATE_FILE_NAME};
 use rigbench::chain::{Chain, TicketCall};
 

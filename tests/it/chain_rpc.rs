@@ -6,9 +6,9 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use alloy_primitives::{Address, B256, U256};
 use crate::anvil::*;
 use crate::chain_support::*;
+use alloy_primitives::{Address, B256, U256};
 use rigbench::chain::rpc::{RpcChain, RpcConfig};
 use rigbench::chain::{Chain, ChainError};
 

@@ -1,7 +1,6 @@
 //! Helpers shared by the chain tests: keys and Livepeer tickets built here, independently of
 //! `rigbench::payments`, with alloy's signer (EIP-191 personal-sign) and `keccak256`.
 
-
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};

@@ -47,7 +47,10 @@ fn have(tool: &str) -> bool {
 /// Runs the ffmpeg CLI to make a test input; None (with a printed reason) if ffmpeg is absent.
 fn ffmpeg(args: &[&str]) -> Option<()> {
     if !have("ffmpeg") {
-        crate::support::skip("cli", "the ffmpeg CLI is not installed (scripts/setup installs it)");
+        crate::support::skip(
+            "cli",
+            "the ffmpeg CLI is not installed (scripts/setup installs it)",
+        );
         return None;
     }
     let o = Command::new("ffmpeg")

@@ -20,7 +20,10 @@ fn have_ffmpeg_cli() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        crate::support::skip("ingest", "the ffmpeg program is not installed; this test makes its input with it");
+        crate::support::skip(
+            "ingest",
+            "the ffmpeg program is not installed; this test makes its input with it",
+        );
     }
     found
 }
@@ -295,7 +298,10 @@ fn generated_hls_fixture_when_present() {
     if !playlist.is_file() {
         crate::support::skip_optional(
             "generated_hls_fixture_when_present",
-            &format!("{} is absent; run scripts/make-fixtures", playlist.display()),
+            &format!(
+                "{} is absent; run scripts/make-fixtures",
+                playlist.display()
+            ),
         );
         return;
     }

@@ -1144,7 +1144,10 @@ fn signatures_verify_with_eth_account() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        crate::support::skip("signatures_verify_with_eth_account", "python3 with eth-account is not available (pip install eth-account)");
+        crate::support::skip(
+            "signatures_verify_with_eth_account",
+            "python3 with eth-account is not available (pip install eth-account)",
+        );
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify-sig.py");

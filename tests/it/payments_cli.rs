@@ -161,7 +161,10 @@ fn sign_verifies_here_and_with_eth_account() {
     assert_eq!(stdout(&o), "true");
 
     if !eth_account_available() {
-        crate::support::skip("eth-account check", "python3 with eth-account is not available (pip install eth-account)");
+        crate::support::skip(
+            "eth-account check",
+            "python3 with eth-account is not available (pip install eth-account)",
+        );
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify-sig.py");

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use alloy_primitives::{B256, U256};
 use crate::anvil::*;
+use alloy_primitives::{B256, U256};
 use rigbench::chain::rpc::RpcChain;
 use rigbench::chain::Chain;
 use rigbench::payments::queue::{RedemptionQueue, RetryPolicy, TicketState};
