@@ -8,3 +8,4 @@ pub mod markdown;
 pub mod progress;
 pub mod sections;
 pub mod table;
+pub mod text;
