@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Transcode a stream through a ladder with N concurrent sessions, pay for it with tickets,
     /// validate every rendition, and report speed (livepeer_bench-compatible), power and money.
+    // Negative numbers reach the flag's own check, whose message names the flag and its range.
+    #[command(allow_negative_numbers = true)]
     Run(Box<RunArgs>),
     /// Print the hardware inventory and what each backend can do here (and why not).
     Probe(ProbeArgs),

@@ -515,6 +515,7 @@ fn run_json_of_another_schema_is_refused() {
 }
 
 #[test]
+#[ignore = "prints the worked examples for docs/economics.md (run with --ignored --nocapture); docs_quote_the_worked_examples_exactly checks them"]
 fn print_worked_examples() {
     // `cargo test --lib economics::tests::print_worked_examples -- --nocapture` prints what
     // docs/economics.md quotes.

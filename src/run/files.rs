@@ -36,12 +36,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The run's out-dir, as claimed by [`claim`]. Dropped while still empty (bad input found before
-/// the first file was written), a folder this run created is removed again, so no empty
-/// `reports/runs/<stamp>/` is left behind.
+/// the first file was written), the folders this run created for it are removed again, so no
+/// empty `reports/runs/<stamp>/` is left behind.
 #[derive(Debug)]
 pub struct OutDir {
     path: PathBuf,
-    created: bool,
+    /// Folders `claim` created, the out-dir first, then its new parents.
+    created: Vec<PathBuf>,
 }
 
 impl OutDir {
@@ -52,9 +53,11 @@ impl OutDir {
 
 impl Drop for OutDir {
     fn drop(&mut self) {
-        if self.created {
+        for dir in &self.created {
             // `remove_dir` removes only an empty folder: never anything the run wrote.
-            let _ = fs::remove_dir(&self.path);
+            if fs::remove_dir(dir).is_err() {
+                break;
+            }
         }
     }
 }
@@ -62,17 +65,20 @@ impl Drop for OutDir {
 /// Creates the out-dir (or, with `force`, clears an earlier run's files from it; the config has
 /// already refused a folder that holds a run without `--force`).
 pub fn claim(out_dir: &Path, force: bool) -> Result<OutDir> {
-    let created = !out_dir.exists();
+    let created: Vec<PathBuf> = out_dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create --out-dir {}", out_dir.display()))?;
-    let dir = OutDir {
-        path: out_dir.to_path_buf(),
-        created,
-    };
-    if force && !created {
+    if force && created.is_empty() {
         clear_run(out_dir)?;
     }
-    Ok(dir)
+    Ok(OutDir {
+        path: out_dir.to_path_buf(),
+        created,
+    })
 }
 
 /// Removes the files an earlier run left in `dir`: [`RUN_FILES`], `renditions/` and leftover
@@ -168,7 +174,8 @@ mod tests {
         let out = dir.path().join("a/b");
         drop(claim(&out, false).unwrap());
         assert!(!out.exists());
-        assert!(dir.path().join("a").exists(), "only the leaf is removed");
+        assert!(!dir.path().join("a").exists(), "new parents go too");
+        assert!(dir.path().exists(), "what existed before stays");
         let kept = claim(&out, false).unwrap();
         fs::write(out.join("run.json"), "{}").unwrap();
         drop(kept);
