@@ -34,7 +34,7 @@ use super::{ChainSummary, PaymentsSummary};
 use crate::chain::{Chain, ChainError, RoundInfo, SenderFunds};
 
 /// go-livepeer's redeem gas estimate on Arbitrum, used to size face values (not measured).
-pub const DEFAULT_REDEEM_GAS_ESTIMATE: u64 = 1_200_000;
+pub const DEFAULT_REDEEM_GAS_ESTIMATE: u64 = super::params::ARBITRUM_REDEEM_GAS;
 /// Default sender deposit the run funds each session's sender with: 1 ETH.
 pub const DEFAULT_SENDER_DEPOSIT_WEI: u128 = 1_000_000_000_000_000_000;
 /// Default sender reserve: 1 ETH (with Livepeer's active set of 100, 0.01 ETH per orchestrator).
@@ -77,7 +77,7 @@ impl PaymentsConfig {
     pub fn new(data_dir: PathBuf) -> PaymentsConfig {
         PaymentsConfig {
             price_per_pixel_wei: U256::from(1_000u64),
-            ticket_ev_wei: U256::from(8_000_000_000u64),
+            ticket_ev_wei: U256::from(super::params::DEFAULT_TICKET_EV_WEI),
             redeem_gas_price_wei: U256::from(10_000_000u64),
             redeem_gas_estimate: DEFAULT_REDEEM_GAS_ESTIMATE,
             data_dir,
