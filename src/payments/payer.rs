@@ -119,6 +119,12 @@ pub enum PaymentsError {
         ev_wei: U256,
         rejected: String,
     },
+    #[error("session {session}: the payment failed at its first failing ticket ({reason}), so no ticket after it was credited and the segment is refused, as go-livepeer does (rejected tickets: {rejected})")]
+    PaymentFailed {
+        session: u32,
+        reason: &'static str,
+        rejected: String,
+    },
     #[error("session {session} is out of range: the run was started with {sessions} sessions")]
     NoSuchSession { session: u32, sessions: u32 },
     #[error("session {0} already has its payer; call PaymentRun::session once per session")]
@@ -269,6 +275,8 @@ impl Shared {
         SenderView {
             funds: view.funds.get(&sender).copied().unwrap_or_default(),
             active_set_size: view.round.active_set_size,
+            // The chains do not report per-round reserve claims yet.
+            ..SenderView::default()
         }
     }
 
@@ -442,7 +450,12 @@ impl PaymentRun {
             recipient,
             queue,
             stats: Mutex::new(stats),
-            retry: cfg.redeem_retry,
+            retry: RetryPolicy {
+                // go-livepeer holds a winner whose face value is at or below txCost.
+                tx_cost_wei: U256::from(cfg.redeem_gas_estimate)
+                    .saturating_mul(cfg.redeem_gas_price_wei),
+                ..cfg.redeem_retry
+            },
             price,
             gas_price_wei: cfg.redeem_gas_price_wei,
             closing: AtomicBool::new(false),
@@ -830,21 +843,29 @@ impl SessionPayer {
             }
         }
         let ev = payment.ticket_params.ev_wei();
+        let rejected_text = if verdict.rejected.is_empty() {
+            "none".into()
+        } else {
+            verdict
+                .rejected
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if verdict.balance_wei < super::recipient::to_signed(ev) {
             return Err(PaymentsError::InsufficientBalance {
                 session: self.session,
                 balance_wei: verdict.balance_wei,
                 ev_wei: ev,
-                rejected: if verdict.rejected.is_empty() {
-                    "none".into()
-                } else {
-                    verdict
-                        .rejected
-                        .iter()
-                        .map(|(r, n)| format!("{n} {r}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
+                rejected: rejected_text,
+            });
+        }
+        if let Some(reason) = verdict.failed {
+            return Err(PaymentsError::PaymentFailed {
+                session: self.session,
+                reason,
+                rejected: rejected_text,
             });
         }
         Ok(SegmentPayment {
