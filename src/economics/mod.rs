@@ -360,7 +360,8 @@ pub fn evaluate_facts_with(
     let per_rig_hour = model.hour(price_wei, kwh, share);
     let per_stream_hour = per_stream(&per_rig_hour, capacity.streams_sold);
     let mut gas = t.gas;
-    let gross_wei_per_hour = price_wei * adjustment * pixels_per_stream_hour * capacity.streams_sold;
+    let gross_wei_per_hour =
+        price_wei * adjustment * pixels_per_stream_hour * capacity.streams_sold;
     gas.tickets_per_hour = gross_wei_per_hour / gas.ticket_ev_wei;
     gas.winners_per_hour = t.sizing.winners_for(gross_wei_per_hour);
     gas.price_adjustment = adjustment;
@@ -373,7 +374,10 @@ pub fn evaluate_facts_with(
     let sensitivity = sensitivity(&model, price_wei, kwh, share);
     let ctx = VerdictInputs {
         streams_sustained: capacity.streams_sustained,
-        limit: format!("limit: {} ({})", capacity.limiting_resource, capacity.evidence),
+        limit: format!(
+            "limit: {} ({})",
+            capacity.limiting_resource, capacity.evidence
+        ),
         wait_days: income_variance
             .warning
             .as_ref()
@@ -442,8 +446,7 @@ fn share_sold(rig: &Rig, source: &UtilisationSource) -> Result<f64, EconomicsErr
         UtilisationSource::RigFile => Ok(rig.utilisation.share_sold),
         UtilisationSource::Simulated { share, p5, p95, .. } => {
             let ok = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
-            if !(ok(*share) && *share > 0.0 && ok(*p5) && ok(*p95) && p5 <= share && share <= p95)
-            {
+            if !(ok(*share) && *share > 0.0 && ok(*p5) && ok(*p95) && p5 <= share && share <= p95) {
                 return Err(EconomicsError::BadOverride {
                     what: "simulated utilisation".into(),
                     reason: format!("share {share} (p5 {p5}, p95 {p95}) must satisfy 0 <= p5 <= share <= p95 <= 1 and share > 0"),
@@ -457,7 +460,11 @@ fn share_sold(rig: &Rig, source: &UtilisationSource) -> Result<f64, EconomicsErr
 /// Price: the rig's one base price ([`Rig::price_per_pixel_wei`]), else the run's.
 pub fn price(f: &RunFacts, rig: &Rig) -> Result<(f64, PriceSource), EconomicsError> {
     let run_price = f.payments.as_ref().and_then(|p| p.price_per_pixel_wei);
-    match (rig.price_per_pixel_wei(), rig.fees.price_per_pixel_wei, run_price) {
+    match (
+        rig.price_per_pixel_wei(),
+        rig.fees.price_per_pixel_wei,
+        run_price,
+    ) {
         (Some(p), Some(_), _) => Ok((p, PriceSource::RigWei)),
         (Some(p), None, _) => Ok((p, PriceSource::RigUsd)),
         (None, _, Some(p)) => Ok((p, PriceSource::RunPayments)),
@@ -489,7 +496,10 @@ fn plural_streams(n: u32) -> String {
 
 /// What the compute side (CPU or GPU) sustains before caps: (method, streams, lower bound,
 /// evidence).
-pub fn compute_streams(f: &RunFacts, source: &CapacitySource) -> (CapacityMethod, u32, bool, String) {
+pub fn compute_streams(
+    f: &RunFacts,
+    source: &CapacitySource,
+) -> (CapacityMethod, u32, bool, String) {
     let c = f.concurrent_sessions;
     let r = f.realtime_duration_ratio;
     match source {
@@ -860,7 +870,8 @@ pub fn power(f: &RunFacts, rig: &Rig, kwh: f64, labels: &mut Labels) -> PowerPar
     };
     if kwh == 0.0 {
         status = PowerStatus::Included;
-        basis = format!("electricity free or included (power.electricity_usd_per_kwh = 0); {basis}");
+        basis =
+            format!("electricity free or included (power.electricity_usd_per_kwh = 0); {basis}");
     }
     PowerPart {
         model,
@@ -884,7 +895,12 @@ fn gb_per_hour(mbps: f64) -> f64 {
 
 /// Bandwidth: per GB (per stream sold), 95th percentile (of the capacity sized), a flat port,
 /// or included.
-pub fn bandwidth(f: &RunFacts, rig: &Rig, streams_sustained: u32, labels: &mut Labels) -> BandwidthPart {
+pub fn bandwidth(
+    f: &RunFacts,
+    rig: &Rig,
+    streams_sustained: u32,
+    labels: &mut Labels,
+) -> BandwidthPart {
     let b = &rig.bandwidth;
     let link = f.mbps_in_per_stream.max(f.mbps_out_per_stream);
     let (cost, billed_mbps, basis) = match b.model {
@@ -893,7 +909,8 @@ pub fn bandwidth(f: &RunFacts, rig: &Rig, streams_sustained: u32, labels: &mut L
                 b.usd_per_gb_in.unwrap_or(0.0),
                 b.usd_per_gb_out.unwrap_or(0.0),
             );
-            let per = gb_per_hour(f.mbps_in_per_stream) * pin + gb_per_hour(f.mbps_out_per_stream) * pout;
+            let per =
+                gb_per_hour(f.mbps_in_per_stream) * pin + gb_per_hour(f.mbps_out_per_stream) * pout;
             (
                 BandwidthModelCost::PerStreamHour(per),
                 None,
@@ -1109,7 +1126,9 @@ pub fn break_even(m: &Model, streams_sold: f64, h: &HourMoney) -> BreakEven {
         * m.price_adjustment
         * (m.operator_share * m.eth_usd / WEI_PER_ETH - m.gas_usd_per_win / m.face_value_wei);
     if net_per_wei <= 0.0 {
-        return none("redemption gas eats the operator's whole share of every fee: no price breaks even");
+        return none(
+            "redemption gas eats the operator's whole share of every fee: no price breaks even",
+        );
     }
     let p = (costs + m.withdraw_usd_per_hour) / net_per_wei;
     BreakEven {
@@ -1122,7 +1141,10 @@ pub fn break_even(m: &Model, streams_sold: f64, h: &HourMoney) -> BreakEven {
 /// Payback (owned hardware): cost / monthly margin before hardware (transcoding alone).
 pub fn payback(rig: &Rig, h: &HourMoney) -> (Option<f64>, Option<String>) {
     match rig.hardware.ownership {
-        Ownership::Rented => (None, Some("rented hardware: nothing to pay back".to_string())),
+        Ownership::Rented => (
+            None,
+            Some("rented hardware: nothing to pay back".to_string()),
+        ),
         Ownership::Owned => match h.margin_usd_per_hour {
             None => (None, Some("margin unknown (power unknown)".to_string())),
             Some(m) => {
@@ -1141,7 +1163,11 @@ pub fn payback(rig: &Rig, h: &HourMoney) -> (Option<f64>, Option<String>) {
 }
 
 /// Income variance: Poisson(λ = winners per day).
-pub fn income_variance(gas: &GasCost, eth_usd: f64, fees_gross_usd_per_hour: f64) -> IncomeVariance {
+pub fn income_variance(
+    gas: &GasCost,
+    eth_usd: f64,
+    fees_gross_usd_per_hour: f64,
+) -> IncomeVariance {
     let winners_per_day = gas.winners_per_hour * 24.0;
     let expected_days_between_wins = (winners_per_day > 0.0).then(|| 1.0 / winners_per_day);
     let warning = expected_days_between_wins
@@ -1244,7 +1270,9 @@ pub fn verdict(v: &VerdictInputs, h: &HourMoney, be: &BreakEven) -> Verdict {
     let (profitable, line) = if v.streams_sustained == 0 {
         (
             Some(false),
-            format!("not profitable: the rig sustains no real-time stream of this ladder{tags}; {tail}"),
+            format!(
+                "not profitable: the rig sustains no real-time stream of this ladder{tags}; {tail}"
+            ),
         )
     } else {
         match (h.margin_usd_per_hour, h.margin_percent) {
@@ -1289,11 +1317,15 @@ pub fn verdict(v: &VerdictInputs, h: &HourMoney, be: &BreakEven) -> Verdict {
 /// The verdict with staking: fees + rewards − gas − costs.
 pub fn verdict_with_staking(v: &VerdictInputs, h: &HourMoney, r: &Rewards) -> Verdict {
     let tags = v.tags();
-    let limiting_resource = verdict(v, h, &BreakEven {
-        price_per_pixel_wei: None,
-        price_usd_per_million_pixels: None,
-        note: None,
-    })
+    let limiting_resource = verdict(
+        v,
+        h,
+        &BreakEven {
+            price_per_pixel_wei: None,
+            price_usd_per_million_pixels: None,
+            note: None,
+        },
+    )
     .limiting_resource;
     let (profitable, line) = match h.margin_with_staking_usd_per_hour {
         Some(m) => (

@@ -684,47 +684,232 @@ impl Rig {
             &self.chain,
         );
         let mut v = vec![
-            Bound::closed("power.electricity_usd_per_kwh", p.electricity_usd_per_kwh, 10.0, "above 10 USD/kWh"),
-            Bound::open("power.psu_efficiency", Some(p.psu_efficiency), 1.0, "a PSU cannot exceed 100% efficiency"),
-            Bound::closed("power.rest_of_system_watts", Some(p.rest_of_system_watts), 5000.0, "above 5000 W"),
+            Bound::closed(
+                "power.electricity_usd_per_kwh",
+                p.electricity_usd_per_kwh,
+                10.0,
+                "above 10 USD/kWh",
+            ),
+            Bound::open(
+                "power.psu_efficiency",
+                Some(p.psu_efficiency),
+                1.0,
+                "a PSU cannot exceed 100% efficiency",
+            ),
+            Bound::closed(
+                "power.rest_of_system_watts",
+                Some(p.rest_of_system_watts),
+                5000.0,
+                "above 5000 W",
+            ),
         ];
         for (i, comp) in p.components.iter().enumerate() {
-            v.push(Bound::closed(format!("power.components[{i}].idle_watts"), Some(comp.idle_watts), 5000.0, "above 5000 W for one component"));
-            v.push(Bound::open(format!("power.components[{i}].full_load_watts"), Some(comp.full_load_watts), 5000.0, "above 5000 W for one component"));
+            v.push(Bound::closed(
+                format!("power.components[{i}].idle_watts"),
+                Some(comp.idle_watts),
+                5000.0,
+                "above 5000 W for one component",
+            ));
+            v.push(Bound::open(
+                format!("power.components[{i}].full_load_watts"),
+                Some(comp.full_load_watts),
+                5000.0,
+                "above 5000 W for one component",
+            ));
         }
         v.extend([
-            Bound::closed("hardware.cost_usd", h.cost_usd, 10_000_000.0, "above 10 million USD"),
-            Bound::open("hardware.amortisation_months", h.amortisation_months, 240.0, "above 20 years"),
-            Bound::closed("hardware.rent_usd_per_month", h.rent_usd_per_month, 1_000_000.0, "above 1 million USD a month"),
-            Bound::open("hardware.nvenc_session_cap", h.nvenc_session_cap.map(f64::from), 10_000.0, "above 10000 sessions; omit the key for no cap"),
-            Bound::closed("bandwidth.usd_per_gb_in", b.usd_per_gb_in, 10.0, "above 10 USD per GB"),
-            Bound::closed("bandwidth.usd_per_gb_out", b.usd_per_gb_out, 10.0, "above 10 USD per GB"),
-            Bound::closed("bandwidth.commit_usd_per_mbps_month", b.commit_usd_per_mbps_month, 1000.0, "above 1000 USD per Mbps-month"),
-            Bound::closed("bandwidth.commit_minimum_mbps", b.commit_minimum_mbps, 1_000_000.0, "above 1 Tbps"),
-            Bound::closed("bandwidth.port_usd_per_month", b.port_usd_per_month, 1_000_000.0, "above 1 million USD a month"),
-            Bound::open("bandwidth.port_mbps", b.port_mbps, 1_000_000.0, "above 1 Tbps"),
-            Bound::open("fees.eth_usd", f.eth_usd, 1_000_000.0, "above 1 million USD per ETH"),
-            Bound::closed("fees.price_per_pixel_wei", f.price_per_pixel_wei, 1e12, "above 1e12 wei per pixel"),
-            Bound::closed("fees.price_usd_per_pixel", f.price_usd_per_pixel, 1e-6, "above 1e-6 USD per pixel"),
-            Bound::closed("staking.fee_share", Some(s.fee_share), 1.0, "a share of fees is at most 1 (the delegators' share, as registered on chain)"),
-            Bound::closed("staking.reward_cut", Some(s.reward_cut), 1.0, "a share of rewards is at most 1 (the orchestrator's cut, as registered on chain)"),
-            Bound::closed("staking.own_stake_lpt", Some(s.own_stake_lpt), 1e10, "above 10 billion LPT"),
-            Bound::closed("staking.total_stake_lpt", s.total_stake_lpt, 1e10, "above 10 billion LPT"),
-            Bound::open("staking.lpt_usd", s.lpt_usd, 1_000_000.0, "above 1 million USD per LPT"),
-            Bound::open("protocol.total_supply_lpt", Some(pr.total_supply_lpt), 1e10, "above 10 billion LPT"),
-            Bound::closed("protocol.inflation_per_round", Some(pr.inflation_per_round), 0.01, "above 1% of supply a round (about 9000% a year)"),
-            Bound::open("protocol.total_active_stake_lpt", Some(pr.total_active_stake_lpt), 1e10, "above 10 billion LPT"),
-            Bound::closed("protocol.treasury_reward_cut", Some(pr.treasury_reward_cut), 1.0, "a share is at most 1"),
-            Bound::open("protocol.round_length_blocks", Some(pr.round_length_blocks), 1e7, "above 10 million blocks"),
-            Bound::open("protocol.block_seconds", Some(pr.block_seconds), 3600.0, "above an hour per block"),
-            Bound::closed("chain.gas_price_gwei", c.gas_price_gwei, 10_000.0, "above 10000 gwei"),
-            Bound::open("chain.ticket_ev_wei", c.ticket_ev_wei, 1e18, "above 1 ETH per ticket"),
-            Bound::open("chain.redeem_gas_estimate", c.redeem_gas_estimate.map(|g| g as f64), 30_000_000.0, "above a block's gas limit"),
-            Bound::closed("chain.l1_data_fee_wei", c.l1_data_fee_wei, 1e17, "above 0.1 ETH per transaction"),
-            Bound::closed("chain.reward_gas", Some(c.reward_gas as f64), 30_000_000.0, "above a block's gas limit"),
-            Bound::closed("chain.withdraw_fees_gas", Some(c.withdraw_fees_gas as f64), 30_000_000.0, "above a block's gas limit"),
-            Bound::open("chain.withdraw_fees_every_days", Some(c.withdraw_fees_every_days), 3650.0, "above 10 years"),
-            Bound::open("utilisation.share_sold", Some(self.utilisation.share_sold), 1.0, "above 1 (100% of capacity)"),
+            Bound::closed(
+                "hardware.cost_usd",
+                h.cost_usd,
+                10_000_000.0,
+                "above 10 million USD",
+            ),
+            Bound::open(
+                "hardware.amortisation_months",
+                h.amortisation_months,
+                240.0,
+                "above 20 years",
+            ),
+            Bound::closed(
+                "hardware.rent_usd_per_month",
+                h.rent_usd_per_month,
+                1_000_000.0,
+                "above 1 million USD a month",
+            ),
+            Bound::open(
+                "hardware.nvenc_session_cap",
+                h.nvenc_session_cap.map(f64::from),
+                10_000.0,
+                "above 10000 sessions; omit the key for no cap",
+            ),
+            Bound::closed(
+                "bandwidth.usd_per_gb_in",
+                b.usd_per_gb_in,
+                10.0,
+                "above 10 USD per GB",
+            ),
+            Bound::closed(
+                "bandwidth.usd_per_gb_out",
+                b.usd_per_gb_out,
+                10.0,
+                "above 10 USD per GB",
+            ),
+            Bound::closed(
+                "bandwidth.commit_usd_per_mbps_month",
+                b.commit_usd_per_mbps_month,
+                1000.0,
+                "above 1000 USD per Mbps-month",
+            ),
+            Bound::closed(
+                "bandwidth.commit_minimum_mbps",
+                b.commit_minimum_mbps,
+                1_000_000.0,
+                "above 1 Tbps",
+            ),
+            Bound::closed(
+                "bandwidth.port_usd_per_month",
+                b.port_usd_per_month,
+                1_000_000.0,
+                "above 1 million USD a month",
+            ),
+            Bound::open(
+                "bandwidth.port_mbps",
+                b.port_mbps,
+                1_000_000.0,
+                "above 1 Tbps",
+            ),
+            Bound::open(
+                "fees.eth_usd",
+                f.eth_usd,
+                1_000_000.0,
+                "above 1 million USD per ETH",
+            ),
+            Bound::closed(
+                "fees.price_per_pixel_wei",
+                f.price_per_pixel_wei,
+                1e12,
+                "above 1e12 wei per pixel",
+            ),
+            Bound::closed(
+                "fees.price_usd_per_pixel",
+                f.price_usd_per_pixel,
+                1e-6,
+                "above 1e-6 USD per pixel",
+            ),
+            Bound::closed(
+                "staking.fee_share",
+                Some(s.fee_share),
+                1.0,
+                "a share of fees is at most 1 (the delegators' share, as registered on chain)",
+            ),
+            Bound::closed(
+                "staking.reward_cut",
+                Some(s.reward_cut),
+                1.0,
+                "a share of rewards is at most 1 (the orchestrator's cut, as registered on chain)",
+            ),
+            Bound::closed(
+                "staking.own_stake_lpt",
+                Some(s.own_stake_lpt),
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::closed(
+                "staking.total_stake_lpt",
+                s.total_stake_lpt,
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::open(
+                "staking.lpt_usd",
+                s.lpt_usd,
+                1_000_000.0,
+                "above 1 million USD per LPT",
+            ),
+            Bound::open(
+                "protocol.total_supply_lpt",
+                Some(pr.total_supply_lpt),
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::closed(
+                "protocol.inflation_per_round",
+                Some(pr.inflation_per_round),
+                0.01,
+                "above 1% of supply a round (about 9000% a year)",
+            ),
+            Bound::open(
+                "protocol.total_active_stake_lpt",
+                Some(pr.total_active_stake_lpt),
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::closed(
+                "protocol.treasury_reward_cut",
+                Some(pr.treasury_reward_cut),
+                1.0,
+                "a share is at most 1",
+            ),
+            Bound::open(
+                "protocol.round_length_blocks",
+                Some(pr.round_length_blocks),
+                1e7,
+                "above 10 million blocks",
+            ),
+            Bound::open(
+                "protocol.block_seconds",
+                Some(pr.block_seconds),
+                3600.0,
+                "above an hour per block",
+            ),
+            Bound::closed(
+                "chain.gas_price_gwei",
+                c.gas_price_gwei,
+                10_000.0,
+                "above 10000 gwei",
+            ),
+            Bound::open(
+                "chain.ticket_ev_wei",
+                c.ticket_ev_wei,
+                1e18,
+                "above 1 ETH per ticket",
+            ),
+            Bound::open(
+                "chain.redeem_gas_estimate",
+                c.redeem_gas_estimate.map(|g| g as f64),
+                30_000_000.0,
+                "above a block's gas limit",
+            ),
+            Bound::closed(
+                "chain.l1_data_fee_wei",
+                c.l1_data_fee_wei,
+                1e17,
+                "above 0.1 ETH per transaction",
+            ),
+            Bound::closed(
+                "chain.reward_gas",
+                Some(c.reward_gas as f64),
+                30_000_000.0,
+                "above a block's gas limit",
+            ),
+            Bound::closed(
+                "chain.withdraw_fees_gas",
+                Some(c.withdraw_fees_gas as f64),
+                30_000_000.0,
+                "above a block's gas limit",
+            ),
+            Bound::open(
+                "chain.withdraw_fees_every_days",
+                Some(c.withdraw_fees_every_days),
+                3650.0,
+                "above 10 years",
+            ),
+            Bound::open(
+                "utilisation.share_sold",
+                Some(self.utilisation.share_sold),
+                1.0,
+                "above 1 (100% of capacity)",
+            ),
         ]);
         v
     }
@@ -796,7 +981,11 @@ impl Rig {
     /// `fees.price_usd_per_pixel` at `fees.eth_usd` rounded to whole wei. The run's tickets and
     /// the economics both take it from here.
     pub fn price_per_pixel_wei(&self) -> Option<f64> {
-        match (self.fees.price_per_pixel_wei, self.fees.price_usd_per_pixel, self.fees.eth_usd) {
+        match (
+            self.fees.price_per_pixel_wei,
+            self.fees.price_usd_per_pixel,
+            self.fees.eth_usd,
+        ) {
             (Some(wei), _, _) => Some(wei),
             (None, Some(usd), Some(eth)) if eth > 0.0 => Some((usd / eth * 1e18).round()),
             _ => None,

@@ -178,15 +178,43 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("A", "/inputs/price_per_pixel_wei", Some(1000.0)),
     ("A", "/inputs/price_charged_per_pixel_wei", Some(1010.0)),
     ("A", "/output_pixels_per_stream_hour", Some(179729280000.0)),
-    ("A", "/per_rig_hour/fees_gross_usd_per_hour", Some(1.0891594368)),
-    ("A", "/per_rig_hour/fees_operator_usd_per_hour", Some(1.0891594368)),
+    (
+        "A",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(1.0891594368),
+    ),
+    (
+        "A",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(1.0891594368),
+    ),
     ("A", "/per_rig_hour/gas_usd_per_hour", Some(0.011799227232)),
-    ("A", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("A", "/per_rig_hour/revenue_usd_per_hour", Some(1.0773155667108572)),
-    ("A", "/per_rig_hour/power_usd_per_hour", Some(0.03322555555555556)),
+    (
+        "A",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "A",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(1.0773155667108572),
+    ),
+    (
+        "A",
+        "/per_rig_hour/power_usd_per_hour",
+        Some(0.03322555555555556),
+    ),
     ("A", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.0)),
-    ("A", "/per_rig_hour/hardware_usd_per_hour", Some(0.04185692541856926)),
-    ("A", "/per_rig_hour/margin_usd_per_hour", Some(1.0022330857367323)),
+    (
+        "A",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.04185692541856926),
+    ),
+    (
+        "A",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(1.0022330857367323),
+    ),
     ("A", "/per_rig_hour/margin_percent", Some(93.03059537110761)),
     ("A", "/power/rig_watts", Some(195.44444444444446)),
     ("A", "/fee_split/operator_share", Some(1.0)),
@@ -195,10 +223,18 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("A", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("A", "/gas/winners_per_hour", Some(0.302544288)),
     ("A", "/gas/tickets_per_hour", Some(45381.6432)),
-    ("A", "/break_even/price_per_pixel_wei", Some(69.7325956203563)),
+    (
+        "A",
+        "/break_even/price_per_pixel_wei",
+        Some(69.7325956203563),
+    ),
     ("A", "/payback_months", Some(1.4432178250619805)),
     ("A", "/income_variance/winners_per_day", Some(7.261062912)),
-    ("A", "/income_variance/p_day_below_half_expectation", Some(0.06913114904386239)),
+    (
+        "A",
+        "/income_variance/p_day_below_half_expectation",
+        Some(0.06913114904386239),
+    ),
     ("A", "/rewards/mintable_lpt_per_round", None),
     ("A", "/rewards/orchestrator_lpt_per_round", None),
     ("A", "/rewards/operator_share", None),
@@ -213,15 +249,43 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("B", "/inputs/price_per_pixel_wei", Some(1000.0)),
     ("B", "/inputs/price_charged_per_pixel_wei", Some(1010.0)),
     ("B", "/output_pixels_per_stream_hour", Some(149774400000.0)),
-    ("B", "/per_rig_hour/fees_gross_usd_per_hour", Some(0.453816432)),
-    ("B", "/per_rig_hour/fees_operator_usd_per_hour", Some(0.453816432)),
+    (
+        "B",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(0.453816432),
+    ),
+    (
+        "B",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(0.453816432),
+    ),
     ("B", "/per_rig_hour/gas_usd_per_hour", Some(0.00491634468)),
-    ("B", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("B", "/per_rig_hour/revenue_usd_per_hour", Some(0.44885544446285713)),
-    ("B", "/per_rig_hour/power_usd_per_hour", Some(0.003958333333333333)),
+    (
+        "B",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "B",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(0.44885544446285713),
+    ),
+    (
+        "B",
+        "/per_rig_hour/power_usd_per_hour",
+        Some(0.003958333333333333),
+    ),
     ("B", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.0225)),
-    ("B", "/per_rig_hour/hardware_usd_per_hour", Some(0.0273972602739726)),
-    ("B", "/per_rig_hour/margin_usd_per_hour", Some(0.3949998508555512)),
+    (
+        "B",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.0273972602739726),
+    ),
+    (
+        "B",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(0.3949998508555512),
+    ),
     ("B", "/per_rig_hour/margin_percent", Some(88.00157282891942)),
     ("B", "/power/rig_watts", Some(26.38888888888889)),
     ("B", "/fee_split/operator_share", Some(1.0)),
@@ -230,10 +294,18 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("B", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("B", "/gas/winners_per_hour", Some(0.12606012)),
     ("B", "/gas/tickets_per_hour", Some(18909.018)),
-    ("B", "/break_even/price_per_pixel_wei", Some(120.07178877206549)),
+    (
+        "B",
+        "/break_even/price_per_pixel_wei",
+        Some(120.07178877206549),
+    ),
     ("B", "/payback_months", None),
     ("B", "/income_variance/winners_per_day", Some(3.02544288)),
-    ("B", "/income_variance/p_day_below_half_expectation", Some(0.1953801867585354)),
+    (
+        "B",
+        "/income_variance/p_day_below_half_expectation",
+        Some(0.1953801867585354),
+    ),
     ("B", "/rewards/mintable_lpt_per_round", None),
     ("B", "/rewards/orchestrator_lpt_per_round", None),
     ("B", "/rewards/operator_share", None),
@@ -248,15 +320,43 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("C", "/inputs/price_per_pixel_wei", Some(137.0)),
     ("C", "/inputs/price_charged_per_pixel_wei", Some(138.37)),
     ("C", "/output_pixels_per_stream_hour", Some(179729280000.0)),
-    ("C", "/per_rig_hour/fees_gross_usd_per_hour", Some(0.559555660656)),
-    ("C", "/per_rig_hour/fees_operator_usd_per_hour", Some(0.559555660656)),
-    ("C", "/per_rig_hour/gas_usd_per_hour", Some(0.00606185299044)),
-    ("C", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("C", "/per_rig_hour/revenue_usd_per_hour", Some(0.5534491648084171)),
+    (
+        "C",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(0.559555660656),
+    ),
+    (
+        "C",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(0.559555660656),
+    ),
+    (
+        "C",
+        "/per_rig_hour/gas_usd_per_hour",
+        Some(0.00606185299044),
+    ),
+    (
+        "C",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "C",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(0.5534491648084171),
+    ),
     ("C", "/per_rig_hour/power_usd_per_hour", Some(0.0)),
     ("C", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.189)),
-    ("C", "/per_rig_hour/hardware_usd_per_hour", Some(0.3410958904109589)),
-    ("C", "/per_rig_hour/margin_usd_per_hour", Some(0.023353274397458157)),
+    (
+        "C",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.3410958904109589),
+    ),
+    (
+        "C",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(0.023353274397458157),
+    ),
     ("C", "/per_rig_hour/margin_percent", Some(4.219587973457719)),
     ("C", "/power/rig_watts", Some(60.63829787234043)),
     ("C", "/fee_split/operator_share", Some(1.0)),
@@ -265,10 +365,18 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("C", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("C", "/gas/winners_per_hour", Some(0.15543212796)),
     ("C", "/gas/tickets_per_hour", Some(23314.819194)),
-    ("C", "/break_even/price_per_pixel_wei", Some(131.21963073815462)),
+    (
+        "C",
+        "/break_even/price_per_pixel_wei",
+        Some(131.21963073815462),
+    ),
     ("C", "/payback_months", None),
     ("C", "/income_variance/winners_per_day", Some(3.73037107104)),
-    ("C", "/income_variance/p_day_below_half_expectation", Some(0.11345290965316222)),
+    (
+        "C",
+        "/income_variance/p_day_below_half_expectation",
+        Some(0.11345290965316222),
+    ),
     ("C", "/rewards/mintable_lpt_per_round", None),
     ("C", "/rewards/orchestrator_lpt_per_round", None),
     ("C", "/rewards/operator_share", None),
@@ -283,15 +391,51 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("D", "/inputs/price_per_pixel_wei", Some(1000.0)),
     ("D", "/inputs/price_charged_per_pixel_wei", Some(1010.0)),
     ("D", "/output_pixels_per_stream_hour", Some(179729280000.0)),
-    ("D", "/per_rig_hour/fees_gross_usd_per_hour", Some(7.841947944959999)),
-    ("D", "/per_rig_hour/fees_operator_usd_per_hour", Some(7.841947944959999)),
-    ("D", "/per_rig_hour/gas_usd_per_hour", Some(0.08495443607039997)),
-    ("D", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("D", "/per_rig_hour/revenue_usd_per_hour", Some(7.756948866032457)),
-    ("D", "/per_rig_hour/power_usd_per_hour", Some(0.03980425531914894)),
-    ("D", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.06904109589041095)),
-    ("D", "/per_rig_hour/hardware_usd_per_hour", Some(0.2568493150684932)),
-    ("D", "/per_rig_hour/margin_usd_per_hour", Some(7.391254199754404)),
+    (
+        "D",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(7.841947944959999),
+    ),
+    (
+        "D",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(7.841947944959999),
+    ),
+    (
+        "D",
+        "/per_rig_hour/gas_usd_per_hour",
+        Some(0.08495443607039997),
+    ),
+    (
+        "D",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "D",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(7.756948866032457),
+    ),
+    (
+        "D",
+        "/per_rig_hour/power_usd_per_hour",
+        Some(0.03980425531914894),
+    ),
+    (
+        "D",
+        "/per_rig_hour/bandwidth_usd_per_hour",
+        Some(0.06904109589041095),
+    ),
+    (
+        "D",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.2568493150684932),
+    ),
+    (
+        "D",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(7.391254199754404),
+    ),
     ("D", "/per_rig_hour/margin_percent", Some(95.28558621960984)),
     ("D", "/power/rig_watts", Some(331.7021276595745)),
     ("D", "/fee_split/operator_share", Some(1.0)),
@@ -300,10 +444,22 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("D", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("D", "/gas/winners_per_hour", Some(2.1783188735999994)),
     ("D", "/gas/tickets_per_hour", Some(326747.83103999996)),
-    ("D", "/break_even/price_per_pixel_wei", Some(47.1496216563872)),
+    (
+        "D",
+        "/break_even/price_per_pixel_wei",
+        Some(47.1496216563872),
+    ),
     ("D", "/payback_months", Some(1.612003171687349)),
-    ("D", "/income_variance/winners_per_day", Some(52.279652966399986)),
-    ("D", "/income_variance/p_day_below_half_expectation", Some(4.4751413475523465e-05)),
+    (
+        "D",
+        "/income_variance/winners_per_day",
+        Some(52.279652966399986),
+    ),
+    (
+        "D",
+        "/income_variance/p_day_below_half_expectation",
+        Some(4.4751413475523465e-05),
+    ),
     ("D", "/rewards/mintable_lpt_per_round", None),
     ("D", "/rewards/orchestrator_lpt_per_round", None),
     ("D", "/rewards/operator_share", None),
@@ -318,15 +474,43 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("E", "/inputs/price_per_pixel_wei", Some(1000.0)),
     ("E", "/inputs/price_charged_per_pixel_wei", Some(1010.0)),
     ("E", "/output_pixels_per_stream_hour", Some(149774400000.0)),
-    ("E", "/per_rig_hour/fees_gross_usd_per_hour", Some(0.453816432)),
-    ("E", "/per_rig_hour/fees_operator_usd_per_hour", Some(0.453816432)),
+    (
+        "E",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(0.453816432),
+    ),
+    (
+        "E",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(0.453816432),
+    ),
     ("E", "/per_rig_hour/gas_usd_per_hour", Some(0.00453816432)),
-    ("E", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(0.08035714285714286)),
-    ("E", "/per_rig_hour/revenue_usd_per_hour", Some(0.36892112482285716)),
-    ("E", "/per_rig_hour/power_usd_per_hour", Some(0.003958333333333333)),
+    (
+        "E",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(0.08035714285714286),
+    ),
+    (
+        "E",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(0.36892112482285716),
+    ),
+    (
+        "E",
+        "/per_rig_hour/power_usd_per_hour",
+        Some(0.003958333333333333),
+    ),
     ("E", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.0225)),
-    ("E", "/per_rig_hour/hardware_usd_per_hour", Some(0.0273972602739726)),
-    ("E", "/per_rig_hour/margin_usd_per_hour", Some(0.31506553121555125)),
+    (
+        "E",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.0273972602739726),
+    ),
+    (
+        "E",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(0.31506553121555125),
+    ),
     ("E", "/per_rig_hour/margin_percent", Some(85.40186777507917)),
     ("E", "/power/rig_watts", Some(26.38888888888889)),
     ("E", "/fee_split/operator_share", Some(1.0)),
@@ -335,10 +519,22 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("E", "/gas/gas_usd_per_redemption", Some(31.5)),
     ("E", "/gas/winners_per_hour", Some(0.00014406870857142857)),
     ("E", "/gas/tickets_per_hour", Some(18909.018)),
-    ("E", "/break_even/price_per_pixel_wei", Some(298.7296428948179)),
+    (
+        "E",
+        "/break_even/price_per_pixel_wei",
+        Some(298.7296428948179),
+    ),
     ("E", "/payback_months", None),
-    ("E", "/income_variance/winners_per_day", Some(0.003457649005714286)),
-    ("E", "/income_variance/p_day_below_half_expectation", Some(0.9965483217790008)),
+    (
+        "E",
+        "/income_variance/winners_per_day",
+        Some(0.003457649005714286),
+    ),
+    (
+        "E",
+        "/income_variance/p_day_below_half_expectation",
+        Some(0.9965483217790008),
+    ),
     ("E", "/rewards/mintable_lpt_per_round", None),
     ("E", "/rewards/orchestrator_lpt_per_round", None),
     ("E", "/rewards/operator_share", None),
@@ -353,16 +549,48 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("F", "/inputs/price_per_pixel_wei", Some(137.0)),
     ("F", "/inputs/price_charged_per_pixel_wei", Some(138.37)),
     ("F", "/output_pixels_per_stream_hour", Some(179729280000.0)),
-    ("F", "/per_rig_hour/fees_gross_usd_per_hour", Some(0.186518553552)),
-    ("F", "/per_rig_hour/fees_operator_usd_per_hour", Some(0.186518553552)),
-    ("F", "/per_rig_hour/gas_usd_per_hour", Some(0.0020206176634800003)),
-    ("F", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("F", "/per_rig_hour/revenue_usd_per_hour", Some(0.18445329303137714)),
+    (
+        "F",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(0.186518553552),
+    ),
+    (
+        "F",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(0.186518553552),
+    ),
+    (
+        "F",
+        "/per_rig_hour/gas_usd_per_hour",
+        Some(0.0020206176634800003),
+    ),
+    (
+        "F",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "F",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(0.18445329303137714),
+    ),
     ("F", "/per_rig_hour/power_usd_per_hour", Some(0.0)),
     ("F", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.063)),
-    ("F", "/per_rig_hour/hardware_usd_per_hour", Some(0.3410958904109589)),
-    ("F", "/per_rig_hour/margin_usd_per_hour", Some(-0.21964259737958175)),
-    ("F", "/per_rig_hour/margin_percent", Some(-119.0776232670558)),
+    (
+        "F",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.3410958904109589),
+    ),
+    (
+        "F",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(-0.21964259737958175),
+    ),
+    (
+        "F",
+        "/per_rig_hour/margin_percent",
+        Some(-119.0776232670558),
+    ),
     ("F", "/power/rig_watts", Some(20.21276595744681)),
     ("F", "/fee_split/operator_share", Some(1.0)),
     ("F", "/gas/face_value_wei", Some(1200000000000000.0)),
@@ -370,10 +598,18 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("F", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("F", "/gas/winners_per_hour", Some(0.05181070932)),
     ("F", "/gas/tickets_per_hour", Some(7771.606398)),
-    ("F", "/break_even/price_per_pixel_wei", Some(300.0968698705916)),
+    (
+        "F",
+        "/break_even/price_per_pixel_wei",
+        Some(300.0968698705916),
+    ),
     ("F", "/payback_months", None),
     ("F", "/income_variance/winners_per_day", Some(1.24345702368)),
-    ("F", "/income_variance/p_day_below_half_expectation", Some(0.2883855370713251)),
+    (
+        "F",
+        "/income_variance/p_day_below_half_expectation",
+        Some(0.2883855370713251),
+    ),
     ("F", "/rewards/mintable_lpt_per_round", None),
     ("F", "/rewards/orchestrator_lpt_per_round", None),
     ("F", "/rewards/operator_share", None),
@@ -388,15 +624,43 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("G", "/inputs/price_per_pixel_wei", Some(1000.0)),
     ("G", "/inputs/price_charged_per_pixel_wei", Some(1010.0)),
     ("G", "/output_pixels_per_stream_hour", Some(179729280000.0)),
-    ("G", "/per_rig_hour/fees_gross_usd_per_hour", Some(1.0891594368)),
-    ("G", "/per_rig_hour/fees_operator_usd_per_hour", Some(0.8985565353599999)),
+    (
+        "G",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(1.0891594368),
+    ),
+    (
+        "G",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(0.8985565353599999),
+    ),
     ("G", "/per_rig_hour/gas_usd_per_hour", Some(0.011799227232)),
-    ("G", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("G", "/per_rig_hour/revenue_usd_per_hour", Some(0.886712665270857)),
-    ("G", "/per_rig_hour/power_usd_per_hour", Some(0.03322555555555556)),
+    (
+        "G",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "G",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(0.886712665270857),
+    ),
+    (
+        "G",
+        "/per_rig_hour/power_usd_per_hour",
+        Some(0.03322555555555556),
+    ),
     ("G", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.0)),
-    ("G", "/per_rig_hour/hardware_usd_per_hour", Some(0.04185692541856926)),
-    ("G", "/per_rig_hour/margin_usd_per_hour", Some(0.8116301842967322)),
+    (
+        "G",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.04185692541856926),
+    ),
+    (
+        "G",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(0.8116301842967322),
+    ),
     ("G", "/per_rig_hour/margin_percent", Some(91.5324902964829)),
     ("G", "/power/rig_watts", Some(195.44444444444446)),
     ("G", "/fee_split/operator_share", Some(0.825)),
@@ -405,33 +669,101 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("G", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("G", "/gas/winners_per_hour", Some(0.302544288)),
     ("G", "/gas/tickets_per_hour", Some(45381.6432)),
-    ("G", "/break_even/price_per_pixel_wei", Some(84.72117809760792)),
+    (
+        "G",
+        "/break_even/price_per_pixel_wei",
+        Some(84.72117809760792),
+    ),
     ("G", "/payback_months", Some(1.7655208824080943)),
     ("G", "/income_variance/winners_per_day", Some(7.261062912)),
-    ("G", "/income_variance/p_day_below_half_expectation", Some(0.06913114904386239)),
+    (
+        "G",
+        "/income_variance/p_day_below_half_expectation",
+        Some(0.06913114904386239),
+    ),
     ("G", "/rewards/mintable_lpt_per_round", Some(20000.0)),
-    ("G", "/rewards/orchestrator_lpt_per_round", Some(10.227272727272727)),
+    (
+        "G",
+        "/rewards/orchestrator_lpt_per_round",
+        Some(10.227272727272727),
+    ),
     ("G", "/rewards/operator_share", Some(0.65)),
-    ("G", "/rewards/operator_lpt_per_round", Some(6.6477272727272725)),
+    (
+        "G",
+        "/rewards/operator_lpt_per_round",
+        Some(6.6477272727272725),
+    ),
     ("G", "/rewards/rounds_per_day", Some(1.25)),
-    ("G", "/rewards/rewards_usd_per_hour", Some(2.0774147727272725)),
-    ("G", "/rewards/reward_gas_usd_per_hour", Some(0.0007812499999999999)),
-    ("G", "/rewards/rewards_net_usd_per_hour", Some(2.0766335227272723)),
-    ("G", "/per_rig_hour/margin_with_staking_usd_per_hour", Some(2.8882637070240045)),
+    (
+        "G",
+        "/rewards/rewards_usd_per_hour",
+        Some(2.0774147727272725),
+    ),
+    (
+        "G",
+        "/rewards/reward_gas_usd_per_hour",
+        Some(0.0007812499999999999),
+    ),
+    (
+        "G",
+        "/rewards/rewards_net_usd_per_hour",
+        Some(2.0766335227272723),
+    ),
+    (
+        "G",
+        "/per_rig_hour/margin_with_staking_usd_per_hour",
+        Some(2.8882637070240045),
+    ),
     ("H", "/capacity/streams_sustained", Some(24.0)),
     ("H", "/capacity/streams_sold", Some(14.399999999999999)),
     ("H", "/inputs/price_per_pixel_wei", Some(1000.0)),
     ("H", "/inputs/price_charged_per_pixel_wei", Some(1010.0)),
     ("H", "/output_pixels_per_stream_hour", Some(179729280000.0)),
-    ("H", "/per_rig_hour/fees_gross_usd_per_hour", Some(7.841947944959999)),
-    ("H", "/per_rig_hour/fees_operator_usd_per_hour", Some(4.247721803519999)),
-    ("H", "/per_rig_hour/gas_usd_per_hour", Some(0.08495443607039997)),
-    ("H", "/per_rig_hour/withdraw_gas_usd_per_hour", Some(4.464285714285714e-05)),
-    ("H", "/per_rig_hour/revenue_usd_per_hour", Some(4.162722724592457)),
-    ("H", "/per_rig_hour/power_usd_per_hour", Some(0.03980425531914894)),
-    ("H", "/per_rig_hour/bandwidth_usd_per_hour", Some(0.06904109589041095)),
-    ("H", "/per_rig_hour/hardware_usd_per_hour", Some(0.2568493150684932)),
-    ("H", "/per_rig_hour/margin_usd_per_hour", Some(3.7970280583144036)),
+    (
+        "H",
+        "/per_rig_hour/fees_gross_usd_per_hour",
+        Some(7.841947944959999),
+    ),
+    (
+        "H",
+        "/per_rig_hour/fees_operator_usd_per_hour",
+        Some(4.247721803519999),
+    ),
+    (
+        "H",
+        "/per_rig_hour/gas_usd_per_hour",
+        Some(0.08495443607039997),
+    ),
+    (
+        "H",
+        "/per_rig_hour/withdraw_gas_usd_per_hour",
+        Some(4.464285714285714e-05),
+    ),
+    (
+        "H",
+        "/per_rig_hour/revenue_usd_per_hour",
+        Some(4.162722724592457),
+    ),
+    (
+        "H",
+        "/per_rig_hour/power_usd_per_hour",
+        Some(0.03980425531914894),
+    ),
+    (
+        "H",
+        "/per_rig_hour/bandwidth_usd_per_hour",
+        Some(0.06904109589041095),
+    ),
+    (
+        "H",
+        "/per_rig_hour/hardware_usd_per_hour",
+        Some(0.2568493150684932),
+    ),
+    (
+        "H",
+        "/per_rig_hour/margin_usd_per_hour",
+        Some(3.7970280583144036),
+    ),
     ("H", "/per_rig_hour/margin_percent", Some(91.215012613797)),
     ("H", "/power/rig_watts", Some(331.7021276595745)),
     ("H", "/fee_split/operator_share", Some(0.5416666666666666)),
@@ -440,19 +772,55 @@ const FIGURES: &[(&str, &str, Option<f64>)] = &[
     ("H", "/gas/gas_usd_per_redemption", Some(0.039)),
     ("H", "/gas/winners_per_hour", Some(2.1783188735999994)),
     ("H", "/gas/tickets_per_hour", Some(326747.83103999996)),
-    ("H", "/break_even/price_per_pixel_wei", Some(87.8596560535818)),
+    (
+        "H",
+        "/break_even/price_per_pixel_wei",
+        Some(87.8596560535818),
+    ),
     ("H", "/payback_months", Some(3.041228430893436)),
-    ("H", "/income_variance/winners_per_day", Some(52.279652966399986)),
-    ("H", "/income_variance/p_day_below_half_expectation", Some(4.4751413475523465e-05)),
+    (
+        "H",
+        "/income_variance/winners_per_day",
+        Some(52.279652966399986),
+    ),
+    (
+        "H",
+        "/income_variance/p_day_below_half_expectation",
+        Some(4.4751413475523465e-05),
+    ),
     ("H", "/rewards/mintable_lpt_per_round", Some(20000.0)),
-    ("H", "/rewards/orchestrator_lpt_per_round", Some(613.6363636363636)),
+    (
+        "H",
+        "/rewards/orchestrator_lpt_per_round",
+        Some(613.6363636363636),
+    ),
     ("H", "/rewards/operator_share", Some(0.175)),
-    ("H", "/rewards/operator_lpt_per_round", Some(107.38636363636363)),
+    (
+        "H",
+        "/rewards/operator_lpt_per_round",
+        Some(107.38636363636363),
+    ),
     ("H", "/rewards/rounds_per_day", Some(1.25)),
-    ("H", "/rewards/rewards_usd_per_hour", Some(33.55823863636363)),
-    ("H", "/rewards/reward_gas_usd_per_hour", Some(0.0007812499999999999)),
-    ("H", "/rewards/rewards_net_usd_per_hour", Some(33.55745738636363)),
-    ("H", "/per_rig_hour/margin_with_staking_usd_per_hour", Some(37.35448544467803)),
+    (
+        "H",
+        "/rewards/rewards_usd_per_hour",
+        Some(33.55823863636363),
+    ),
+    (
+        "H",
+        "/rewards/reward_gas_usd_per_hour",
+        Some(0.0007812499999999999),
+    ),
+    (
+        "H",
+        "/rewards/rewards_net_usd_per_hour",
+        Some(33.55745738636363),
+    ),
+    (
+        "H",
+        "/per_rig_hour/margin_with_staking_usd_per_hour",
+        Some(37.35448544467803),
+    ),
 ];
 
 /// The verdict lines each example quotes: (example, transcoding alone, with staking).
@@ -597,10 +965,28 @@ fn rewards_table() {
     // (own, total, reward cut, treasury cut, operator LPT a round)
     let cases = [
         // 20,000 LPT mintable; 10,000 / 17.6M × 0.9 = 10.2273 LPT for the orchestrator.
-        (10_000.0, 10_000.0, 1.0, 0.1, 20_000.0 * 10_000.0 / 17_600_000.0 * 0.9),
-        (3_000.0, 10_000.0, 0.5, 0.1, 20_000.0 * 10_000.0 / 17_600_000.0 * 0.9 * 0.65),
+        (
+            10_000.0,
+            10_000.0,
+            1.0,
+            0.1,
+            20_000.0 * 10_000.0 / 17_600_000.0 * 0.9,
+        ),
+        (
+            3_000.0,
+            10_000.0,
+            0.5,
+            0.1,
+            20_000.0 * 10_000.0 / 17_600_000.0 * 0.9 * 0.65,
+        ),
         (0.0, 10_000.0, 0.0, 0.1, 0.0),
-        (0.0, 10_000.0, 0.2, 0.0, 20_000.0 * 10_000.0 / 17_600_000.0 * 0.2),
+        (
+            0.0,
+            10_000.0,
+            0.2,
+            0.0,
+            20_000.0 * 10_000.0 / 17_600_000.0 * 0.2,
+        ),
     ];
     for (own, total, cut, treasury, want) in cases {
         let mut r = rig("home-staked.toml");
@@ -611,10 +997,7 @@ fn rewards_table() {
         let got = rewards(&r).unwrap();
         close(got.operator_lpt_per_round, want);
         close(got.rounds_per_day, 1.25);
-        close(
-            got.rewards_usd_per_hour,
-            want * 6.0 * 1.25 / 24.0,
-        );
+        close(got.rewards_usd_per_hour, want * 6.0 * 1.25 / 24.0);
     }
     // No stake: no reward line, and it says why.
     let why = rewards(&rig("home-consumer-gpu.toml")).unwrap_err();
@@ -629,13 +1012,41 @@ fn tickets_table() {
     // (chain, gas gwei, redeem_gas_estimate, redemption_gas, measured) →
     // (face value, gas per redemption priced)
     let cases = [
-        ("arbitrum", "0.01", None, "estimate", Some(180_000), 1.2e15, 1_200_000),
-        ("arbitrum", "0.01", None, "measured", Some(180_000), 1.2e15, 180_000),
-        ("arbitrum", "0.01", None, "measured", None, 1.2e15, 1_200_000),
+        (
+            "arbitrum",
+            "0.01",
+            None,
+            "estimate",
+            Some(180_000),
+            1.2e15,
+            1_200_000,
+        ),
+        (
+            "arbitrum",
+            "0.01",
+            None,
+            "measured",
+            Some(180_000),
+            1.2e15,
+            180_000,
+        ),
+        (
+            "arbitrum", "0.01", None, "measured", None, 1.2e15, 1_200_000,
+        ),
         ("l1", "30", None, "estimate", None, 1.05e18, 350_000),
-        ("arbitrum", "0.01", Some(600_000), "estimate", None, 6e14, 600_000),
+        (
+            "arbitrum",
+            "0.01",
+            Some(600_000),
+            "estimate",
+            None,
+            6e14,
+            600_000,
+        ),
         // Gas so cheap that EV × 100 sets the face value.
-        ("arbitrum", "0.000001", None, "estimate", None, 8e11, 1_200_000),
+        (
+            "arbitrum", "0.000001", None, "estimate", None, 8e11, 1_200_000,
+        ),
     ];
     for (chain, gwei, estimate, priced_by, measured, fv, gas) in cases {
         let mut r = rig("cpu-only.toml");
@@ -714,7 +1125,11 @@ fn hardware_and_bandwidth_tables() {
 fn power_table() {
     // (example, status, wall watts)
     let cases = [
-        ("A", PowerStatus::Measured, (45.0 + 135.0 * 2.0 / (180.0 / 60.6) + 40.0) / 0.9),
+        (
+            "A",
+            PowerStatus::Measured,
+            (45.0 + 135.0 * 2.0 / (180.0 / 60.6) + 40.0) / 0.9,
+        ),
         ("B", PowerStatus::Estimated, (22.0 / 1.6 + 10.0) / 0.9),
         ("C", PowerStatus::Included, 95.0 * 7.5 / 12.5 / 0.94),
     ];
@@ -788,9 +1203,15 @@ fn searched_capacity_and_simulated_share() {
     close(e.capacity.streams_sold, 2.0);
     close(e.inputs.utilisation_share_sold, 0.4);
     assert!(e.capacity.source_note.contains("measured by search"));
-    assert!(e.verdict.line.contains("3 of 3 repeats"), "{}", e.verdict.line);
+    assert!(
+        e.verdict.line.contains("3 of 3 repeats"),
+        "{}",
+        e.verdict.line
+    );
     let rows = crate::report::money::table_rows(&e);
-    assert!(rows.iter().any(|(_, v)| v.contains("simulated (p5 20%, p95 60%)")));
+    assert!(rows
+        .iter()
+        .any(|(_, v)| v.contains("simulated (p5 20%, p95 60%)")));
     // The default is the old behaviour, labelled.
     let e = evaluated("D");
     assert_eq!(e.capacity.source, CapacitySource::Extrapolated);
@@ -823,7 +1244,11 @@ fn bandwidth_port_is_named_when_it_limits() {
     assert_eq!(e.capacity.streams_sustained, 1);
     assert_eq!(e.capacity.limiting_resource, "bandwidth");
     assert_eq!(e.verdict.limiting_resource, "bandwidth");
-    assert!(e.verdict.line.contains("limit: bandwidth"), "{}", e.verdict.line);
+    assert!(
+        e.verdict.line.contains("limit: bandwidth"),
+        "{}",
+        e.verdict.line
+    );
 }
 
 #[test]
@@ -841,7 +1266,9 @@ fn unknown_power_stays_unknown() {
     assert_eq!(e.per_rig_hour.margin_usd_per_hour, None);
     assert_eq!(e.verdict.profitable, None);
     assert!(
-        e.verdict.line.starts_with("transcoding alone: unknown: power cost unknown"),
+        e.verdict
+            .line
+            .starts_with("transcoding alone: unknown: power cost unknown"),
         "{}",
         e.verdict.line
     );
@@ -869,7 +1296,12 @@ fn break_even_zeroes_the_margin() {
         // The break-even is fractional; price it directly through the model.
         let e = evaluate_facts(&f, &r).unwrap();
         let t = tickets(&f, &r, &mut Labels::default()).unwrap();
-        let power = power(&f, &r, e.inputs.electricity_usd_per_kwh, &mut Labels::default());
+        let power = power(
+            &f,
+            &r,
+            e.inputs.electricity_usd_per_kwh,
+            &mut Labels::default(),
+        );
         let bw = bandwidth(&f, &r, e.capacity.streams_sustained, &mut Labels::default());
         let m = Model {
             pixels_per_stream_hour: e.output_pixels_per_stream_hour,
@@ -885,8 +1317,15 @@ fn break_even_zeroes_the_margin() {
             hardware_usd_per_hour: e.hardware.usd_per_hour,
             rewards_net_usd_per_hour: None,
         };
-        let h = m.hour(p, e.inputs.electricity_usd_per_kwh, e.inputs.utilisation_share_sold);
-        assert!(h.margin_usd_per_hour.unwrap().abs() < 1e-12, "{name}: {h:?}");
+        let h = m.hour(
+            p,
+            e.inputs.electricity_usd_per_kwh,
+            e.inputs.utilisation_share_sold,
+        );
+        assert!(
+            h.margin_usd_per_hour.unwrap().abs() < 1e-12,
+            "{name}: {h:?}"
+        );
         r.fees.price_usd_per_pixel = None;
     }
 }
@@ -950,7 +1389,11 @@ fn partial_runs_are_labelled() {
     };
     let e = evaluate_facts(&f, &rig("home-consumer-gpu.toml")).unwrap();
     assert!(e.partial_run);
-    assert!(e.verdict.line.contains("[partial run]"), "{}", e.verdict.line);
+    assert!(
+        e.verdict.line.contains("[partial run]"),
+        "{}",
+        e.verdict.line
+    );
     assert!(e.notes.iter().any(|n| n.contains("partial run")));
 }
 
@@ -1004,13 +1447,18 @@ fn sensitivity_grid_shape_and_monotonicity() {
         );
     }
     let u = &evaluated("C").sensitivity.utilisation;
-    assert!(u[0].margin_usd_per_rig_hour.unwrap() < 0.0 && u[3].margin_usd_per_rig_hour.unwrap() > 0.0);
+    assert!(
+        u[0].margin_usd_per_rig_hour.unwrap() < 0.0 && u[3].margin_usd_per_rig_hour.unwrap() > 0.0
+    );
 }
 
 #[test]
 fn income_variance_table() {
     // (example, winners a day, warns)
-    let cases = [("A", 0.302544288 * 24.0, false), ("E", 0.00014406870857142857 * 24.0, true)];
+    let cases = [
+        ("A", 0.302544288 * 24.0, false),
+        ("E", 0.00014406870857142857 * 24.0, true),
+    ];
     for (name, wins, warns) in cases {
         let v = evaluated(name).income_variance;
         close(v.winners_per_day, wins);
@@ -1054,7 +1502,9 @@ fn run_json_of_another_schema_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no `schema_version`"), "{err}");
-    let err = parse_run_json("not json", "x.json").unwrap_err().to_string();
+    let err = parse_run_json("not json", "x.json")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not a rigbench run.json"), "{err}");
 }
 
@@ -1071,10 +1521,15 @@ fn table_rows_say_whose_share_and_label_estimates() {
     assert!(get("rewards per rig-hour (LPT inflation, not fees)").starts_with("$2.0774"));
     assert!(get("gas measured per redemption").contains("simplified TicketBroker"));
     assert!(get("redemption gas").contains("assumed"));
-    assert_eq!(get("verdict with staking"), evaluated("G").verdict_with_staking.unwrap().line);
+    assert_eq!(
+        get("verdict with staking"),
+        evaluated("G").verdict_with_staking.unwrap().line
+    );
     let rows = crate::report::money::table_rows(&evaluated("B"));
     assert!(rows
         .iter()
         .any(|(l, v)| l == "power per rig-hour (estimated)" && v == "$0.0040 (26.4 W, estimated)"));
-    assert!(rows.iter().any(|(l, v)| l == "rewards" && v.contains("no stake")));
+    assert!(rows
+        .iter()
+        .any(|(l, v)| l == "rewards" && v.contains("no stake")));
 }

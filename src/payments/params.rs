@@ -554,9 +554,27 @@ mod tests {
     fn ticket_sizing_is_face_value_and_win_prob_together() {
         // (gas, gas price, ev) → (txCost, faceValue): Arbitrum, L1 at 30 gwei, tiny gas.
         let cases = [
-            (ARBITRUM_REDEEM_GAS, 10_000_000u64, DEFAULT_TICKET_EV_WEI, 12_000_000_000_000u64, 1_200_000_000_000_000u64),
-            (L1_REDEEM_GAS, 30_000_000_000, DEFAULT_TICKET_EV_WEI, 10_500_000_000_000_000, 1_050_000_000_000_000_000),
-            (ARBITRUM_REDEEM_GAS, 1, DEFAULT_TICKET_EV_WEI, 1_200_000, 800_000_000_000),
+            (
+                ARBITRUM_REDEEM_GAS,
+                10_000_000u64,
+                DEFAULT_TICKET_EV_WEI,
+                12_000_000_000_000u64,
+                1_200_000_000_000_000u64,
+            ),
+            (
+                L1_REDEEM_GAS,
+                30_000_000_000,
+                DEFAULT_TICKET_EV_WEI,
+                10_500_000_000_000_000,
+                1_050_000_000_000_000_000,
+            ),
+            (
+                ARBITRUM_REDEEM_GAS,
+                1,
+                DEFAULT_TICKET_EV_WEI,
+                1_200_000,
+                800_000_000_000,
+            ),
         ];
         for (gas, price, ev, tx, fv) in cases {
             let t = ticket_sizing(gas, u(price), u(ev), U256::MAX, None).unwrap();

@@ -422,7 +422,8 @@ impl Recipient {
                 .copied()
                 .unwrap_or_default();
             // go-livepeer's order: the reserve, then the nonce, then the expiry.
-            let mut failure = ticket_failure(ticket.face_value_wei, view_float(view, pending), false);
+            let mut failure =
+                ticket_failure(ticket.face_value_wei, view_float(view, pending), false);
             // Nonces of the tickets that passed the checks above.
             let seen = &mut state
                 .nonces
@@ -517,7 +518,11 @@ impl Recipient {
 
 /// Why one validly signed ticket fails (before nonces): a face value above what the sender's
 /// max float allows, or expired parameters.
-pub fn ticket_failure(face_value_wei: U256, max_float: U256, expired: bool) -> Option<&'static str> {
+pub fn ticket_failure(
+    face_value_wei: U256,
+    max_float: U256,
+    expired: bool,
+) -> Option<&'static str> {
     if face_value_wei > max_float {
         Some(reason::INSUFFICIENT_SENDER_RESERVE)
     } else if expired {
@@ -729,7 +734,11 @@ mod tests {
             (101, 100, true, Some(reason::INSUFFICIENT_SENDER_RESERVE)),
         ];
         for (fv, float, expired, want) in cases {
-            assert_eq!(ticket_failure(u(fv), u(float), expired), want, "{fv} {float} {expired}");
+            assert_eq!(
+                ticket_failure(u(fv), u(float), expired),
+                want,
+                "{fv} {float} {expired}"
+            );
         }
         let mut seen = HashSet::new();
         assert_eq!(nonce_failure(&mut seen, 1), None);
@@ -737,25 +746,58 @@ mod tests {
         for n in 2..=MAX_SENDER_NONCES as u32 {
             assert_eq!(nonce_failure(&mut seen, n), None);
         }
-        assert_eq!(nonce_failure(&mut seen, 9999), Some(reason::TOO_MANY_NONCES));
+        assert_eq!(
+            nonce_failure(&mut seen, 9999),
+            Some(reason::TOO_MANY_NONCES)
+        );
     }
 
     #[test]
     fn the_rest_of_a_payment_fails_after_its_first_failing_ticket() {
         // (nonces in one payment, valid, rejected by reason, first failure)
-        type Case = (&'static [u32], u32, &'static [(&'static str, u32)], Option<&'static str>);
+        type Case = (
+            &'static [u32],
+            u32,
+            &'static [(&'static str, u32)],
+            Option<&'static str>,
+        );
         let cases: [Case; 4] = [
             (&[1, 2, 3], 3, &[], None),
-            (&[1, 1, 2], 1, &[(reason::REPLAYED_NONCE, 1), (reason::AFTER_FAILED_TICKET, 1)], Some(reason::REPLAYED_NONCE)),
-            (&[5, 6, 5, 7, 8], 2, &[(reason::REPLAYED_NONCE, 1), (reason::AFTER_FAILED_TICKET, 2)], Some(reason::REPLAYED_NONCE)),
-            (&[9, 10, 10], 2, &[(reason::REPLAYED_NONCE, 1)], Some(reason::REPLAYED_NONCE)),
+            (
+                &[1, 1, 2],
+                1,
+                &[
+                    (reason::REPLAYED_NONCE, 1),
+                    (reason::AFTER_FAILED_TICKET, 1),
+                ],
+                Some(reason::REPLAYED_NONCE),
+            ),
+            (
+                &[5, 6, 5, 7, 8],
+                2,
+                &[
+                    (reason::REPLAYED_NONCE, 1),
+                    (reason::AFTER_FAILED_TICKET, 2),
+                ],
+                Some(reason::REPLAYED_NONCE),
+            ),
+            (
+                &[9, 10, 10],
+                2,
+                &[(reason::REPLAYED_NONCE, 1)],
+                Some(reason::REPLAYED_NONCE),
+            ),
         ];
         for (nonces, valid, rejected, failed) in cases {
             let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
             let key = Key::from_bytes(&[7; 32]).unwrap();
             r.register_session(0, key.address()).unwrap();
-            let p = r.ticket_params(key.address(), 100, &round(), &view()).unwrap();
-            let v = r.receive_payment(0, &pay(&key, &p, nonces), 100, &view()).unwrap();
+            let p = r
+                .ticket_params(key.address(), 100, &round(), &view())
+                .unwrap();
+            let v = r
+                .receive_payment(0, &pay(&key, &p, nonces), 100, &view())
+                .unwrap();
             assert_eq!(v.valid, valid, "{nonces:?}");
             let want: BTreeMap<&str, u32> = rejected.iter().copied().collect();
             assert_eq!(v.rejected, want, "{nonces:?}");
@@ -774,15 +816,21 @@ mod tests {
             .calibration_params(key.address(), 100, &round(), &view())
             .unwrap();
         // Expired (block 140 = expiration): not credited, but the winner is kept.
-        let v = r.receive_payment(0, &pay(&key, &p, &[1]), 140, &view()).unwrap();
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[1]), 140, &view())
+            .unwrap();
         assert_eq!((v.valid, v.failed), (0, Some(reason::EXPIRED)));
         assert_eq!(v.winners.len(), 1);
         // Replayed: the same winning ticket again is not queued a second time.
-        let v = r.receive_payment(0, &pay(&key, &p, &[1]), 139, &view()).unwrap();
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[1]), 139, &view())
+            .unwrap();
         assert_eq!(v.failed, Some(reason::REPLAYED_NONCE));
         assert_eq!(v.winners.len(), 0);
         // A fresh nonce under the same parameters is a new winner.
-        let v = r.receive_payment(0, &pay(&key, &p, &[2]), 139, &view()).unwrap();
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[2]), 139, &view())
+            .unwrap();
         assert_eq!((v.valid, v.winners.len()), (1, 1));
     }
 }

@@ -59,9 +59,10 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
     let any_est = !e.estimated.is_empty();
     let c = &e.capacity;
     let g = &e.gas;
-    let mut rows = vec![row(
-        "price",
-        format!(
+    let mut rows =
+        vec![row(
+            "price",
+            format!(
             "{} wei/pixel base ({:.3e} USD per million pixels, from {}); charged {} wei/pixel ({})",
             fmt_sig(e.inputs.price_per_pixel_wei),
             e.inputs.price_usd_per_million_pixels,
@@ -76,7 +77,7 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
                 "autoAdjustPrice off".to_string()
             }
         ),
-    )];
+        )];
     rows.push(row(
         "streams",
         format!(
@@ -161,7 +162,9 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
     rows.push(row(
         "gas measured per redemption",
         match g.measured_gas_per_redemption {
-            Some(m) => format!("{m} gas on rigbench's simplified TicketBroker (not Livepeer's contract)"),
+            Some(m) => {
+                format!("{m} gas on rigbench's simplified TicketBroker (not Livepeer's contract)")
+            }
             None => "none (the run redeemed nothing)".to_string(),
         },
     ));
@@ -174,7 +177,10 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
             g.withdraw_fees_every_days
         ),
     ));
-    rows.push(row("revenue per rig-hour", usd(Some(h.revenue_usd_per_hour))));
+    rows.push(row(
+        "revenue per rig-hour",
+        usd(Some(h.revenue_usd_per_hour)),
+    ));
     rows.push(row(
         format!("power per rig-hour{}", est(power_est)),
         match (h.power_usd_per_hour, e.power.rig_watts) {
@@ -187,7 +193,10 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
         },
     ));
     rows.push(row(
-        format!("bandwidth per rig-hour ({})", bandwidth_name(e.bandwidth.model)),
+        format!(
+            "bandwidth per rig-hour ({})",
+            bandwidth_name(e.bandwidth.model)
+        ),
         usd(Some(h.bandwidth_usd_per_hour)),
     ));
     rows.push(row(
@@ -232,10 +241,7 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
                 usd(h.margin_with_staking_usd_per_hour),
             ));
         }
-        None => rows.push(row(
-            "rewards",
-            e.rewards_note.clone().unwrap_or_default(),
-        )),
+        None => rows.push(row("rewards", e.rewards_note.clone().unwrap_or_default())),
     }
     rows.push(row(
         format!("break-even price{}", est(any_est)),
@@ -244,7 +250,10 @@ pub fn table_rows(e: &Economics) -> Vec<(String, String)> {
             e.break_even.price_usd_per_million_pixels,
         ) {
             (Some(w), Some(u)) => {
-                format!("{} wei/pixel base ({u:.3e} USD per million pixels), transcoding alone", fmt_sig(w))
+                format!(
+                    "{} wei/pixel base ({u:.3e} USD per million pixels), transcoding alone",
+                    fmt_sig(w)
+                )
             }
             _ => e
                 .break_even

@@ -128,13 +128,20 @@ fn a_runs_payments_and_its_economics_agree() {
     );
     // Win frequency: the fees the run debited over the face value, both ways.
     let fees: f64 = p["fees_debited_wei"].as_str().unwrap().parse().unwrap();
-    let wins_per_fee_run = p["win_prob"].as_f64().unwrap() / p["ticket_ev_wei"].as_str().unwrap().parse::<f64>().unwrap();
+    let wins_per_fee_run = p["win_prob"].as_f64().unwrap()
+        / p["ticket_ev_wei"].as_str().unwrap().parse::<f64>().unwrap();
     let wins_per_fee_economics = 1.0 / e["gas"]["face_value_wei"].as_f64().unwrap();
     assert!((wins_per_fee_run - wins_per_fee_economics).abs() / wins_per_fee_economics < 1e-9);
     assert!(fees > 0.0);
     // Measured gas is reported beside the estimate, labelled as the simplified contract's.
     assert!(e["gas"]["measured_gas_per_redemption"].as_u64().is_some());
-    let o = rigbench(&["economics", "--run", run_json.to_str().unwrap(), "--rig", &rig]);
+    let o = rigbench(&[
+        "economics",
+        "--run",
+        run_json.to_str().unwrap(),
+        "--rig",
+        &rig,
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
     let table = text(&o.stdout);
     assert!(table.contains("faceValue 1.2e15 wei"), "{table}");
@@ -145,9 +152,19 @@ fn a_runs_payments_and_its_economics_agree() {
     partial["partial"] = serde_json::Value::Bool(true);
     let partial_json = dir.path().join("partial.json");
     std::fs::write(&partial_json, serde_json::to_vec(&partial).unwrap()).unwrap();
-    let o = rigbench(&["economics", "--run", partial_json.to_str().unwrap(), "--rig", &rig]);
+    let o = rigbench(&[
+        "economics",
+        "--run",
+        partial_json.to_str().unwrap(),
+        "--rig",
+        &rig,
+    ]);
     assert_eq!(o.status.code(), Some(2), "stderr: {}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("--allow-partial"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--allow-partial"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = rigbench(&[
         "economics",
         "--run",
@@ -160,7 +177,10 @@ fn a_runs_payments_and_its_economics_agree() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["partial_run"], true);
-    assert!(v["verdict"]["line"].as_str().unwrap().contains("[partial run]"));
+    assert!(v["verdict"]["line"]
+        .as_str()
+        .unwrap()
+        .contains("[partial run]"));
 
     // Staked: fees and rewards apart, two verdicts.
     let o = rigbench(&[
@@ -185,9 +205,21 @@ fn a_runs_payments_and_its_economics_agree() {
         ("--set", "staking.fee_share=1.5", "staking.fee_share"),
         ("--set", "staking.reward_cut=-1", "staking.reward_cut"),
         ("--set", "staking.own_stake_lpt=100", "staking.lpt_usd"),
-        ("--set", "protocol.total_supply_lpt=-1", "protocol.total_supply_lpt"),
-        ("--set", "protocol.inflation_per_round=-0.1", "protocol.inflation_per_round"),
-        ("--set", "fees.price_per_pixel_wei=1000.5", "whole number of wei"),
+        (
+            "--set",
+            "protocol.total_supply_lpt=-1",
+            "protocol.total_supply_lpt",
+        ),
+        (
+            "--set",
+            "protocol.inflation_per_round=-0.1",
+            "protocol.inflation_per_round",
+        ),
+        (
+            "--set",
+            "fees.price_per_pixel_wei=1000.5",
+            "whole number of wei",
+        ),
     ];
     for (flag, value, needle) in cases {
         let o = rigbench(&[
@@ -201,7 +233,10 @@ fn a_runs_payments_and_its_economics_agree() {
         ]);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{value}: {err}");
-        assert!(err.contains(needle) && !err.contains("panicked"), "{value}: {err}");
+        assert!(
+            err.contains(needle) && !err.contains("panicked"),
+            "{value}: {err}"
+        );
     }
     let o = rigbench(&[
         "economics",
@@ -213,5 +248,11 @@ fn a_runs_payments_and_its_economics_agree() {
         "staking.own_stake_lpt=20000",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("`staking.own_stake_lpt` = 20000: is larger than staking.total_stake_lpt 10000"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(
+            "`staking.own_stake_lpt` = 20000: is larger than staking.total_stake_lpt 10000"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
 }
