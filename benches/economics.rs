@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
-use rigbench::economics::{evaluate_facts, PaymentFacts, PowerFacts, Rig, RunFacts};
+use rigbench::economics::{evaluate_facts, Backend, PaymentFacts, PowerFacts, Rig, RunFacts};
 use rigbench::metering::bandwidth;
 use rigbench::metering::power::model::ComponentKind;
 use rigbench::metering::power::{
@@ -94,10 +94,11 @@ fn bench(c: &mut Criterion) {
         Err(e) => panic!("{e}"),
     };
     let facts = RunFacts {
+        partial: false,
         live: true,
         concurrent_sessions: 3,
         renditions_per_stream: 4,
-        backend_used: "nvidia".into(),
+        backend_used: Backend::Nvidia,
         realtime_duration_ratio: 0.42,
         throughput_x: 2.97,
         source_seconds: 180.0,

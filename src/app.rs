@@ -78,6 +78,12 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             let run = crate::economics::load_run_json(&args.run)
                 .with_context(|| format!("cannot use --run {}", args.run.display()))
                 .map_err(Failure::usage)?;
+            if run.partial && !args.allow_partial {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "--run {} is a partial run (interrupted or failed midway): its figures cover only the segments that finished; pass --allow-partial to price it anyway (the result is labelled partial)",
+                    args.run.display()
+                )));
+            }
             let mut rig = crate::economics::rig::Rig::load(&args.rig)
                 .with_context(|| format!("invalid rig file {}", args.rig.display()))
                 .map_err(Failure::usage)?;

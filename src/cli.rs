@@ -334,6 +334,10 @@ pub struct EconomicsArgs {
     /// Print the economics as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Price a partial run.json (interrupted or failed midway) anyway; the result is labelled
+    /// partial. Without it a partial run is refused.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use crate::transcode::{BackendChoice, GpuSelection};
 pub const DEFAULT_INPUT: &str = "fixtures/bbb_720p25_5s_gop2.mp4";
 /// Default price, wei per pixel: the Livepeer docs' example.
 pub const DEFAULT_PRICE_PER_PIXEL_WEI: u64 = 1000;
-/// Default ticket EV, wei: go-livepeer's.
-pub const DEFAULT_TICKET_EV_WEI: u64 = 8_000_000_000;
+/// Default ticket EV, wei: go-livepeer's (one constant, in payments).
+pub use crate::payments::params::DEFAULT_TICKET_EV_WEI;
 /// Each broadcaster's deposit and reserve on the embedded chain, wei (1 ETH: play money).
 pub const DEFAULT_EMBEDDED_FUNDING_WEI: u128 = 1_000_000_000_000_000_000;
 /// Each broadcaster's deposit and reserve on an rpc chain, wei (0.01 ETH: real ether on a real
@@ -570,19 +570,10 @@ pub fn gwei_to_wei(flag: &str, gwei: f64) -> Result<U256> {
     Ok(U256::from((gwei * 1e9).round() as u128))
 }
 
-/// The rig file's price per pixel in wei (rounded to whole wei: the ticket arithmetic is
-/// integer), from `fees.price_per_pixel_wei` or `fees.price_usd_per_pixel` at `fees.eth_usd`.
+/// The rig file's one price per pixel ([`Rig::price_per_pixel_wei`], whole wei) for tickets.
 fn rig_price_per_pixel_wei(rig: &Rig) -> Option<U256> {
-    let wei = match (
-        rig.fees.price_per_pixel_wei,
-        rig.fees.price_usd_per_pixel,
-        rig.fees.eth_usd,
-    ) {
-        (Some(wei), _, _) => wei,
-        (None, Some(usd), Some(eth_usd)) if eth_usd > 0.0 => usd / eth_usd * 1e18,
-        _ => return None,
-    };
-    (wei.is_finite() && wei >= 0.0).then(|| U256::from(wei.round() as u128))
+    let wei = rig.price_per_pixel_wei()?;
+    (wei.is_finite() && wei >= 0.0).then(|| U256::from(wei as u128))
 }
 
 fn hostname() -> String {

@@ -48,7 +48,7 @@ pub struct RunResult {
     /// Bits per second in and out, per stream.
     pub bandwidth: Option<crate::metering::bandwidth::BandwidthSummary>,
     /// Money per hour and the verdict; present only with `--rig`.
-    pub economics: Option<crate::economics::Economics>,
+    pub economics: Option<money::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
 }

@@ -289,7 +289,7 @@ pub fn economics(r: &RunResult) -> Vec<Section> {
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         ),
-        rows: e.table_rows(),
+        rows: super::money::table_rows(e),
     }]
 }
 

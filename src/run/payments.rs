@@ -79,8 +79,9 @@ pub fn start(p: &PaymentsSettings, cfg: &RunConfig) -> Result<RunPayments> {
     pc.price_per_pixel_wei = p.price_per_pixel_wei;
     pc.ticket_ev_wei = p.ticket_ev_wei;
     pc.redeem_gas_price_wei = p.gas_price_wei;
-    if let Some(gas) = cfg.rig.as_ref().and_then(|r| r.chain.redeem_gas_estimate) {
-        pc.redeem_gas_estimate = gas;
+    if let Some(rig) = cfg.rig.as_ref() {
+        // The same estimate the economics size face values from (chain-aware default).
+        pc.redeem_gas_estimate = rig.chain.redeem_gas();
     }
     pc.recipient_key = recipient_key;
     pc.sender_deposit_wei = p.sender_deposit_wei;
