@@ -70,6 +70,7 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Ok)
         }
         Command::Ticket(cmd) => ticket(cmd),
+        Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
             let run = crate::economics::load_run_json(&args.run)
                 .with_context(|| format!("cannot use --run {}", args.run.display()))
@@ -99,6 +100,51 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Ok)
         }
     }
+}
+
+/// `rigbench capacity`: search, print the table (or capacity.json), the money at the capacity.
+fn capacity(args: &crate::cli::CapacityArgs, argv: Vec<String>) -> Result<ExitCode, Failure> {
+    let given = crate::cli::capacity_run_only_flags_given(&argv);
+    let cfg = crate::capacity::CapacityConfig::from_args(args, &given).map_err(Failure::usage)?;
+    let outcome = crate::capacity::execute(&cfg, argv)?;
+    let r = &outcome.result;
+    if cfg.json {
+        let mut bytes =
+            serde_json::to_vec_pretty(r).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        print_bytes(&bytes);
+    } else if !cfg.quiet {
+        print!("{}", crate::report::capacity::table(r));
+        if let Some(money) = capacity_money_run(r, &outcome.out_dir) {
+            print!(
+                "{}",
+                crate::report::table::render(&crate::report::sections::economics(&money))
+            );
+        }
+        println!("Results in {}", outcome.out_dir.display());
+    }
+    if let Some(error) = outcome.stopped {
+        return Err(Failure::run(error));
+    }
+    if crate::run::interrupted() {
+        return Err(Failure::run(anyhow::anyhow!(
+            "interrupted by Ctrl-C or SIGTERM; every finished probe is in {}",
+            outcome.out_dir.join("capacity.csv").display()
+        )));
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// The run the capacity's economics were computed from, with those economics, for printing.
+fn capacity_money_run(
+    r: &crate::capacity::CapacityResult,
+    out_dir: &std::path::Path,
+) -> Option<crate::result::RunResult> {
+    let econ = r.economics.clone()?;
+    let dir = r.economics_run_dir.as_ref()?;
+    let mut run = crate::economics::load_run_json(&out_dir.join(dir).join("run.json")).ok()?;
+    run.economics = Some(econ);
+    Some(run)
 }
 
 fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {

@@ -6,6 +6,7 @@
 //! over a channel, so every row is flushed as soon as its segment is done. Validation runs in
 //! the session thread right after the transcode and is not part of `transcode_time`.
 
+pub mod cpu_clock;
 pub mod meters;
 pub mod payments;
 pub mod summary;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use chrono::Utc;
 
-use crate::config::RunConfig;
+use crate::config::{RunConfig, ValidationPlan};
 use crate::error::Failure;
 use crate::ingest::{self, PreparedSource, Segment};
 use crate::result::{BackendReport, RunResult, SegmentRecord, SessionsReport, SCHEMA_VERSION};
@@ -40,6 +41,17 @@ pub fn install_interrupt_handler() {
         // kills the process and the rows already flushed stay on disk.
         let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     });
+}
+
+/// Asks a running [`execute`] to stop after the current segments, as Ctrl-C does (used by
+/// `rigbench capacity`'s time budget). The run is written as partial.
+pub fn request_stop() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// True when Ctrl-C, SIGTERM or [`request_stop`] has asked the current run to stop.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// What a finished `rigbench run` hands back to `main`.
@@ -146,6 +158,8 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     let mut repeats = Vec::new();
     let mut wall_total = 0.0;
     let mut failure: Option<anyhow::Error> = None;
+    let cpu = cpu_clock::CpuTally::default();
+    let mut process_cpu_ns = 0u64;
 
     for repeat in 0..cfg.repeat {
         if cfg.keep_renditions {
@@ -158,6 +172,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         let (tx, rx) = mpsc::channel::<Event>();
         let stop = Arc::new(AtomicBool::new(false));
         let repeat_start = Instant::now();
+        let process_cpu_start = cpu_clock::process_cpu_ns();
         let mut records = Vec::new();
         std::thread::scope(|scope| {
             for (session, payer) in (0..cfg.concurrent_sessions).zip(payers.iter_mut()) {
@@ -172,6 +187,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                         .then(|| kept_dir(&renditions_dir, repeat)),
                     repeat,
                     per_session,
+                    cpu: &cpu,
                 };
                 scope.spawn(move || {
                     // Stagger session starts like livepeer_bench's -concurrentSessionDelay.
@@ -216,6 +232,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                 }
             }
         });
+        process_cpu_ns += cpu_clock::process_cpu_ns().saturating_sub(process_cpu_start);
         let wall = repeat_start.elapsed().as_secs_f64();
         wall_total += wall;
         repeats.push(summary::summarize(&records, wall));
@@ -285,6 +302,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        cpu: Some(cpu.split(process_cpu_ns)),
     };
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {
@@ -364,6 +382,8 @@ struct SessionCtx<'a> {
     keep_dir: Option<PathBuf>,
     repeat: u32,
     per_session: u32,
+    /// CPU time by side, summed over sessions.
+    cpu: &'a cpu_clock::CpuTally,
 }
 
 /// A transcoded segment on its way to the broadcaster's checks.
@@ -388,39 +408,53 @@ fn run_session(
     std::thread::scope(|scope| {
         let fps = ctx.source.info.fps;
         let ladder = &ctx.cfg.ladder;
+        let (plan, last, cpu) = (
+            ctx.cfg.validation,
+            ctx.per_session.saturating_sub(1),
+            ctx.cpu,
+        );
         scope.spawn(move || {
-            for job in vrx {
-                let checks = validation::validate_segment(&job.out, ladder, job.seg, fps);
-                let verdicts: Vec<RenditionVerdict> = job
-                    .out
-                    .renditions
-                    .iter()
-                    .zip(&checks)
-                    .map(|(r, check)| RenditionVerdict {
-                        rendition: r.name.clone(),
-                        failed_checks: check
-                            .failures
-                            .iter()
-                            .map(|c| c.as_str().to_string())
-                            .collect(),
-                    })
-                    .collect();
-                let mut record = job.record;
-                record.valid_renditions = verdicts
-                    .iter()
-                    .filter(|v| v.failed_checks.is_empty())
-                    .count() as u32;
-                let extras = SegmentExtras {
-                    output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
-                    verdicts,
-                };
-                if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
-                    break;
+            cpu.measure(&cpu.validation_ns, || {
+                for job in vrx {
+                    let sampled = job.record.segment == 0 || job.record.segment == last;
+                    let checks = if plan == ValidationPlan::All || sampled {
+                        validation::validate_segment(&job.out, ladder, job.seg, fps)
+                    } else {
+                        Vec::new()
+                    };
+                    let verdicts: Vec<RenditionVerdict> = job
+                        .out
+                        .renditions
+                        .iter()
+                        .zip(&checks)
+                        .map(|(r, check)| RenditionVerdict {
+                            rendition: r.name.clone(),
+                            failed_checks: check
+                                .failures
+                                .iter()
+                                .map(|c| c.as_str().to_string())
+                                .collect(),
+                        })
+                        .collect();
+                    let mut record = job.record;
+                    record.valid_renditions = verdicts
+                        .iter()
+                        .filter(|v| v.failed_checks.is_empty())
+                        .count() as u32;
+                    let extras = SegmentExtras {
+                        output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
+                        verdicts,
+                    };
+                    if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
+                        break;
+                    }
                 }
-            }
+            })
         });
         // Dropping `vtx` when this returns lets the validator finish the queue and end.
-        transcode_loop(ctx, session, payer, vtx, stop)
+        ctx.cpu.measure(&ctx.cpu.transcode_ns, || {
+            transcode_loop(ctx, session, payer, vtx, stop)
+        })
     })
 }
 
@@ -450,20 +484,24 @@ fn transcode_loop<'a>(
             break;
         }
         let seg: &'a Segment = &ctx.source.segments[(number % n) as usize];
+        let pay_cpu = cpu_clock::thread_cpu_ns();
         let tickets = match payer.as_mut() {
             Some(p) => p.pay_segment(&cfg.ladder, seg)?,
             None => 0,
         };
+        cpu_clock::CpuTally::add(&ctx.cpu.payments_ns, cpu_clock::thread_cpu_ns() - pay_cpu);
         let started = Instant::now();
         let out = transcoder
             .transcode_segment(seg)
             .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
         let transcode_time = started.elapsed().as_secs_f64();
         let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
+        let debit_cpu = cpu_clock::thread_cpu_ns();
         let fee_wei = match payer.as_mut() {
             Some(p) => p.debit(pixels)?.to_string(),
             None => "0".to_string(),
         };
+        cpu_clock::CpuTally::add(&ctx.cpu.payments_ns, cpu_clock::thread_cpu_ns() - debit_cpu);
         let record = SegmentRecord {
             timestamp: crate::report::csv::livepeer_timestamp(Utc::now()),
             session,
