@@ -47,6 +47,10 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             crate::ingest::init_ffmpeg();
             let host = crate::metering::inventory::HostInfo::detect();
             let backends = crate::transcode::capabilities();
+            if args.nvenc_cap {
+                nvenc_caps(&host, args.json)?;
+                return Ok(ExitCode::Ok);
+            }
             if args.json {
                 let v = serde_json::json!({ "host": host, "backends": backends });
                 let bytes = serde_json::to_vec_pretty(&v)
@@ -133,6 +137,50 @@ fn capacity(args: &crate::cli::CapacityArgs, argv: Vec<String>) -> Result<ExitCo
         )));
     }
     Ok(ExitCode::Ok)
+}
+
+/// `rigbench probe --nvenc-cap`: each GPU's NVENC session cap, or why it cannot be detected.
+fn nvenc_caps(host: &crate::metering::inventory::HostInfo, json: bool) -> Result<(), Failure> {
+    use crate::capacity::nvenc_cap;
+    let ids: Vec<u32> = if host.gpus.is_empty() {
+        vec![0]
+    } else {
+        host.gpus.iter().map(|g| g.index).collect()
+    };
+    let found: Vec<Result<nvenc_cap::NvencCap, String>> = ids
+        .iter()
+        .map(|&id| nvenc_cap::detect(id, nvenc_cap::DEFAULT_BOUND).map_err(|e| e.to_string()))
+        .collect();
+    if json {
+        let v: Vec<serde_json::Value> = found
+            .iter()
+            .map(|r| match r {
+                Ok(cap) => serde_json::json!({ "ok": cap }),
+                Err(e) => serde_json::json!({ "error": e }),
+            })
+            .collect();
+        let bytes =
+            serde_json::to_vec_pretty(&v).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        print_bytes(&bytes);
+    } else {
+        for r in &found {
+            match r {
+                Ok(c) => println!(
+                    "GPU {} ({}): NVENC cap {} ({}; {})",
+                    c.gpu,
+                    c.name.as_deref().unwrap_or("?"),
+                    c.sessions.map_or_else(
+                        || format!("none up to {} sessions", c.bound),
+                        |s| format!("{s} sessions")
+                    ),
+                    c.source,
+                    c.detail
+                ),
+                Err(e) => println!("{e}"),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The run the capacity's economics were computed from, with those economics, for printing.

@@ -307,6 +307,10 @@ pub struct ProbeArgs {
     /// Print the inventory as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also detect each NVIDIA GPU's NVENC session cap (opens encoders until the driver
+    /// refuses one; cached per GPU and driver).
+    #[arg(long)]
+    pub nvenc_cap: bool,
 }
 
 #[derive(Debug, Args)]
