@@ -76,9 +76,29 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
         Command::Ticket(cmd) => ticket(cmd),
         Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
-            let run = crate::economics::load_run_json(&args.run)
-                .with_context(|| format!("cannot use --run {}", args.run.display()))
-                .map_err(Failure::usage)?;
+            let (run, overrides) = match (&args.capacity, &args.run) {
+                (Some(cap), _) => {
+                    let (run, capacity) = crate::capacity::money_inputs(cap)
+                        .with_context(|| format!("cannot use --capacity {}", cap.display()))
+                        .map_err(Failure::usage)?;
+                    let overrides = crate::economics::Overrides {
+                        capacity,
+                        ..Default::default()
+                    };
+                    (run, overrides)
+                }
+                (None, Some(path)) => (
+                    crate::economics::load_run_json(path)
+                        .with_context(|| format!("cannot use --run {}", path.display()))
+                        .map_err(Failure::usage)?,
+                    crate::economics::Overrides::default(),
+                ),
+                (None, None) => {
+                    return Err(Failure::usage(anyhow::anyhow!(
+                        "give --run run.json or --capacity capacity.json"
+                    )))
+                }
+            };
             let mut rig = crate::economics::rig::Rig::load(&args.rig)
                 .with_context(|| format!("invalid rig file {}", args.rig.display()))
                 .map_err(Failure::usage)?;
@@ -87,7 +107,7 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                     .with_context(|| format!("invalid --set {kv:?}"))
                     .map_err(Failure::usage)?;
             }
-            let econ = crate::economics::evaluate(&run, &rig)
+            let econ = crate::economics::evaluate_with(&run, &rig, &overrides)
                 .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
             if args.json {
                 let bytes = serde_json::to_vec_pretty(&econ)
@@ -130,7 +150,7 @@ fn capacity(args: &crate::cli::CapacityArgs, argv: Vec<String>) -> Result<ExitCo
     if let Some(error) = outcome.stopped {
         return Err(Failure::run(error));
     }
-    if crate::run::interrupted() {
+    if outcome.interrupted {
         return Err(Failure::run(anyhow::anyhow!(
             "interrupted by Ctrl-C or SIGTERM; every finished probe is in {}",
             outcome.out_dir.join("capacity.csv").display()
@@ -169,10 +189,7 @@ fn nvenc_caps(host: &crate::metering::inventory::HostInfo, json: bool) -> Result
                     "GPU {} ({}): NVENC cap {} ({}; {})",
                     c.gpu,
                     c.name.as_deref().unwrap_or("?"),
-                    c.sessions.map_or_else(
-                        || format!("none up to {} sessions", c.bound),
-                        |s| format!("{s} sessions")
-                    ),
+                    c.sessions_text(),
                     c.source,
                     c.detail
                 ),

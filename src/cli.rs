@@ -394,8 +394,12 @@ pub struct TicketWinsArgs {
 #[derive(Debug, Args)]
 pub struct EconomicsArgs {
     /// run.json of an earlier run.
-    #[arg(long, value_name = "FILE")]
-    pub run: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "capacity")]
+    pub run: Option<PathBuf>,
+    /// capacity.json of an earlier `rigbench capacity`: price the searched capacity (with the
+    /// run.json of its probe at that capacity) instead of extrapolating from one run.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    pub capacity: Option<PathBuf>,
     /// Rig file (TOML).
     #[arg(long, value_name = "FILE")]
     pub rig: PathBuf,

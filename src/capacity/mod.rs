@@ -307,6 +307,8 @@ pub struct CapacityOutcome {
     pub out_dir: PathBuf,
     /// Why the search stopped early on an error (capacity.json is written either way).
     pub stopped: Option<anyhow::Error>,
+    /// Ctrl-C or SIGTERM stopped the search (the time budget does not count).
+    pub interrupted: bool,
 }
 
 /// Runs probes and keeps every record; the search's callback.
@@ -321,6 +323,7 @@ struct Runner<'a> {
     csv: crate::report::capacity::ProbesCsv,
     progress: crate::report::capacity::SearchProgress,
     warnings: Vec<String>,
+    interrupted: bool,
 }
 
 impl Runner<'_> {
@@ -328,6 +331,7 @@ impl Runner<'_> {
         let cfg = self.cfg;
         let delay = cfg.base.session_delay;
         if crate::run::interrupted() {
+            self.interrupted = true;
             return ProbeReport::Cut {
                 reason: "interrupted (Ctrl-C or SIGTERM) before this probe started".to_string(),
             };
@@ -393,6 +397,7 @@ impl Runner<'_> {
         self.progress
             .probe_started(phase.name(), sessions, repeat, estimate);
         let ex = probe::execute(&run_cfg, cfg.probe_segments, self.deadline, gpus.to_vec());
+        self.interrupted |= ex.interrupted;
         if matches!(ex.report, ProbeReport::Done(_)) {
             self.startup_estimate_seconds = (ex.wall_seconds - paced).max(0.5);
         }
@@ -532,10 +537,7 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
                             "GPU {} {}: {}",
                             c.gpu,
                             c.name.as_deref().unwrap_or("?"),
-                            c.sessions.map_or_else(
-                                || format!("no cap up to {}", c.bound),
-                                |s| format!("{s} sessions")
-                            )
+                            c.sessions_text()
                         )
                     })
                     .collect::<Vec<_>>()
@@ -600,6 +602,7 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         csv,
         progress: crate::report::capacity::SearchProgress::new(search_max, hidden),
         warnings: Vec::new(),
+        interrupted: false,
     };
     let search_settings = SearchSettings {
         judge: cfg.judge,
@@ -639,6 +642,7 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
     } else {
         None
     };
+    let interrupted = runner.interrupted;
     let records = std::mem::take(&mut runner.records);
     let results = std::mem::take(&mut runner.results);
     runner.progress.finish();
@@ -752,15 +756,36 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
     };
 
     // Money at the capacity, from the fully validated run at N (else the last finished probe).
+    // At N = 0 the per-stream facts (pixels, Mbps) come from the last finished probe.
     let money = results
         .iter()
         .zip(&records)
         .rev()
-        .find(|(res, r)| res.is_some() && r.finished && r.sessions == outcome.capacity);
+        .find(|(res, r)| res.is_some() && r.finished && r.sessions == outcome.capacity)
+        .or_else(|| {
+            results
+                .iter()
+                .zip(&records)
+                .rev()
+                .find(|(res, r)| res.is_some() && r.finished && outcome.capacity == 0)
+        });
     let economics_run_dir = money.map(|(_, r)| r.run_dir.clone());
     let money_run = money.and_then(|(res, _)| res.clone());
+    let searched = searched_capacity(
+        capacity_n,
+        binding.as_ref().map_or("compute", |b| b.name.as_str()),
+        &confidence(outcome, cfg.judge.headroom, search_max),
+        &resolved.backend,
+    );
     let economics = match (rig, &money_run) {
-        (Some(rig), Some(run)) => match crate::economics::evaluate(run, rig) {
+        (Some(rig), Some(run)) => match crate::economics::evaluate_with(
+            run,
+            rig,
+            &crate::economics::Overrides {
+                capacity: searched,
+                ..Default::default()
+            },
+        ) {
             Ok(e) => Some(e),
             Err(e) => {
                 warnings.push(format!("economics not computed: {e:#}"));
@@ -870,7 +895,72 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         result,
         out_dir: cfg.out_dir.clone(),
         stopped,
+        interrupted,
     })
+}
+
+/// The economics' "capacity measured by search" input: the streams and the binding limit in the
+/// economics' words.
+pub fn searched_capacity(
+    streams: u32,
+    binding: &str,
+    confidence: &str,
+    backend: &Backend,
+) -> crate::economics::CapacitySource {
+    let limit = match binding {
+        "compute" => match backend {
+            Backend::Nvidia => "GPU",
+            Backend::Hybrid => "CPU (hybrid: GPU decodes, CPU encodes)",
+            Backend::Cpu => "CPU",
+        },
+        "nvenc_session_cap" => "NVENC session cap",
+        "bandwidth" => "bandwidth",
+        "memory" => "memory",
+        "gpu_memory" => "GPU memory",
+        "max_sessions" => "--max-sessions (the search's bound)",
+        other => other,
+    };
+    crate::economics::CapacitySource::Searched {
+        streams,
+        limit: limit.to_string(),
+        confidence: confidence.to_string(),
+    }
+}
+
+/// What `rigbench economics --capacity FILE` prices: the run.json of the probe the capacity's
+/// money rests on (next to capacity.json) and the searched capacity.
+pub fn money_inputs(
+    path: &Path,
+) -> anyhow::Result<(crate::result::RunResult, crate::economics::CapacitySource)> {
+    // A partial search prices its lower bound; its confidence says so.
+    let cap = load_capacity_json(path)?;
+    let dir = cap.economics_run_dir.as_deref().ok_or_else(|| {
+        anyhow!(
+            "{} names no probe run to price (no probe finished at the capacity)",
+            path.display()
+        )
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let run_json = base.join(dir).join("run.json");
+    let run = crate::economics::load_run_json(&run_json).with_context(|| {
+        format!(
+            "the probe run {} next to {}",
+            run_json.display(),
+            path.display()
+        )
+    })?;
+    let backend = match cap.backend.used.as_str() {
+        "nvidia" => Backend::Nvidia,
+        "hybrid" => Backend::Hybrid,
+        _ => Backend::Cpu,
+    };
+    let source = searched_capacity(
+        cap.decision.capacity_streams,
+        &cap.binding_limit,
+        &cap.decision.confidence,
+        &backend,
+    );
+    Ok((run, source))
 }
 
 /// Writes capacity.json (pretty, newline-terminated).
@@ -935,20 +1025,8 @@ pub fn load_capacity_json(path: &Path) -> Result<CapacityResult, CapacityFileErr
 
 #[cfg(test)]
 mod tests {
-    use super::search::{Criterion, Judge, ProbeFigures};
+    use super::search::{test_settings as settings, ProbeFigures};
     use super::*;
-
-    fn settings(max: u32) -> SearchSettings {
-        SearchSettings {
-            judge: Judge {
-                criterion: Criterion::Livepeer,
-                headroom: 0.8,
-            },
-            max_sessions: max,
-            max_repeats: 3,
-            start_sessions: 1,
-        }
-    }
 
     fn done(ratio: f64) -> ProbeReport {
         ProbeReport::Done(ProbeFigures {

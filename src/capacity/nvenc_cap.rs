@@ -36,6 +36,16 @@ pub struct NvencCap {
     pub detail: String,
 }
 
+impl NvencCap {
+    /// "8 sessions", or "no cap up to 64".
+    pub fn sessions_text(&self) -> String {
+        self.sessions.map_or_else(
+            || format!("no cap up to {} sessions", self.bound),
+            |s| format!("{s} sessions"),
+        )
+    }
+}
+
 /// Why the cap could not be detected.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum NvencCapError {

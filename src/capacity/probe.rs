@@ -310,6 +310,8 @@ pub struct Executed {
     pub baseline_gpu_bytes: Option<u64>,
     pub result: Option<crate::result::RunResult>,
     pub dir: PathBuf,
+    /// Ctrl-C or SIGTERM stopped the probe (not the time budget).
+    pub interrupted: bool,
 }
 
 /// Runs one probe under `cfg` and judges it.
@@ -335,6 +337,7 @@ pub fn execute(
     let (peak_rss_bytes, peak_gpu_bytes) = memory.finish();
     let wall_seconds = started.elapsed().as_secs_f64();
     let mut result = None;
+    let interrupted = !budget_fired && crate::run::interrupted();
     let report = match outcome {
         Err(failure) => ProbeReport::Failed {
             error: format!("{failure}"),
@@ -386,6 +389,7 @@ pub fn execute(
         baseline_gpu_bytes,
         result,
         dir: cfg.out_dir.clone(),
+        interrupted,
     }
 }
 

@@ -332,20 +332,26 @@ pub fn search(
     out
 }
 
+/// Livepeer's criterion at 0.8, 3 repeats, from 1 session up to `max` (the tests' settings).
+#[cfg(test)]
+pub(crate) fn test_settings(max: u32) -> SearchSettings {
+    SearchSettings {
+        judge: Judge {
+            criterion: Criterion::Livepeer,
+            headroom: 0.8,
+        },
+        max_sessions: max,
+        max_repeats: 3,
+        start_sessions: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn settings(max: u32) -> SearchSettings {
-        SearchSettings {
-            judge: Judge {
-                criterion: Criterion::Livepeer,
-                headroom: 0.8,
-            },
-            max_sessions: max,
-            max_repeats: 3,
-            start_sessions: 1,
-        }
+        test_settings(max)
     }
 
     fn figures(ratio: f64) -> ProbeFigures {

@@ -97,10 +97,10 @@ impl CapacityConfig {
                 bail!("--time-budget must be a positive number of seconds, got {s}")
             }
             Some(s) if s < one_probe + PROBE_STARTUP_ESTIMATE_SECONDS => bail!(
-                "--time-budget {s} s is shorter than one probe: a probe at 1 session streams {} segments of {} s live, about {:.0} s with start-up; give at least {:.0} s, or fewer --probe-segments",
+                "--time-budget {s} s is shorter than one probe: a probe at 1 session takes about {:.0} s ({} segments of {} s, paced live, plus start-up); give at least {:.0} s, or fewer --probe-segments",
+                one_probe + PROBE_STARTUP_ESTIMATE_SECONDS,
                 args.probe_segments,
                 base.segment_seconds,
-                one_probe + PROBE_STARTUP_ESTIMATE_SECONDS,
                 (one_probe + PROBE_STARTUP_ESTIMATE_SECONDS).ceil()
             ),
             Some(s) if s > 7.0 * 24.0 * 3600.0 => {

@@ -21,8 +21,6 @@ const QUICK: &[&str] = &[
     "capacity",
     "--transcoding-options",
     "P144p30fps16x9",
-    "--probe-segments",
-    "1",
     "--max-repeats",
     "1",
     "--no-payments",
@@ -32,8 +30,14 @@ const QUICK: &[&str] = &[
 ];
 
 fn capacity(extra: &[&str], out: &Path) -> Output {
+    let segments: &[&str] = if extra.contains(&"--probe-segments") {
+        &[]
+    } else {
+        &["--probe-segments", "1"]
+    };
     bin()
         .args(QUICK)
+        .args(segments)
         .args(extra)
         .arg("--out-dir")
         .arg(out)
@@ -81,7 +85,8 @@ fn assert_every_probe_in_csv(doc: &serde_json::Value, out: &Path) {
 fn a_short_search_finds_n_that_passed_with_n_plus_1_failed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cap");
-    let o = capacity(&["--max-sessions", "2"], &out);
+    let rig = "fixtures/rigs/cpu-only.toml";
+    let o = capacity(&["--max-sessions", "2", "--rig", rig], &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc = load(&out);
     assert_eq!(doc["kind"], "rigbench-capacity");
@@ -136,6 +141,25 @@ fn a_short_search_finds_n_that_passed_with_n_plus_1_failed() {
         ]
     );
     assert!(names.contains(&doc["binding_limit"].as_str().unwrap()));
+    // The money at the searched capacity, and `rigbench economics --capacity` recomputing it.
+    let searched = &doc["economics"]["capacity"]["source"];
+    assert_eq!(searched["kind"], "searched", "{searched}");
+    assert_eq!(searched["streams"], doc["decision"]["capacity_streams"]);
+    let again = bin()
+        .args(["economics", "--rig", rig, "--json", "--capacity"])
+        .arg(out.join("capacity.json"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let econ: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(econ["capacity"], doc["economics"]["capacity"]);
+    let wrong = bin()
+        .args(["economics", "--rig", rig, "--capacity"])
+        .arg(out.join("probes"))
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("--capacity"));
     // Each probe is a run of its own, in its own folder.
     for p in doc["probes"].as_array().unwrap() {
         assert!(out
@@ -150,24 +174,44 @@ fn the_time_budget_keeps_finished_probes_and_names_the_cut_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cap");
     let started = Instant::now();
-    let o = capacity(&["--max-sessions", "64", "--time-budget", "14"], &out);
+    // One probe at 1 session streams 6 segments of 2 s: about 12 s of a 16 s budget.
+    let o = capacity(
+        &[
+            "--max-sessions",
+            "64",
+            "--probe-segments",
+            "6",
+            "--time-budget",
+            "16",
+        ],
+        &out,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "the budget bounds the search"
     );
     let doc = load(&out);
-    assert_eq!(
-        doc["partial"], true,
-        "64 sessions cannot be searched in 14 s"
-    );
-    let cut = &doc["cut_probe"];
-    assert!(
-        cut["reason"].as_str().unwrap().contains("--time-budget"),
-        "{cut}"
-    );
-    assert_eq!(doc["decision"]["lower_bound"], true);
     assert_every_probe_in_csv(&doc, &out);
+    if doc["partial"] == true {
+        let cut = &doc["cut_probe"];
+        assert!(
+            cut["reason"].as_str().unwrap().contains("--time-budget"),
+            "{cut}"
+        );
+        assert_eq!(doc["decision"]["lower_bound"], true);
+        // A probe cut mid-way is kept, marked unfinished; finished ones keep their figures.
+        for p in doc["probes"].as_array().unwrap() {
+            assert_eq!(p["finished"] == true, p["note"].is_null(), "{p}");
+        }
+    } else {
+        // Only when the first probe finished and failed (a machine too loaded for even one
+        // stream of the tiny ladder): the search was over before the budget.
+        assert_eq!(doc["decision"]["compute_streams"], 0, "{}", doc["decision"]);
+        eprintln!(
+            "note: the search ended (N = 0) before the budget; the SIGTERM test covers a cut probe"
+        );
+    }
 }
 
 #[test]
@@ -176,7 +220,7 @@ fn sigterm_keeps_finished_probes() {
     let out = dir.path().join("cap");
     let mut child = bin()
         .args(QUICK)
-        .args(["--max-sessions", "64", "--out-dir"])
+        .args(["--probe-segments", "1", "--max-sessions", "64", "--out-dir"])
         .arg(&out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -235,7 +279,7 @@ fn bad_input_names_the_flag() {
             &["--time-budget", "2"],
             &["--time-budget", "one probe", "takes"],
         ),
-        (&["--time-budget", "-5"], &["--time-budget"]),
+        (&["--time-budget=-5"], &["--time-budget"]),
         (
             &["--in", "/nonexistent/clip.mp4"],
             &["/nonexistent/clip.mp4"],
