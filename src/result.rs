@@ -48,7 +48,7 @@ pub struct RunResult {
     /// Bits per second in and out, per stream.
     pub bandwidth: Option<crate::metering::bandwidth::BandwidthSummary>,
     /// Money per hour and the verdict; present only with `--rig`.
-    pub economics: Option<crate::economics::Economics>,
+    pub economics: Option<money::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
     /// CPU time split by side: the transcode apart from rigbench's broadcaster work.
@@ -179,8 +179,9 @@ pub struct ValidationSummary {
 /// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
-    /// Wall-clock time the segment finished, `2006-01-02 15:04:05.9999` like livepeer_bench.
-    pub timestamp: String,
+    /// Wall-clock time the segment finished, UTC. segments.csv writes it as livepeer_bench does
+    /// (`2006-01-02 15:04:05.9999`).
+    pub timestamp: DateTime<Utc>,
     pub session: u32,
     pub segment: u32,
     /// Source segment duration, seconds.

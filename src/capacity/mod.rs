@@ -451,9 +451,20 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
     let started = Instant::now();
     crate::ingest::init_ffmpeg();
     crate::run::install_interrupt_handler();
-    fs::create_dir_all(&cfg.out_dir)
-        .with_context(|| format!("cannot create --out-dir {}", cfg.out_dir.display()))
-        .map_err(Failure::usage)?;
+    // Claimed like a run's: folders it had to create are removed again if bad input stops the
+    // search before anything is written.
+    let _claimed = crate::run::files::claim(&cfg.out_dir, false).map_err(Failure::usage)?;
+    if cfg.force {
+        for name in ["capacity.json", "capacity.csv"] {
+            let _ = fs::remove_file(cfg.out_dir.join(name));
+        }
+        let probes = cfg.out_dir.join("probes");
+        if probes.is_dir() {
+            fs::remove_dir_all(&probes)
+                .with_context(|| format!("--force: cannot remove {}", probes.display()))
+                .map_err(Failure::usage)?;
+        }
+    }
 
     // The source once, to learn its segments (and fail fast on a bad input, exit 2).
     let source = {
@@ -965,10 +976,9 @@ pub fn money_inputs(
 
 /// Writes capacity.json (pretty, newline-terminated).
 pub fn write_capacity_json(out_dir: &Path, result: &CapacityResult) -> anyhow::Result<()> {
-    let path = out_dir.join("capacity.json");
     let mut bytes = serde_json::to_vec_pretty(result)?;
     bytes.push(b'\n');
-    fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    crate::run::files::write_atomic(&out_dir.join("capacity.json"), &bytes)
 }
 
 /// Why a capacity.json cannot be used.

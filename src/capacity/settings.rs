@@ -30,6 +30,8 @@ pub struct CapacityConfig {
     pub time_budget: Option<Duration>,
     pub json: bool,
     pub quiet: bool,
+    /// `--force`: replace an earlier search in the out-dir.
+    pub force: bool,
 }
 
 /// The default bound on sessions from the hardware: 4 per logical CPU on the CPU backends (no
@@ -117,6 +119,12 @@ impl CapacityConfig {
                     .unwrap_or_else(|| PathBuf::from("capacity")),
             ),
         };
+        if out_dir.join("capacity.json").exists() && !args.run.force {
+            bail!(
+                "--out-dir {} holds an earlier capacity search (capacity.json); give another --out-dir, or --force to replace it",
+                out_dir.display()
+            );
+        }
         base.out_dir = out_dir.clone();
         let cores = std::thread::available_parallelism()
             .map(|n| n.get() as u32)
@@ -134,6 +142,7 @@ impl CapacityConfig {
         }
         Ok(Self {
             json: args.run.json,
+            force: args.run.force,
             quiet: args.run.quiet,
             base,
             out_dir,

@@ -11,6 +11,7 @@ mod chain_support;
 mod cli;
 mod cli_keys;
 mod economics;
+mod hostile;
 mod ingest;
 mod metering;
 mod payments;
