@@ -154,8 +154,9 @@ pub struct ValidationSummary {
 /// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
-    /// Wall-clock time the segment finished, `2006-01-02 15:04:05.9999` like livepeer_bench.
-    pub timestamp: String,
+    /// Wall-clock time the segment finished, UTC. segments.csv writes it as livepeer_bench does
+    /// (`2006-01-02 15:04:05.9999`).
+    pub timestamp: DateTime<Utc>,
     pub session: u32,
     pub segment: u32,
     /// Source segment duration, seconds.

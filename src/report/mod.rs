@@ -9,3 +9,4 @@ pub mod money;
 pub mod progress;
 pub mod sections;
 pub mod table;
+pub mod text;
