@@ -10,12 +10,12 @@ use rigbench::economics::{load_run_json, EconomicsError, Rig};
 fn run_json_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.json");
-    std::fs::write(&path, r#"{"schema_version": 2, "summary": {}}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 99, "summary": {}}"#).unwrap();
     match load_run_json(&path) {
         Err(e @ EconomicsError::SchemaVersion { .. }) => {
             let msg = e.to_string();
             assert!(
-                msg.contains("schema_version 2") && msg.contains(&path.display().to_string()),
+                msg.contains("schema_version 99") && msg.contains(&path.display().to_string()),
                 "{msg}"
             );
         }
