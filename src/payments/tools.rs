@@ -276,7 +276,9 @@ mod tests {
         let too_large = format!("{}0", U256::MAX);
         assert_eq!(parse_uint("").unwrap_err(), UintError::Empty);
         assert_eq!(parse_uint("  ").unwrap_err(), UintError::Empty);
-        for bad in ["0x", "-1", "+1", "1.5", "1e18", "1_000", "0x1_0", "0xg", "0x 1"] {
+        for bad in [
+            "0x", "-1", "+1", "1.5", "1e18", "1_000", "0x1_0", "0xg", "0x 1",
+        ] {
             assert_eq!(
                 parse_uint(bad).unwrap_err(),
                 UintError::NotWhole(bad.to_string()),
