@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod money;
 
-/// Bumped whenever a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field changes meaning or disappears. 2: `economics` as the protocol pays
+/// it (issue 9: fee split, rewards, two verdicts, typed labels; `inputs.fee_share` gone).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything a run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
