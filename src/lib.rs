@@ -17,3 +17,4 @@ pub mod result;
 pub mod run;
 pub mod transcode;
 pub mod validation;
+pub mod market;
