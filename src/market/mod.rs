@@ -35,7 +35,7 @@ pub const MAX_CONCURRENT_STREAMS: f64 = 1e7;
 /// Nanoseconds per simulated stream used for the estimate in the refusal (benches/market.rs).
 pub const NANOSECONDS_PER_STREAM_ESTIMATE: f64 = 200.0;
 /// Replications of each sweep point, at most.
-pub const SWEEP_RUNS_MAX: u32 = 4;
+pub const SWEEP_RUNS_MAX: u32 = 2;
 /// Price multipliers of the sweep (the gateways' caps are tried too).
 pub const PRICE_MULTIPLIERS: [f64; 5] = [0.5, 0.75, 1.0, 1.5, 2.0];
 /// Stake multipliers of the sensitivity grid.
@@ -507,6 +507,9 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         market.eth_usd = eth;
     }
     let rig = this_rig(req, market.demand.pixels_per_stream_second, &mut estimated)?;
+    if rig.as_ref().is_some_and(|r| r.agent.capacity_streams == 0) {
+        notes.push("this rig's capacity is 0 streams: gateways always find it capped, so it gets no work (measure a capacity it sustains, or give --streams)".to_string());
+    }
     if let Some(r) = &rig {
         market.orchestrators.push(r.agent.clone());
         market.this_rig = Some(market.orchestrators.len() - 1);

@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod market;
 pub mod progress;
 pub mod sections;
 pub mod table;

@@ -11,6 +11,7 @@ mod cli;
 mod cli_keys;
 mod economics;
 mod ingest;
+mod market;
 mod metering;
 mod payments;
 mod payments_cli;
