@@ -338,7 +338,7 @@ pub struct MarketArgs {
 
     /// run.json of an earlier run: this rig's capacity (extrapolated, and labelled so), latency
     /// and ladder pixels come from it. Needs --rig.
-    #[arg(long, value_name = "FILE", conflicts_with = "streams", help_heading = "Input")]
+    #[arg(long, value_name = "FILE", conflicts_with = "streams", requires = "rig", help_heading = "Input")]
     pub run: Option<PathBuf>,
 
     /// This rig's capacity in concurrent streams, given rather than measured (labelled so).

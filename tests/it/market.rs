@@ -225,7 +225,7 @@ fn bad_market_inputs_exit_2_naming_the_key() {
     let n = net.to_str().unwrap();
     let e = empty.to_str().unwrap();
     let d = dir.path().to_str().unwrap();
-    let flag_cases: [(&[&str], &str); 8] = [
+    let flag_cases: [(&[&str], &str); 9] = [
         (&["--network", e], "empty"),
         (&["--network", d], "cannot read network file"),
         (&["--network", "no/such.toml"], "no/such.toml"),
@@ -234,6 +234,7 @@ fn bad_market_inputs_exit_2_naming_the_key() {
         (&["--network", n, "--days=-1"], "--days -1"),
         (&["--network", n, "--streams", "0"], "--streams 0"),
         (&["--network", n, "--run", "Cargo.toml"], "--rig"),
+        (&["--network", n, "--rig", "fixtures/rigs/cpu-only.toml", "--run", "Cargo.toml"], "not a rigbench run.json"),
     ];
     for (args, needle) in flag_cases {
         let mut a = args.to_vec();
