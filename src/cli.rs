@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Transcode a stream through a ladder with N concurrent sessions, pay for it with tickets,
     /// validate every rendition, and report speed (livepeer_bench-compatible), power and money.
+    // Negative numbers reach the flag's own check, whose message names the flag and its range.
+    #[command(allow_negative_numbers = true)]
     Run(Box<RunArgs>),
     /// Print the hardware inventory and what each backend can do here (and why not).
     Probe(ProbeArgs),
@@ -78,16 +80,16 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub allow_truncated: bool,
 
-    /// Length of the segments a file is cut into, seconds (at the first keyframe at or after
-    /// each boundary). HLS input keeps its own segments.
+    /// Length of the segments a file is cut into, seconds, above 0 and at most 600 (cut at the
+    /// first keyframe at or after each boundary). HLS input keeps its own segments.
     #[arg(long, value_name = "S", default_value_t = 2.0, help_heading = "Input")]
     pub segment_seconds: f64,
 
-    /// Parallel sessions (streams); each transcodes the same source.
+    /// Parallel sessions (streams), 1 to 1000; each transcodes the same source.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
     pub concurrent_sessions: u32,
 
-    /// Stagger between session starts, milliseconds.
+    /// Stagger between session starts, milliseconds, at most 3600000 (an hour).
     #[arg(
         long,
         value_name = "MS",
@@ -96,11 +98,12 @@ pub struct RunArgs {
     )]
     pub session_delay: u64,
 
-    /// Segments per session at most (0 = all).
+    /// Segments per session at most (0 = all; any larger number caps at the stream's length).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Sessions")]
     pub segs: u32,
 
-    /// Each session plays the source N times in a row (longer streams from a short clip).
+    /// Each session plays the source N times in a row, 1 to 10000 (longer streams from a short
+    /// clip).
     #[arg(
         long = "loop",
         value_name = "N",
@@ -109,7 +112,8 @@ pub struct RunArgs {
     )]
     pub loops: u32,
 
-    /// Repeat the whole benchmark N times, with a summary for each repeat and one for all.
+    /// Repeat the whole benchmark N times, 1 to 1000, with a summary for each repeat and one for
+    /// all.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
     pub repeat: u32,
 
@@ -129,13 +133,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "IDS|all", help_heading = "Backend")]
     pub nvidia: Option<String>,
 
-    /// Where results go. Default: reports/runs/<UTC time>-<host>/.
+    /// Where results go. Default: reports/runs/<UTC time>-<host>/. A folder that already holds a
+    /// run (run.json or segments.csv) is refused unless --force.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<PathBuf>,
 
     /// Write each rendition as out-dir/renditions/<profile>_<session>_<segment>.ts.
     #[arg(long, help_heading = "Output")]
     pub keep_renditions: bool,
+
+    /// Reuse an out-dir that holds an earlier run: first remove that run's files (run.json,
+    /// segments.csv, power.csv, report.md, renditions/; payments/ is kept). Refused on a folder
+    /// that holds no run.json or segments.csv.
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
 
     /// Print run.json to stdout in place of the table.
     #[arg(long, help_heading = "Output")]
@@ -149,15 +160,18 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub allow_invalid: bool,
 
-    /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
+    /// Orchestrator price, wei per output pixel (whole wei, decimal or 0x-hex, at most 10^18).
+    /// Default: the rig file's, else 1000.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub price_per_pixel: Option<String>,
 
-    /// Expected value of one ticket, wei. Default: the rig file's, else 8000000000 (go-livepeer).
+    /// Expected value of one ticket, wei (1 to 10^21). Default: the rig file's, else 8000000000
+    /// (go-livepeer).
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub ticket_ev: Option<String>,
 
-    /// Gas price for ticket parameters and redemptions, gwei. Default: the rig file's, else 0.1.
+    /// Gas price for ticket parameters and redemptions, gwei (0 to 1000000000). Default: the rig
+    /// file's, else 0.01.
     #[arg(long, value_name = "GWEI", help_heading = "Payments")]
     pub redeem_gas_price: Option<f64>,
 
@@ -165,13 +179,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub chain: ChainArgs,
 
-    /// Deposit each session's broadcaster is funded with on the chain, wei. Default: 1 ETH on
-    /// the embedded chain, 0.01 ETH on rpc (real ether leaves the operator's account).
+    /// Deposit each session's broadcaster is funded with on the chain, wei (at most 10^24).
+    /// Default: 1 ETH on the embedded chain, 0.01 ETH on rpc (real ether leaves the operator's
+    /// account).
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub sender_deposit: Option<String>,
 
-    /// Reserve each session's broadcaster is funded with on the chain, wei. Same defaults as
-    /// --sender-deposit.
+    /// Reserve each session's broadcaster is funded with on the chain, wei (at most 10^24). Same
+    /// defaults as --sender-deposit.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub sender_reserve: Option<String>,
 
@@ -192,11 +207,12 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE", help_heading = "Money")]
     pub set: Vec<String>,
 
-    /// Measure the rig at rest for N seconds before the run (incremental energy above idle).
+    /// Measure the rig at rest for N seconds, at most 3600, before the run (incremental energy
+    /// above idle).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Money")]
     pub idle_seconds: u64,
 
-    /// Power sampling interval, milliseconds.
+    /// Power sampling interval, milliseconds, 10 to 60000.
     #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
     pub power_interval: u64,
 }
@@ -218,7 +234,7 @@ pub struct ChainArgs {
     pub broker: Option<String>,
 
     /// Encrypted JSON keystore of the orchestrator's key (password from
-    /// RIGBENCH_KEYSTORE_PASSWORD).
+    /// RIGBENCH_KEYSTORE_PASSWORD); `--chain rpc` only.
     #[arg(long, value_name = "FILE", help_heading = "Chain")]
     pub keystore: Option<PathBuf>,
 }
@@ -322,6 +338,14 @@ pub struct EconomicsArgs {
     /// Print the economics as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Price a partial run.json (interrupted or failed midway) anyway; the result is labelled
+    /// partial. Without it a partial run is refused.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// market.json of `rigbench market`: its simulated utilisation of this rig replaces the rig
+    /// file's `utilisation.share_sold` (and the report says so).
+    #[arg(long, value_name = "FILE")]
+    pub market: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod money;
+
 /// Bumped whenever a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -46,7 +48,7 @@ pub struct RunResult {
     /// Bits per second in and out, per stream.
     pub bandwidth: Option<crate::metering::bandwidth::BandwidthSummary>,
     /// Money per hour and the verdict; present only with `--rig`.
-    pub economics: Option<crate::economics::Economics>,
+    pub economics: Option<money::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
 }
@@ -152,8 +154,9 @@ pub struct ValidationSummary {
 /// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
-    /// Wall-clock time the segment finished, `2006-01-02 15:04:05.9999` like livepeer_bench.
-    pub timestamp: String,
+    /// Wall-clock time the segment finished, UTC. segments.csv writes it as livepeer_bench does
+    /// (`2006-01-02 15:04:05.9999`).
+    pub timestamp: DateTime<Utc>,
     pub session: u32,
     pub segment: u32,
     /// Source segment duration, seconds.

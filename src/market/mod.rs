@@ -141,20 +141,22 @@ fn cost_model(facts: &RunFacts, rig: &Rig, price_wei: f64) -> Result<CostModel, 
         (Some(a), Some(b)) if s > 0.0 => (a - b) / (0.5 * s),
         _ => 0.0,
     };
-    let fixed = c1.map(|c| c - per_stream * s);
     let gross = full.per_rig_hour.fees_gross_usd_per_hour;
     let gas_share = if gross > 0.0 {
         full.per_rig_hour.gas_usd_per_hour / gross
     } else {
         0.0
     };
+    // withdrawFees and reward() gas do not grow with streams: fixed.
+    let reward_gas = full.rewards.as_ref().map_or(0.0, |r| r.reward_gas_usd_per_hour);
+    let fixed = c1.map(|c| c - per_stream * s + full.per_rig_hour.withdraw_gas_usd_per_hour + reward_gas);
     Ok(CostModel {
         fixed_usd_per_hour: fixed,
         usd_per_stream_hour: per_stream,
         gas_share_of_fees: gas_share,
         basis: format!(
-            "economics' own cost model at the streams served: power {} ({}), bandwidth {}, hardware {}",
-            full.power.status, full.power.basis, full.bandwidth.basis, full.hardware.basis
+            "economics' own cost model at the streams served: power {:?} ({}), bandwidth {}, hardware {}; withdrawFees and reward() gas fixed, redemption gas {:.2}% of gross fees",
+            full.power.status, full.power.basis, full.bandwidth.basis, full.hardware.basis, gas_share * 100.0
         ),
     })
 }
@@ -164,10 +166,11 @@ fn cost_model(facts: &RunFacts, rig: &Rig, price_wei: f64) -> Result<CostModel, 
 fn synthetic_facts(capacity: u32, pixels_per_stream_second: f64) -> RunFacts {
     let c = capacity.max(1);
     RunFacts {
+        partial: false,
         live: true,
         concurrent_sessions: c,
         renditions_per_stream: 4,
-        backend_used: "cpu".to_string(),
+        backend_used: economics::Backend::Cpu,
         realtime_duration_ratio: economics::REALTIME_RATIO_LIMIT,
         throughput_x: f64::from(c),
         source_seconds: 3600.0 * f64::from(c),
@@ -203,18 +206,17 @@ pub fn this_rig(
     let eth_usd = rig
         .and_then(|r| r.fees.eth_usd)
         .unwrap_or(req.network.market.eth_usd);
-    let (price, price_source) = match (
-        rig.and_then(|r| r.fees.price_per_pixel_wei),
-        rig.and_then(|r| r.fees.price_usd_per_pixel),
-        t.price_per_pixel_wei,
-    ) {
-        (Some(p), _, _) => (p, "rig file fees.price_per_pixel_wei".to_string()),
-        (None, Some(usd), _) => (
-            usd / eth_usd * economics::WEI_PER_ETH,
-            format!("rig file fees.price_usd_per_pixel at {eth_usd} USD/ETH"),
+    let (price, price_source) = match (rig.and_then(|r| r.price_per_pixel_wei()), t.price_per_pixel_wei) {
+        (Some(p), _) => (
+            p,
+            if rig.is_some_and(|r| r.fees.price_per_pixel_wei.is_some()) {
+                "rig file fees.price_per_pixel_wei".to_string()
+            } else {
+                format!("rig file fees.price_usd_per_pixel at {eth_usd} USD/ETH")
+            },
         ),
-        (None, None, Some(p)) => (p, "network file this_rig.price_per_pixel_wei".to_string()),
-        (None, None, None) => {
+        (None, Some(p)) => (p, "network file this_rig.price_per_pixel_wei".to_string()),
+        (None, None) => {
             return Err(input(
                 "this rig has no price: set fees.price_per_pixel_wei in the rig file or this_rig.price_per_pixel_wei in the network file",
             ))
@@ -250,12 +252,12 @@ pub fn this_rig(
             let c = econ.capacity.streams_sustained;
             let s = &run.summary.latency_seconds;
             estimated.push(format!(
-                "this rig's capacity {c} streams is extrapolated from run.json by economics' capacity method ({})",
+                "this rig's capacity {c} streams is extrapolated from run.json by economics' capacity method ({:?})",
                 econ.capacity.method
             ));
             (
                 c,
-                format!("run.json, extrapolated ({}): {}", econ.capacity.method, econ.capacity.evidence),
+                format!("run.json, extrapolated ({:?}): {}", econ.capacity.method, econ.capacity.evidence),
                 s.p50 + transfer,
                 s.p95.max(s.p50) + transfer,
                 format!("run.json transcode latency p50/p95 + demand.transfer_seconds ({transfer} s), measured at {} concurrent sessions", run.sessions.concurrent_sessions),
@@ -278,28 +280,46 @@ pub fn this_rig(
             (c, "network file [this_rig] (not measured)".to_string(), a, b, src, None)
         }
     };
-    // Stake and shares.
-    let fee_share = match (t.fee_share, rig) {
-        (Some(f), _) => f,
-        (None, Some(r)) => 1.0 - r.fees.fee_share,
-        (None, None) => 0.0,
+    // Stake and shares: the rig file's [staking] when it bonds stake, else [this_rig].
+    let staked = rig.map(|r| &r.staking).filter(|s| s.total_stake() > 0.0);
+    let (own, delegated, fee_share, reward_cut, stake_from_rig) = match staked {
+        Some(s) => (
+            s.own_stake_lpt,
+            (s.total_stake() - s.own_stake_lpt).max(0.0),
+            s.fee_share,
+            s.reward_cut,
+            true,
+        ),
+        None => (
+            t.own_stake_lpt.unwrap_or(0.0),
+            t.delegated_stake_lpt.unwrap_or(0.0),
+            t.fee_share.or(rig.map(|r| r.staking.fee_share)).unwrap_or(0.0),
+            t.reward_cut.or(rig.map(|r| r.staking.reward_cut)).unwrap_or(1.0),
+            false,
+        ),
     };
     let agent = Orchestrator {
         name: name.clone(),
-        own_stake_lpt: t.own_stake_lpt.unwrap_or(0.0),
-        delegated_stake_lpt: t.delegated_stake_lpt.unwrap_or(0.0),
+        own_stake_lpt: own,
+        delegated_stake_lpt: delegated,
         price_per_pixel_wei: price,
         capacity_streams: capacity,
         latency_p50_seconds: p50,
         latency_p95_seconds: p95,
         fee_share,
-        reward_cut: t.reward_cut.unwrap_or(1.0),
+        reward_cut,
         availability: t.availability.unwrap_or(1.0),
         calls_reward: t.calls_reward.unwrap_or(true),
     };
     network::check_orchestrator("this rig", &agent)?;
-    let stake_source = if t.own_stake_lpt.is_some() || t.delegated_stake_lpt.is_some() {
-        "network file [this_rig]".to_string()
+    let stake_source = if stake_from_rig {
+        "rig file [staking]".to_string()
+    } else if t.own_stake_lpt.is_some() || t.delegated_stake_lpt.is_some() {
+        estimated.push(format!(
+            "this rig's stake {} LPT: the network file's [this_rig] (the rig file bonds none)",
+            own + delegated
+        ));
+        "network file [this_rig] (the rig file has no [staking] stake)".to_string()
     } else {
         estimated.push("this rig's stake: none given, so 0 LPT (it gets only the random 30% of selection)".to_string());
         "none given (0 LPT)".to_string()
@@ -497,6 +517,15 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         }
         None => "network file demand.pixels_per_stream_second",
     };
+    if let Some(lpt) = req.rig.as_ref().and_then(|r| r.staking.lpt_usd) {
+        if lpt != market.lpt_usd {
+            notes.push(format!(
+                "LPT at {lpt} USD from the rig file (the network file says {})",
+                market.lpt_usd
+            ));
+        }
+        market.lpt_usd = lpt;
+    }
     if let Some(eth) = req.rig.as_ref().and_then(|r| r.fees.eth_usd) {
         if eth != market.eth_usd {
             notes.push(format!(
@@ -629,7 +658,8 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         let total0: f64 = market.orchestrators.iter().map(|o| o.stake_lpt()).sum();
         let util = Spread::of(&f.utilisation);
         utilisation = Some(SimulatedUtilisation {
-            share: util.mean,
+            // The mean lies between the nearest-rank p5 and p95 up to rounding: keep it there.
+            share: util.mean.clamp(util.p5, util.p95),
             p5: util.p5,
             p95: util.p95,
             note: format!(
@@ -712,6 +742,33 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         utilisation,
         estimated,
         notes,
+    })
+}
+
+/// Reads market.json's simulated utilisation of this rig for `rigbench economics --market`,
+/// refusing another schema version or a market run without this rig.
+pub fn load_utilisation(path: &std::path::Path) -> anyhow::Result<economics::UtilisationSource> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path).context("cannot read it")?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).context("not a rigbench market.json (invalid JSON)")?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(MARKET_SCHEMA_VERSION) => {}
+        Some(v) => anyhow::bail!(
+            "schema_version {v}, but this rigbench reads market.json schema_version {MARKET_SCHEMA_VERSION}: re-run `rigbench market`"
+        ),
+        None => anyhow::bail!("not a rigbench market.json (no schema_version)"),
+    }
+    let result: MarketResult =
+        serde_json::from_value(value).context("not a rigbench market.json")?;
+    let u = result.utilisation.context(
+        "it has no utilisation for this rig (the market ran without a rig file or [this_rig])",
+    )?;
+    Ok(economics::UtilisationSource::Simulated {
+        share: u.share,
+        p5: u.p5,
+        p95: u.p95,
+        note: u.note,
     })
 }
 

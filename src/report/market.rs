@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::table::{row, Section};
+use super::sections::{row, Section};
 use crate::market::result::MarketResult;
 use crate::market::stats::Spread;
 

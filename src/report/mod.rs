@@ -6,6 +6,8 @@ pub mod csv;
 pub mod json;
 pub mod markdown;
 pub mod market;
+pub mod money;
 pub mod progress;
 pub mod sections;
 pub mod table;
+pub mod text;

@@ -78,6 +78,24 @@ fn small_network(dir: &Path) -> PathBuf {
     path
 }
 
+/// run.json of one short real run (one 144p segment, as fast as possible), made once.
+fn fresh_run() -> PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_rigbench"))
+            .current_dir(root())
+            .args(["run", "--no-live", "--segs", "1", "--transcoding-options", "P144p30fps16x9"])
+            .args(["--no-payments", "--quiet", "--out-dir"])
+            .arg(dir.path().join("run"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        dir
+    });
+    dir.path().join("run/run.json")
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -153,7 +171,7 @@ fn market_reads_capacity_and_latency_from_a_run_and_labels_them() {
         "--rig",
         "fixtures/rigs/cpu-only.toml",
         "--run",
-        "reports/2026-11-24-2core-vm-cpu-default/run.json",
+        fresh_run().to_str().unwrap(),
         "--days",
         "1",
         "--runs",
@@ -169,11 +187,9 @@ fn market_reads_capacity_and_latency_from_a_run_and_labels_them() {
     assert!(i["capacity_source"].as_str().unwrap().contains("extrapolated"), "{i}");
     assert!(i["latency_source"].as_str().unwrap().contains("run.json"), "{i}");
     assert_eq!(v["inputs"]["pixels_source"].as_str().unwrap(), "run.json (output pixels / source seconds)");
-    // That run (one live session, Real-Time Duration Ratio 1.08 > 0.8) sustains 0 streams: the
-    // rig gets no work, and says so.
-    assert_eq!(i["capacity_streams"], 0, "{i}");
-    assert_eq!(v["this_rig"]["demand_share"]["mean"], 0.0);
-    assert!(v["notes"].to_string().contains("0 streams"), "{}", v["notes"]);
+    let run = json(&fresh_run());
+    let p50 = run["summary"]["latency_seconds"]["p50"].as_f64().unwrap();
+    assert_eq!(i["latency_p50_seconds"].as_f64().unwrap(), p50 + 0.3, "run p50 + transfer");
 }
 
 #[test]
@@ -244,4 +260,44 @@ fn bad_market_inputs_exit_2_naming_the_key() {
         assert!(String::from_utf8_lossy(&o.stderr).contains(needle), "{args:?} {needle}: {}", text(&o));
     }
     assert!(!out.join("market.json").exists(), "no market.json after a refused input");
+}
+
+#[test]
+fn economics_uses_the_simulated_utilisation_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = small_network(dir.path());
+    let o = rigbench(&[
+        "--network",
+        net.to_str().unwrap(),
+        "--rig",
+        "fixtures/rigs/home-consumer-gpu.toml",
+        "--days",
+        "2",
+        "--runs",
+        "2",
+        "--quiet",
+        "--out-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let market = dir.path().join("market.json");
+    let share = json(&market)["utilisation"]["share"].as_f64().unwrap();
+    let economics = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rigbench"));
+        c.current_dir(root()).args(["economics", "--run"]).arg(fresh_run()).args([
+            "--rig",
+            "fixtures/rigs/home-consumer-gpu.toml",
+            "--json",
+        ]);
+        c.args(extra).output().unwrap()
+    };
+    let o = economics(&["--market", market.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["inputs"]["utilisation_share_sold"].as_f64().unwrap(), share);
+    assert!(v["inputs"]["utilisation_source"].to_string().contains("rigbench market"), "{v}");
+    // A file that is not a market.json is refused, naming the flag.
+    let o = economics(&["--market", "Cargo.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--market Cargo.toml"), "{}", text(&o));
 }
