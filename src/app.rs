@@ -122,8 +122,8 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
 /// print the table.
 fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, Failure> {
     use crate::market::{CapacityInput, MarketError, MarketRequest};
-    let network = crate::market::network::NetworkFile::load(&args.network)
-        .map_err(Failure::usage)?;
+    let network =
+        crate::market::network::NetworkFile::load(&args.network).map_err(Failure::usage)?;
     let rig = match &args.rig {
         Some(path) => Some(
             crate::economics::rig::Rig::load(path)
@@ -177,9 +177,10 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
         d.into()
     });
     let result = crate::market::run(&req, pixels).map_err(|e| match e {
-        MarketError::Economics(_) | MarketError::Network(_) | MarketError::Input(_) | MarketError::TooLarge { .. } => {
-            Failure::usage(e)
-        }
+        MarketError::Economics(_)
+        | MarketError::Network(_)
+        | MarketError::Input(_)
+        | MarketError::TooLarge { .. } => Failure::usage(e),
     })?;
     let bytes = crate::report::market::market_json(&result).map_err(Failure::run)?;
     std::fs::create_dir_all(&out_dir)
@@ -199,7 +200,10 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
         t.into_bytes()
     };
     out(text).map_err(|f| {
-        Failure::run(f.error.context(format!("market.json is in {}", path.display())))
+        Failure::run(
+            f.error
+                .context(format!("market.json is in {}", path.display())),
+        )
     })?;
     Ok(ExitCode::Ok)
 }

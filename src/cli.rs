@@ -362,7 +362,13 @@ pub struct MarketArgs {
 
     /// run.json of an earlier run: this rig's capacity (extrapolated, and labelled so), latency
     /// and ladder pixels come from it. Needs --rig.
-    #[arg(long, value_name = "FILE", conflicts_with = "streams", requires = "rig", help_heading = "Input")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "streams",
+        requires = "rig",
+        help_heading = "Input"
+    )]
     pub run: Option<PathBuf>,
 
     /// This rig's capacity in concurrent streams, given rather than measured (labelled so).
@@ -370,19 +376,39 @@ pub struct MarketArgs {
     pub streams: Option<u32>,
 
     /// Simulated days per replication.
-    #[arg(long, value_name = "D", default_value_t = 14.0, help_heading = "Simulation")]
+    #[arg(
+        long,
+        value_name = "D",
+        default_value_t = 14.0,
+        help_heading = "Simulation"
+    )]
     pub days: f64,
 
     /// Seed: the same seed gives the same market.json bit for bit.
-    #[arg(long, value_name = "S", default_value_t = 1, help_heading = "Simulation")]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 1,
+        help_heading = "Simulation"
+    )]
     pub seed: u64,
 
     /// Independent replications (their spread is reported).
-    #[arg(long, value_name = "K", default_value_t = 10, help_heading = "Simulation")]
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 10,
+        help_heading = "Simulation"
+    )]
     pub runs: u32,
 
     /// Worker threads for replications (0 = one per core); results do not depend on it.
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Simulation")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Simulation"
+    )]
     pub threads: usize,
 
     /// Where market.json goes. Default: reports/runs/<UTC time>-<host>-market/.

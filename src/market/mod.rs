@@ -148,8 +148,12 @@ fn cost_model(facts: &RunFacts, rig: &Rig, price_wei: f64) -> Result<CostModel, 
         0.0
     };
     // withdrawFees and reward() gas do not grow with streams: fixed.
-    let reward_gas = full.rewards.as_ref().map_or(0.0, |r| r.reward_gas_usd_per_hour);
-    let fixed = c1.map(|c| c - per_stream * s + full.per_rig_hour.withdraw_gas_usd_per_hour + reward_gas);
+    let reward_gas = full
+        .rewards
+        .as_ref()
+        .map_or(0.0, |r| r.reward_gas_usd_per_hour);
+    let fixed =
+        c1.map(|c| c - per_stream * s + full.per_rig_hour.withdraw_gas_usd_per_hour + reward_gas);
     Ok(CostModel {
         fixed_usd_per_hour: fixed,
         usd_per_stream_hour: per_stream,
@@ -224,8 +228,9 @@ pub fn this_rig(
     };
     // Capacity and latency.
     let transfer = req.network.demand.transfer_seconds;
-    let from_file_latency = |estimated: &mut Vec<String>| -> Result<(f64, f64, String), MarketError> {
-        match (t.latency_p50_seconds, t.latency_p95_seconds) {
+    let from_file_latency =
+        |estimated: &mut Vec<String>| -> Result<(f64, f64, String), MarketError> {
+            match (t.latency_p50_seconds, t.latency_p95_seconds) {
             (Some(a), Some(b)) if b >= a => {
                 estimated.push(format!("this rig's latency {a} s median, {b} s p95: the network file's [this_rig], not measured"));
                 Ok((a, b, "network file [this_rig] (not measured)".to_string()))
@@ -240,7 +245,7 @@ pub fn this_rig(
                 "this rig's latency is unknown: give --run run.json, or this_rig.latency_p50_seconds and this_rig.latency_p95_seconds in the network file",
             )),
         }
-    };
+        };
     let (capacity, capacity_source, p50, p95, latency_source, facts) = match &req.capacity {
         CapacityInput::Run(run) => {
             let rig = rig.ok_or_else(|| input("--run needs --rig: the rig file prices the run and caps its capacity (NVENC, port)"))?;
@@ -266,7 +271,14 @@ pub fn this_rig(
         }
         CapacityInput::Streams(n) => {
             let (a, b, src) = from_file_latency(estimated)?;
-            (*n, "--streams (given, not measured)".to_string(), a, b, src, None)
+            (
+                *n,
+                "--streams (given, not measured)".to_string(),
+                a,
+                b,
+                src,
+                None,
+            )
         }
         CapacityInput::NetworkFile => {
             let c = t.capacity_streams.ok_or_else(|| {
@@ -277,7 +289,14 @@ pub fn this_rig(
                 "this rig's capacity {c} streams: the network file's [this_rig], not measured"
             ));
             let (a, b, src) = from_file_latency(estimated)?;
-            (c, "network file [this_rig] (not measured)".to_string(), a, b, src, None)
+            (
+                c,
+                "network file [this_rig] (not measured)".to_string(),
+                a,
+                b,
+                src,
+                None,
+            )
         }
     };
     // Stake and shares: the rig file's [staking] when it bonds stake, else [this_rig].
@@ -293,8 +312,12 @@ pub fn this_rig(
         None => (
             t.own_stake_lpt.unwrap_or(0.0),
             t.delegated_stake_lpt.unwrap_or(0.0),
-            t.fee_share.or(rig.map(|r| r.staking.fee_share)).unwrap_or(0.0),
-            t.reward_cut.or(rig.map(|r| r.staking.reward_cut)).unwrap_or(1.0),
+            t.fee_share
+                .or(rig.map(|r| r.staking.fee_share))
+                .unwrap_or(0.0),
+            t.reward_cut
+                .or(rig.map(|r| r.staking.reward_cut))
+                .unwrap_or(1.0),
             false,
         ),
     };
@@ -321,7 +344,10 @@ pub fn this_rig(
         ));
         "network file [this_rig] (the rig file has no [staking] stake)".to_string()
     } else {
-        estimated.push("this rig's stake: none given, so 0 LPT (it gets only the random 30% of selection)".to_string());
+        estimated.push(
+            "this rig's stake: none given, so 0 LPT (it gets only the random 30% of selection)"
+                .to_string(),
+        );
         "none given (0 LPT)".to_string()
     };
     let costs = match rig {
@@ -353,9 +379,10 @@ pub fn this_rig(
         fee_share: agent.fee_share,
         reward_cut: agent.reward_cut,
         stake_source,
-        cost_basis: costs
-            .as_ref()
-            .map_or("no rig file: costs and profit not computed".to_string(), |c| c.basis.clone()),
+        cost_basis: costs.as_ref().map_or(
+            "no rig file: costs and profit not computed".to_string(),
+            |c| c.basis.clone(),
+        ),
     };
     Ok(Some(ThisRig {
         agent,
@@ -378,7 +405,13 @@ pub fn replicate(market: &Market, seed: u64, runs: u32, threads: usize) -> Vec<O
     std::thread::scope(|scope| {
         let handles: Vec<_> = seeds
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|s| sim::simulate(market, *s)).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| sim::simulate(market, *s))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -417,11 +450,15 @@ fn figures(market: &Market, outcomes: &[Outcome], i: usize) -> RigFigures {
         let me = &o.orchestrators[i];
         let mean_streams = me.stream_seconds_served / horizon;
         f.streams_served.push(mean_streams);
-        f.stream_hours_per_day.push(me.stream_seconds_served / 3600.0 / days);
-        f.utilisation.push(if cap > 0.0 { mean_streams / cap } else { 0.0 });
-        f.demand_share.push(ratio(me.stream_seconds_served, o.stream_seconds_demanded));
+        f.stream_hours_per_day
+            .push(me.stream_seconds_served / 3600.0 / days);
+        f.utilisation
+            .push(if cap > 0.0 { mean_streams / cap } else { 0.0 });
+        f.demand_share
+            .push(ratio(me.stream_seconds_served, o.stream_seconds_demanded));
         let placed: u64 = o.orchestrators.iter().map(|x| x.new_sessions).sum();
-        f.new_session_share.push(ratio(me.new_sessions as f64, placed as f64));
+        f.new_session_share
+            .push(ratio(me.new_sessions as f64, placed as f64));
         let usd = |wei: f64| wei * market.eth_usd / economics::WEI_PER_ETH / days;
         f.fees_gross_usd_per_day.push(usd(me.fees_wei));
         f.fees_kept_usd_per_day.push(usd(me.fees_kept_wei));
@@ -456,8 +493,10 @@ fn profits(market: &Market, f: &RigFigures, costs: Option<&CostModel>) -> Option
         let rewards = f.rewards_kept_lpt_per_day[k] * market.lpt_usd;
         out.costs.push(cost);
         out.gas.push(gas);
-        out.without_rewards.push(f.fees_kept_usd_per_day[k] - gas - cost);
-        out.profit.push(f.fees_kept_usd_per_day[k] + rewards - gas - cost);
+        out.without_rewards
+            .push(f.fees_kept_usd_per_day[k] - gas - cost);
+        out.profit
+            .push(f.fees_kept_usd_per_day[k] + rewards - gas - cost);
     }
     Some(out)
 }
@@ -471,7 +510,10 @@ struct ProfitFigures {
 }
 
 fn p_positive(v: &[f64]) -> f64 {
-    ratio(v.iter().filter(|p| **p > 0.0).count() as f64, v.len() as f64)
+    ratio(
+        v.iter().filter(|p| **p > 0.0).count() as f64,
+        v.len() as f64,
+    )
 }
 
 /// Refuses a simulation that would take too long or too much memory, with the estimate.
@@ -489,7 +531,8 @@ pub fn check_size(market: &Market, replications: f64) -> Result<(), MarketError>
             limit: MAX_TOTAL_STREAMS,
         });
     }
-    let concurrent = market.demand.streams_per_hour / 3600.0 * market.demand.mean_duration_seconds();
+    let concurrent =
+        market.demand.streams_per_hour / 3600.0 * market.demand.mean_duration_seconds();
     if concurrent > MAX_CONCURRENT_STREAMS {
         return Err(input(format!(
             "demand.streams_per_hour × mean duration = {concurrent:.3e} concurrent streams, more than the {MAX_CONCURRENT_STREAMS:.0e} the simulation holds: lower demand.streams_per_hour or the durations"
@@ -502,7 +545,10 @@ pub fn check_size(market: &Market, replications: f64) -> Result<(), MarketError>
 /// sensitivity grid, and summarises them.
 pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketResult, MarketError> {
     if !(req.days.is_finite() && req.days > 0.0 && req.days <= 3660.0) {
-        return Err(input(format!("--days {}: must be > 0 and at most 3660", req.days)));
+        return Err(input(format!(
+            "--days {}: must be > 0 and at most 3660",
+            req.days
+        )));
     }
     if req.runs == 0 || req.runs > 1000 {
         return Err(input(format!("--runs {}: must be 1..=1000", req.runs)));
@@ -609,27 +655,40 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         let mut sensitivity: Vec<SensitivityPoint> = sweep
             .iter()
             .filter_map(|p| {
-                let m = if base_price > 0.0 { p.price_per_pixel_wei / base_price } else { f64::NAN };
-                [0.5, 1.0, 2.0].iter().any(|k| (m - k).abs() < 1e-9).then(|| SensitivityPoint {
-                    parameter: "price".to_string(),
-                    multiplier: m,
-                    value: p.price_per_pixel_wei,
-                    demand_share: p.demand_share,
-                    utilisation: p.utilisation,
-                    profit_usd_per_day: p.profit_usd_per_day,
-                })
+                let m = if base_price > 0.0 {
+                    p.price_per_pixel_wei / base_price
+                } else {
+                    f64::NAN
+                };
+                [0.5, 1.0, 2.0]
+                    .iter()
+                    .any(|k| (m - k).abs() < 1e-9)
+                    .then(|| SensitivityPoint {
+                        parameter: "price".to_string(),
+                        multiplier: m,
+                        value: p.price_per_pixel_wei,
+                        demand_share: p.demand_share,
+                        utilisation: p.utilisation,
+                        profit_usd_per_day: p.profit_usd_per_day,
+                    })
             })
             .collect();
         let base_point = sensitivity.iter().find(|s| s.multiplier == 1.0).cloned();
-        for (parameter, mults) in [("stake", &STAKE_MULTIPLIERS[..]), ("capacity", &CAPACITY_MULTIPLIERS[..])] {
+        for (parameter, mults) in [
+            ("stake", &STAKE_MULTIPLIERS[..]),
+            ("capacity", &CAPACITY_MULTIPLIERS[..]),
+        ] {
             let mut rows = Vec::new();
             for &k in mults {
                 let (value, (f, pf)) = if parameter == "stake" {
                     let v = r.agent.stake_lpt() * k;
-                    (v, variant(&|o| {
-                        o.own_stake_lpt *= k;
-                        o.delegated_stake_lpt *= k;
-                    }))
+                    (
+                        v,
+                        variant(&|o| {
+                            o.own_stake_lpt *= k;
+                            o.delegated_stake_lpt *= k;
+                        }),
+                    )
                 } else {
                     let c = ((f64::from(r.agent.capacity_streams) * k).round() as u32).max(1);
                     (f64::from(c), variant(&|o| o.capacity_streams = c))
@@ -644,17 +703,25 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
                 });
             }
             if let Some(b) = &base_point {
-                rows.insert(1, SensitivityPoint {
-                    parameter: parameter.to_string(),
-                    value: if parameter == "stake" { r.agent.stake_lpt() } else { f64::from(r.agent.capacity_streams) },
-                    ..b.clone()
-                });
+                rows.insert(
+                    1,
+                    SensitivityPoint {
+                        parameter: parameter.to_string(),
+                        value: if parameter == "stake" {
+                            r.agent.stake_lpt()
+                        } else {
+                            f64::from(r.agent.capacity_streams)
+                        },
+                        ..b.clone()
+                    },
+                );
             }
             sensitivity.extend(rows);
         }
         let per_day = |v: Vec<f64>| Spread::of(&v);
         let days = market.days;
-        let me: Vec<&sim::OrchestratorOutcome> = outcomes.iter().map(|o| &o.orchestrators[i]).collect();
+        let me: Vec<&sim::OrchestratorOutcome> =
+            outcomes.iter().map(|o| &o.orchestrators[i]).collect();
         let total0: f64 = market.orchestrators.iter().map(|o| o.stake_lpt()).sum();
         let util = Spread::of(&f.utilisation);
         utilisation = Some(SimulatedUtilisation {
@@ -684,13 +751,24 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
                     .collect(),
             ),
             peak_streams: per_day(me.iter().map(|x| f64::from(x.peak_streams)).collect()),
-            latency_departures_per_day: per_day(me.iter().map(|x| x.latency_departures as f64 / days).collect()),
-            capped_draws_per_day: per_day(me.iter().map(|x| x.capped_draws as f64 / days).collect()),
+            latency_departures_per_day: per_day(
+                me.iter()
+                    .map(|x| x.latency_departures as f64 / days)
+                    .collect(),
+            ),
+            capped_draws_per_day: per_day(
+                me.iter().map(|x| x.capped_draws as f64 / days).collect(),
+            ),
             fees_gross_usd_per_day: Spread::of(&f.fees_gross_usd_per_day),
             fees_kept_usd_per_day: Spread::of(&f.fees_kept_usd_per_day),
             gas_usd_per_day: pf.as_ref().map_or(Spread::of(&[]), |x| Spread::of(&x.gas)),
             rewards_kept_lpt_per_day: Spread::of(&f.rewards_kept_lpt_per_day),
-            rewards_kept_usd_per_day: per_day(f.rewards_kept_lpt_per_day.iter().map(|l| l * market.lpt_usd).collect()),
+            rewards_kept_usd_per_day: per_day(
+                f.rewards_kept_lpt_per_day
+                    .iter()
+                    .map(|l| l * market.lpt_usd)
+                    .collect(),
+            ),
             costs_usd_per_day: pf.as_ref().map(|x| Spread::of(&x.costs)),
             profit_usd_per_day: pf.as_ref().map(|x| Spread::of(&x.profit)),
             profit_without_rewards_usd_per_day: pf.as_ref().map(|x| Spread::of(&x.without_rewards)),
@@ -808,7 +886,12 @@ fn network_result(market: &Market, outcomes: &[Outcome]) -> NetworkResult {
                     let t: f64 = r.orchestrators.iter().map(|x| x.final_stake_lpt).sum();
                     ratio(r.orchestrators[i].final_stake_lpt, t)
                 }),
-                demand_share: m(&|r| ratio(r.orchestrators[i].stream_seconds_served, r.stream_seconds_demanded)),
+                demand_share: m(&|r| {
+                    ratio(
+                        r.orchestrators[i].stream_seconds_served,
+                        r.stream_seconds_demanded,
+                    )
+                }),
                 new_session_share: m(&|r| {
                     let placed: u64 = r.orchestrators.iter().map(|x| x.new_sessions).sum();
                     ratio(r.orchestrators[i].new_sessions as f64, placed as f64)
@@ -820,7 +903,9 @@ fn network_result(market: &Market, outcomes: &[Outcome]) -> NetworkResult {
                         0.0
                     }
                 }),
-                fees_usd_per_day: m(&|r| r.orchestrators[i].fees_wei * market.eth_usd / economics::WEI_PER_ETH / days),
+                fees_usd_per_day: m(&|r| {
+                    r.orchestrators[i].fees_wei * market.eth_usd / economics::WEI_PER_ETH / days
+                }),
                 rewards_lpt_per_day: m(&|r| r.orchestrators[i].rewards_lpt / days),
             }
         })
@@ -828,7 +913,9 @@ fn network_result(market: &Market, outcomes: &[Outcome]) -> NetworkResult {
     let rounds = outcomes.iter().map(|o| o.rounds.len()).min().unwrap_or(0);
     let concentration = (0..rounds)
         .map(|k| {
-            let m = |f: &dyn Fn(&sim::RoundStats) -> f64| mean(&outcomes.iter().map(|o| f(&o.rounds[k])).collect::<Vec<_>>());
+            let m = |f: &dyn Fn(&sim::RoundStats) -> f64| {
+                mean(&outcomes.iter().map(|o| f(&o.rounds[k])).collect::<Vec<_>>())
+            };
             ConcentrationPoint {
                 round: k as u32 + 1,
                 day: outcomes[0].rounds[k].day,
@@ -843,7 +930,9 @@ fn network_result(market: &Market, outcomes: &[Outcome]) -> NetworkResult {
         streams_per_day: per(&|o| o.streams_arrived as f64 / days),
         lost_share_capped: per(&|o| ratio(o.streams_lost_capped as f64, o.streams_arrived as f64)),
         lost_share_price: per(&|o| ratio(o.streams_lost_price as f64, o.streams_arrived as f64)),
-        lost_share_stream_seconds: per(&|o| ratio(o.stream_seconds_lost, o.stream_seconds_demanded)),
+        lost_share_stream_seconds: per(&|o| {
+            ratio(o.stream_seconds_lost, o.stream_seconds_demanded)
+        }),
         handoffs_per_day: per(&|o| o.handoffs as f64 / days),
         dropped_midstream_per_day: per(&|o| o.sessions_dropped_midstream as f64 / days),
         orchestrators,

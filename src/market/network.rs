@@ -7,9 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{
-    Delegation, Demand, Gateway, Market, Orchestrator, Rewards, SelectionWeights,
-};
+use super::model::{Delegation, Demand, Gateway, Market, Orchestrator, Rewards, SelectionWeights};
 
 /// Most orchestrators a network file may list (Livepeer's active set is 100).
 pub const MAX_ORCHESTRATORS: usize = 10_000;
@@ -306,12 +304,36 @@ impl NetworkFile {
         check("market.eth_usd", self.market.eth_usd, 0.0, true, 1e7)?;
         check("market.lpt_usd", self.market.lpt_usd, 0.0, false, 1e7)?;
         let r = &self.rounds;
-        check("rounds.round_hours", r.round_hours, 0.1, false, 24.0 * 365.0)?;
-        check("rounds.total_supply_lpt", r.total_supply_lpt, 0.0, false, 1e15)?;
-        check("rounds.inflation_per_round", r.inflation_per_round, 0.0, false, 0.01)?;
+        check(
+            "rounds.round_hours",
+            r.round_hours,
+            0.1,
+            false,
+            24.0 * 365.0,
+        )?;
+        check(
+            "rounds.total_supply_lpt",
+            r.total_supply_lpt,
+            0.0,
+            false,
+            1e15,
+        )?;
+        check(
+            "rounds.inflation_per_round",
+            r.inflation_per_round,
+            0.0,
+            false,
+            0.01,
+        )?;
         check("rounds.treasury_cut", r.treasury_cut, 0.0, false, 1.0)?;
         let d = &self.demand;
-        check("demand.streams_per_hour", d.streams_per_hour, 0.0, true, 1e12)?;
+        check(
+            "demand.streams_per_hour",
+            d.streams_per_hour,
+            0.0,
+            true,
+            1e12,
+        )?;
         if let Some(p) = &d.daily_profile {
             if p.len() != 24 {
                 return Err(invalid(
@@ -331,12 +353,42 @@ impl NetworkFile {
                 ));
             }
         }
-        check("demand.duration_median_minutes", d.duration_median_minutes, 0.0, true, 1e6)?;
+        check(
+            "demand.duration_median_minutes",
+            d.duration_median_minutes,
+            0.0,
+            true,
+            1e6,
+        )?;
         check("demand.duration_sigma", d.duration_sigma, 0.0, false, 5.0)?;
-        check("demand.duration_max_hours", d.duration_max_hours, 0.0, true, 1e5)?;
-        check("demand.segment_seconds", d.segment_seconds, 0.1, false, 60.0)?;
-        check("demand.pixels_per_stream_second", d.pixels_per_stream_second, 0.0, true, 1e12)?;
-        check("demand.transfer_seconds", d.transfer_seconds, 0.0, false, 60.0)?;
+        check(
+            "demand.duration_max_hours",
+            d.duration_max_hours,
+            0.0,
+            true,
+            1e5,
+        )?;
+        check(
+            "demand.segment_seconds",
+            d.segment_seconds,
+            0.1,
+            false,
+            60.0,
+        )?;
+        check(
+            "demand.pixels_per_stream_second",
+            d.pixels_per_stream_second,
+            0.0,
+            true,
+            1e12,
+        )?;
+        check(
+            "demand.transfer_seconds",
+            d.transfer_seconds,
+            0.0,
+            false,
+            60.0,
+        )?;
         check(
             "delegation.rebalance_rate_per_round",
             self.delegation.rebalance_rate_per_round,
@@ -369,8 +421,20 @@ impl NetworkFile {
                     "the selection weights must sum to 1 (go-livepeer's defaults: 0.7, 0, 0.3)",
                 ));
             }
-            check(&key("price_exp_factor"), g.price_exp_factor, 0.0, true, 1e18)?;
-            check(&key("latency_score_limit"), g.latency_score_limit, 0.0, true, 100.0)?;
+            check(
+                &key("price_exp_factor"),
+                g.price_exp_factor,
+                0.0,
+                true,
+                1e18,
+            )?;
+            check(
+                &key("latency_score_limit"),
+                g.latency_score_limit,
+                0.0,
+                true,
+                100.0,
+            )?;
         }
         if (share_sum - 1.0).abs() > TOLERANCE {
             return Err(invalid(
@@ -395,7 +459,11 @@ impl NetworkFile {
         for (k, o) in self.orchestrators.iter().enumerate() {
             o.to_agent(&format!("orchestrators[{k}]"))?;
         }
-        let total: f64 = self.orchestrators.iter().map(|o| o.own_stake_lpt + o.delegated_stake_lpt).sum();
+        let total: f64 = self
+            .orchestrators
+            .iter()
+            .map(|o| o.own_stake_lpt + o.delegated_stake_lpt)
+            .sum();
         if total <= 0.0 {
             return Err(invalid(
                 "orchestrators[].own_stake_lpt + delegated_stake_lpt",
@@ -476,17 +544,44 @@ impl NetworkFile {
 pub(crate) fn check_orchestrator(key: &str, o: &Orchestrator) -> Result<(), NetworkError> {
     let k = |f: &str| format!("{key}.{f}");
     check(&k("own_stake_lpt"), o.own_stake_lpt, 0.0, false, 1e15)?;
-    check(&k("delegated_stake_lpt"), o.delegated_stake_lpt, 0.0, false, 1e15)?;
-    check(&k("price_per_pixel_wei"), o.price_per_pixel_wei, 0.0, false, 1e18)?;
-    check(&k("latency_p50_seconds"), o.latency_p50_seconds, 0.0, true, 3600.0)?;
-    check(&k("latency_p95_seconds"), o.latency_p95_seconds, o.latency_p50_seconds, false, 3600.0)
-        .map_err(|_| {
-            invalid(
-                &k("latency_p95_seconds"),
-                o.latency_p95_seconds,
-                &format!("must be finite and at least latency_p50_seconds ({})", o.latency_p50_seconds),
-            )
-        })?;
+    check(
+        &k("delegated_stake_lpt"),
+        o.delegated_stake_lpt,
+        0.0,
+        false,
+        1e15,
+    )?;
+    check(
+        &k("price_per_pixel_wei"),
+        o.price_per_pixel_wei,
+        0.0,
+        false,
+        1e18,
+    )?;
+    check(
+        &k("latency_p50_seconds"),
+        o.latency_p50_seconds,
+        0.0,
+        true,
+        3600.0,
+    )?;
+    check(
+        &k("latency_p95_seconds"),
+        o.latency_p95_seconds,
+        o.latency_p50_seconds,
+        false,
+        3600.0,
+    )
+    .map_err(|_| {
+        invalid(
+            &k("latency_p95_seconds"),
+            o.latency_p95_seconds,
+            &format!(
+                "must be finite and at least latency_p50_seconds ({})",
+                o.latency_p50_seconds
+            ),
+        )
+    })?;
     check(&k("fee_share"), o.fee_share, 0.0, false, 1.0)?;
     check(&k("reward_cut"), o.reward_cut, 0.0, false, 1.0)?;
     check(&k("availability"), o.availability, 0.0, true, 1.0)?;
@@ -500,7 +595,10 @@ impl OrchestratorSection {
             own_stake_lpt: self.own_stake_lpt,
             delegated_stake_lpt: self.delegated_stake_lpt,
             price_per_pixel_wei: self.price_per_pixel_wei,
-            capacity_streams: check_capacity(&format!("{key}.capacity_streams"), self.capacity_streams)?,
+            capacity_streams: check_capacity(
+                &format!("{key}.capacity_streams"),
+                self.capacity_streams,
+            )?,
             latency_p50_seconds: self.latency_p50_seconds,
             latency_p95_seconds: self.latency_p95_seconds,
             fee_share: self.fee_share,
@@ -517,10 +615,34 @@ impl ThisRigSection {
     fn check(&self) -> Result<(), NetworkError> {
         let pairs = [
             ("own_stake_lpt", self.own_stake_lpt, 0.0, false, 1e15),
-            ("delegated_stake_lpt", self.delegated_stake_lpt, 0.0, false, 1e15),
-            ("price_per_pixel_wei", self.price_per_pixel_wei, 0.0, false, 1e18),
-            ("latency_p50_seconds", self.latency_p50_seconds, 0.0, true, 3600.0),
-            ("latency_p95_seconds", self.latency_p95_seconds, 0.0, true, 3600.0),
+            (
+                "delegated_stake_lpt",
+                self.delegated_stake_lpt,
+                0.0,
+                false,
+                1e15,
+            ),
+            (
+                "price_per_pixel_wei",
+                self.price_per_pixel_wei,
+                0.0,
+                false,
+                1e18,
+            ),
+            (
+                "latency_p50_seconds",
+                self.latency_p50_seconds,
+                0.0,
+                true,
+                3600.0,
+            ),
+            (
+                "latency_p95_seconds",
+                self.latency_p95_seconds,
+                0.0,
+                true,
+                3600.0,
+            ),
             ("fee_share", self.fee_share, 0.0, false, 1.0),
             ("reward_cut", self.reward_cut, 0.0, false, 1.0),
             ("availability", self.availability, 0.0, true, 1.0),

@@ -115,11 +115,22 @@ mod tests {
     fn distributions_have_their_means() {
         let mut r = Rng::new(7);
         let n = 200_000;
-        let cases: [(&str, f64, f64, Box<dyn Fn(&mut Rng) -> f64>); 4] = [
+        type Draw = Box<dyn Fn(&mut Rng) -> f64>;
+        let cases: [(&str, f64, f64, Draw); 4] = [
             ("uniform", 0.5, 0.01, Box::new(|r| r.uniform())),
-            ("exponential(2)", 0.5, 0.01, Box::new(|r| r.exponential(2.0))),
+            (
+                "exponential(2)",
+                0.5,
+                0.01,
+                Box::new(|r| r.exponential(2.0)),
+            ),
             ("normal", 0.0, 0.01, Box::new(|r| r.normal())),
-            ("geometric(0.25)", 4.0, 0.05, Box::new(|r| r.geometric(0.25) as f64)),
+            (
+                "geometric(0.25)",
+                4.0,
+                0.05,
+                Box::new(|r| r.geometric(0.25) as f64),
+            ),
         ];
         for (name, mean, tol, draw) in cases {
             let m: f64 = (0..n).map(|_| draw(&mut r)).sum::<f64>() / n as f64;
@@ -127,7 +138,11 @@ mod tests {
         }
         let mut v: Vec<f64> = (0..n).map(|_| r.lognormal(3.0, 1.0)).collect();
         v.sort_by(f64::total_cmp);
-        assert!((v[n / 2] - 3.0).abs() < 0.05, "lognormal median {}", v[n / 2]);
+        assert!(
+            (v[n / 2] - 3.0).abs() < 0.05,
+            "lognormal median {}",
+            v[n / 2]
+        );
         assert_eq!(r.geometric(0.0), u64::MAX);
         assert_eq!(r.geometric(1.0), 1);
     }

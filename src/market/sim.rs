@@ -8,11 +8,12 @@
 //!   drawn by demand share. Durations are log-normal, cut at the maximum.
 //! - **Selection** (go-livepeer `server/selection_algorithm.go`): the gateway drops
 //!   orchestrators above its max price (with `ignore_max_price_if_needed`, it falls back to all
-//!   when none is left), then draws i with P(i) = w_stake S_i/ΣS + w_price e^(−p_i/F)/Σe^(−p_j/F)
-//!   + w_rand/N over those N. A capped orchestrator (at its capacity) or one that does not
-//!   answer (availability) sends the gateway to the next draw. Redrawing until an uncapped one
-//!   answers ends at j with probability ∝ P(j) × availability_j among the uncapped, which is how
-//!   it is drawn after 32 rejections. With nobody uncapped the stream is lost.
+//!   when none is left), then draws i with probability
+//!   `w_stake S_i/ΣS + w_price e^(−p_i/F)/Σe^(−p_j/F) + w_rand/N` over those N. A capped
+//!   orchestrator (at its capacity) or one that does not answer (availability) sends the
+//!   gateway to the next draw. Redrawing until an uncapped one answers ends at j with
+//!   probability ∝ P(j) × availability_j among the uncapped, which is how it is drawn after 32
+//!   rejections. With nobody uncapped the stream is lost.
 //! - **Keeping a session**: latency score = segment round trip / max(1.5 s, segment length);
 //!   round trips are log-normal from the orchestrator's p50 and p95. A session leaves at its
 //!   first segment whose score exceeds the gateway's limit (a geometric number of segments) and
@@ -183,15 +184,17 @@ pub fn selection_probabilities(
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * (-z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-        .exp();
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
     if x >= 0.0 {
         r
     } else {
@@ -253,7 +256,10 @@ impl State<'_> {
             .iter()
             .map(|g| {
                 let mut eligible: Vec<u32> = (0..prices.len() as u32)
-                    .filter(|&i| g.max_price_per_pixel_wei.is_none_or(|c| prices[i as usize] <= c))
+                    .filter(|&i| {
+                        g.max_price_per_pixel_wei
+                            .is_none_or(|c| prices[i as usize] <= c)
+                    })
                     .collect();
                 if eligible.is_empty() && g.ignore_max_price_if_needed {
                     eligible = (0..prices.len() as u32).collect();
@@ -463,7 +469,8 @@ impl State<'_> {
             out.rewards_kept_lpt += rewards_kept;
             self.own[i] += rewards_kept;
             self.delegated[i] += reward - rewards_kept;
-            earned_usd[i] = fees_to_delegators * m.eth_usd / 1e18 + rewards_to_delegators * m.lpt_usd;
+            earned_usd[i] =
+                fees_to_delegators * m.eth_usd / 1e18 + rewards_to_delegators * m.lpt_usd;
         }
         self.supply_lpt += minted;
         if !mint {
@@ -532,15 +539,27 @@ pub fn simulate(market: &Market, seed: u64) -> Outcome {
     let mut st = State {
         m: market,
         rng: Rng::new(seed),
-        own: market.orchestrators.iter().map(|o| o.own_stake_lpt).collect(),
+        own: market
+            .orchestrators
+            .iter()
+            .map(|o| o.own_stake_lpt)
+            .collect(),
         delegated: market
             .orchestrators
             .iter()
             .map(|o| o.delegated_stake_lpt)
             .collect(),
         active: vec![0; n],
-        capacity: market.orchestrators.iter().map(|o| o.capacity_streams).collect(),
-        availability: market.orchestrators.iter().map(|o| o.availability).collect(),
+        capacity: market
+            .orchestrators
+            .iter()
+            .map(|o| o.capacity_streams)
+            .collect(),
+        availability: market
+            .orchestrators
+            .iter()
+            .map(|o| o.availability)
+            .collect(),
         tables: Vec::new(),
         heap: BinaryHeap::new(),
         seq: 0,

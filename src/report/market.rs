@@ -28,13 +28,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn spread(s: &Spread, digits: usize) -> String {
-    format!(
-        "{:.d$} [{:.d$}, {:.d$}]",
-        s.mean,
-        s.p5,
-        s.p95,
-        d = digits
-    )
+    format!("{:.d$} [{:.d$}, {:.d$}]", s.mean, s.p5, s.p95, d = digits)
 }
 
 fn pct(s: &Spread) -> String {
@@ -81,7 +75,10 @@ pub fn sections(r: &MarketResult) -> Vec<Section> {
                     i.stake_source
                 ),
             ),
-            row("Streams served (mean at once)", spread(&t.streams_served, 2)),
+            row(
+                "Streams served (mean at once)",
+                spread(&t.streams_served, 2),
+            ),
             row("Utilisation", pct(&t.utilisation)),
             row("Share of network demand", pct(&t.demand_share)),
             row("Share of new sessions", pct(&t.new_session_share)),
@@ -113,7 +110,10 @@ pub fn sections(r: &MarketResult) -> Vec<Section> {
                         .map_or("unknown".to_string(), |p| format!("{:.0}%", p * 100.0)),
                 ));
             }
-            _ => rows.push(row("Profit", "not computed (no rig file, or power unknown)")),
+            _ => rows.push(row(
+                "Profit",
+                "not computed (no rig file, or power unknown)",
+            )),
         }
         if let Some(b) = &t.best_price {
             rows.push(row(
@@ -153,8 +153,14 @@ pub fn sections(r: &MarketResult) -> Vec<Section> {
         row("New streams per day", spread(&n.streams_per_day, 0)),
         row("Lost: all capped or silent", pct(&n.lost_share_capped)),
         row("Lost: nobody under max price", pct(&n.lost_share_price)),
-        row("Stream-seconds not served", pct(&n.lost_share_stream_seconds)),
-        row("Hand-offs on latency per day", spread(&n.handoffs_per_day, 1)),
+        row(
+            "Stream-seconds not served",
+            pct(&n.lost_share_stream_seconds),
+        ),
+        row(
+            "Hand-offs on latency per day",
+            spread(&n.handoffs_per_day, 1),
+        ),
     ];
     if let (Some(a), Some(b)) = (n.concentration.first(), n.concentration.last()) {
         rows.push(row(

@@ -85,7 +85,14 @@ fn fresh_run() -> PathBuf {
         let dir = tempfile::tempdir().unwrap();
         let o = Command::new(env!("CARGO_BIN_EXE_rigbench"))
             .current_dir(root())
-            .args(["run", "--no-live", "--segs", "1", "--transcoding-options", "P144p30fps16x9"])
+            .args([
+                "run",
+                "--no-live",
+                "--segs",
+                "1",
+                "--transcoding-options",
+                "P144p30fps16x9",
+            ])
             .args(["--no-payments", "--quiet", "--out-dir"])
             .arg(dir.path().join("run"))
             .output()
@@ -148,7 +155,10 @@ fn market_prints_share_and_profit_and_is_deterministic_per_seed() {
     let t = &v["this_rig"];
     let share = t["demand_share"]["mean"].as_f64().unwrap();
     assert!(share > 0.0 && share < 1.0, "{share}");
-    assert!(t["profit_usd_per_day"]["p5"].as_f64().unwrap() <= t["profit_usd_per_day"]["p95"].as_f64().unwrap());
+    assert!(
+        t["profit_usd_per_day"]["p5"].as_f64().unwrap()
+            <= t["profit_usd_per_day"]["p95"].as_f64().unwrap()
+    );
     assert_eq!(v["network"]["orchestrators"].as_array().unwrap().len(), 13);
     assert_eq!(t["sensitivity"].as_array().unwrap().len(), 9);
     let u = v["utilisation"]["share"].as_f64().unwrap();
@@ -156,7 +166,10 @@ fn market_prints_share_and_profit_and_is_deterministic_per_seed() {
     assert!(v["estimated"].to_string().contains("not measured"));
     // Same seed, same bytes; another seed, other figures.
     let (_, again) = run("7");
-    assert!(first == again, "market.json differs between two runs with the same seed");
+    assert!(
+        first == again,
+        "market.json differs between two runs with the same seed"
+    );
     let (_, other) = run("8");
     assert!(first != other);
 }
@@ -184,12 +197,28 @@ fn market_reads_capacity_and_latency_from_a_run_and_labels_them() {
     assert!(o.stdout.is_empty(), "{}", text(&o));
     let v = json(&dir.path().join("market.json"));
     let i = &v["inputs"]["this_rig"];
-    assert!(i["capacity_source"].as_str().unwrap().contains("extrapolated"), "{i}");
-    assert!(i["latency_source"].as_str().unwrap().contains("run.json"), "{i}");
-    assert_eq!(v["inputs"]["pixels_source"].as_str().unwrap(), "run.json (output pixels / source seconds)");
+    assert!(
+        i["capacity_source"]
+            .as_str()
+            .unwrap()
+            .contains("extrapolated"),
+        "{i}"
+    );
+    assert!(
+        i["latency_source"].as_str().unwrap().contains("run.json"),
+        "{i}"
+    );
+    assert_eq!(
+        v["inputs"]["pixels_source"].as_str().unwrap(),
+        "run.json (output pixels / source seconds)"
+    );
     let run = json(&fresh_run());
     let p50 = run["summary"]["latency_seconds"]["p50"].as_f64().unwrap();
-    assert_eq!(i["latency_p50_seconds"].as_f64().unwrap(), p50 + 0.3, "run p50 + transfer");
+    assert_eq!(
+        i["latency_p50_seconds"].as_f64().unwrap(),
+        p50 + 0.3,
+        "run p50 + transfer"
+    );
 }
 
 #[test]
@@ -210,7 +239,10 @@ fn bundled_network_loads_and_runs() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     // 100 orchestrators and this rig from [this_rig].
     assert_eq!(v["inputs"]["orchestrators"], 101);
-    assert!(v["this_rig"]["profit_usd_per_day"].is_null(), "no rig file: no profit");
+    assert!(
+        v["this_rig"]["profit_usd_per_day"].is_null(),
+        "no rig file: no profit"
+    );
 }
 
 #[test]
@@ -221,20 +253,49 @@ fn bad_market_inputs_exit_2_naming_the_key() {
     let out = dir.path().join("out");
     // (edit of the network file, text the error must contain)
     let cases: [(&str, &str, &str); 6] = [
-        ("name = \"capped\"\n", "name = \"capped\"\nstake_weight = 0.5\n", "must sum to 1"),
-        ("own_stake_lpt = 10000\n", "own_stake_lpt = -10000\n", "orchestrators[0].own_stake_lpt"),
-        ("streams_per_hour = 60\n", "streams_per_hour = 0\n", "demand.streams_per_hour"),
+        (
+            "name = \"capped\"\n",
+            "name = \"capped\"\nstake_weight = 0.5\n",
+            "must sum to 1",
+        ),
+        (
+            "own_stake_lpt = 10000\n",
+            "own_stake_lpt = -10000\n",
+            "orchestrators[0].own_stake_lpt",
+        ),
+        (
+            "streams_per_hour = 60\n",
+            "streams_per_hour = 0\n",
+            "demand.streams_per_hour",
+        ),
         ("lpt_usd = 6\n", "lpt_usd = 6\nlpt_eur = 5\n", "lpt_eur"),
-        ("streams_per_hour = 60\n", "streams_per_hour = 2000000000\n", "too large"),
-        ("capacity_streams = 10\n", "capacity_streams = -10\n", "capacity_streams"),
+        (
+            "streams_per_hour = 60\n",
+            "streams_per_hour = 2000000000\n",
+            "too large",
+        ),
+        (
+            "capacity_streams = 10\n",
+            "capacity_streams = -10\n",
+            "capacity_streams",
+        ),
     ];
     for (from, to, needle) in cases {
         assert!(base.contains(from), "{from}");
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, base.replacen(from, to, 1)).unwrap();
-        let o = rigbench(&["--network", path.to_str().unwrap(), "--out-dir", out.to_str().unwrap()]);
+        let o = rigbench(&[
+            "--network",
+            path.to_str().unwrap(),
+            "--out-dir",
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(2), "{from} → {to}: {}", text(&o));
-        assert!(String::from_utf8_lossy(&o.stderr).contains(needle), "{needle}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{needle}: {}",
+            text(&o)
+        );
     }
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, base.split("[[orchestrators]]").next().unwrap()).unwrap();
@@ -250,16 +311,33 @@ fn bad_market_inputs_exit_2_naming_the_key() {
         (&["--network", n, "--days=-1"], "--days -1"),
         (&["--network", n, "--streams", "0"], "--streams 0"),
         (&["--network", n, "--run", "Cargo.toml"], "--rig"),
-        (&["--network", n, "--rig", "fixtures/rigs/cpu-only.toml", "--run", "Cargo.toml"], "not a rigbench run.json"),
+        (
+            &[
+                "--network",
+                n,
+                "--rig",
+                "fixtures/rigs/cpu-only.toml",
+                "--run",
+                "Cargo.toml",
+            ],
+            "not a rigbench run.json",
+        ),
     ];
     for (args, needle) in flag_cases {
         let mut a = args.to_vec();
         a.extend(["--out-dir", out.to_str().unwrap()]);
         let o = rigbench(&a);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
-        assert!(String::from_utf8_lossy(&o.stderr).contains(needle), "{args:?} {needle}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{args:?} {needle}: {}",
+            text(&o)
+        );
     }
-    assert!(!out.join("market.json").exists(), "no market.json after a refused input");
+    assert!(
+        !out.join("market.json").exists(),
+        "no market.json after a refused input"
+    );
 }
 
 #[test]
@@ -284,20 +362,31 @@ fn economics_uses_the_simulated_utilisation_and_says_so() {
     let share = json(&market)["utilisation"]["share"].as_f64().unwrap();
     let economics = |extra: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_rigbench"));
-        c.current_dir(root()).args(["economics", "--run"]).arg(fresh_run()).args([
-            "--rig",
-            "fixtures/rigs/home-consumer-gpu.toml",
-            "--json",
-        ]);
+        c.current_dir(root())
+            .args(["economics", "--run"])
+            .arg(fresh_run())
+            .args(["--rig", "fixtures/rigs/home-consumer-gpu.toml", "--json"]);
         c.args(extra).output().unwrap()
     };
     let o = economics(&["--market", market.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["inputs"]["utilisation_share_sold"].as_f64().unwrap(), share);
-    assert!(v["inputs"]["utilisation_source"].to_string().contains("rigbench market"), "{v}");
+    assert_eq!(
+        v["inputs"]["utilisation_share_sold"].as_f64().unwrap(),
+        share
+    );
+    assert!(
+        v["inputs"]["utilisation_source"]
+            .to_string()
+            .contains("rigbench market"),
+        "{v}"
+    );
     // A file that is not a market.json is refused, naming the flag.
     let o = economics(&["--market", "Cargo.toml"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--market Cargo.toml"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--market Cargo.toml"),
+        "{}",
+        text(&o)
+    );
 }

@@ -50,24 +50,66 @@ fn the_base_file_parses() {
 fn bad_network_files_name_the_key() {
     // (replace this, with that, the error must contain)
     let cases = [
-        ("demand_share = 1.0", "demand_share = 1.0\nstake_weight = 0.9", "stake_weight + price_weight + random_weight"),
-        ("own_stake_lpt = 100", "own_stake_lpt = -5", "orchestrators[0].own_stake_lpt"),
-        ("capacity_streams = 10", "capacity_streams = -1", "orchestrators[0].capacity_streams"),
-        ("streams_per_hour = 100", "streams_per_hour = 0", "demand.streams_per_hour"),
-        ("reward_cut = 0.1", "reward_cut = 0.1\nrewardcut = 0.2", "rewardcut"),
+        (
+            "demand_share = 1.0",
+            "demand_share = 1.0\nstake_weight = 0.9",
+            "stake_weight + price_weight + random_weight",
+        ),
+        (
+            "own_stake_lpt = 100",
+            "own_stake_lpt = -5",
+            "orchestrators[0].own_stake_lpt",
+        ),
+        (
+            "capacity_streams = 10",
+            "capacity_streams = -1",
+            "orchestrators[0].capacity_streams",
+        ),
+        (
+            "streams_per_hour = 100",
+            "streams_per_hour = 0",
+            "demand.streams_per_hour",
+        ),
+        (
+            "reward_cut = 0.1",
+            "reward_cut = 0.1\nrewardcut = 0.2",
+            "rewardcut",
+        ),
         ("lpt_usd = 6", "lpt_usd = 6\ncolour = 1", "colour"),
         ("demand_share = 1.0", "demand_share = 0.5", "demand_share"),
-        ("latency_p95_seconds = 1.4", "latency_p95_seconds = 0.4", "orchestrators[0].latency_p95_seconds"),
-        ("fee_share = 0.5", "fee_share = 1.5", "orchestrators[0].fee_share"),
-        ("duration_sigma = 1.0", "duration_sigma = 1.0\ndaily_profile = [1, 2]", "demand.daily_profile"),
+        (
+            "latency_p95_seconds = 1.4",
+            "latency_p95_seconds = 0.4",
+            "orchestrators[0].latency_p95_seconds",
+        ),
+        (
+            "fee_share = 0.5",
+            "fee_share = 1.5",
+            "orchestrators[0].fee_share",
+        ),
+        (
+            "duration_sigma = 1.0",
+            "duration_sigma = 1.0\ndaily_profile = [1, 2]",
+            "demand.daily_profile",
+        ),
         ("eth_usd = 3000", "eth_usd = nan", "market.eth_usd"),
-        ("[[orchestrators]]", "[this_rig]\ncapacity_streams = -3\n[[orchestrators]]", "this_rig.capacity_streams"),
-        ("rebalance_rate_per_round = 0.02", "rebalance_rate_per_round = 2", "delegation.rebalance_rate_per_round"),
+        (
+            "[[orchestrators]]",
+            "[this_rig]\ncapacity_streams = -3\n[[orchestrators]]",
+            "this_rig.capacity_streams",
+        ),
+        (
+            "rebalance_rate_per_round = 0.02",
+            "rebalance_rate_per_round = 2",
+            "delegation.rebalance_rate_per_round",
+        ),
     ];
     for (from, to, key) in cases {
         assert!(BASE.contains(from), "{from}");
         let text = BASE.replacen(from, to, 1);
-        let err = NetworkFile::parse(&text, "net.toml").unwrap_err().to_string();
+        let err = NetworkFile::parse(&text, "net.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(key), "{from} → {to}: {err}");
     }
 }
@@ -75,12 +117,28 @@ fn bad_network_files_name_the_key() {
 #[test]
 fn an_empty_network_is_refused() {
     let text = BASE.split("[[orchestrators]]").next().unwrap();
-    let err = NetworkFile::parse(text, "net.toml").unwrap_err().to_string();
-    assert!(err.contains("orchestrators") && err.contains("empty"), "{err}");
-    let err = NetworkFile::parse("", "empty.toml").unwrap_err().to_string();
-    assert!(err.contains("empty.toml") && err.contains("market"), "{err}");
-    let err = NetworkFile::parse(&BASE.replace("[[gateways]]\nname = \"g\"\ndemand_share = 1.0\nmax_price_per_pixel_wei = 1200\n", ""), "n")
+    let err = NetworkFile::parse(text, "net.toml")
         .unwrap_err()
         .to_string();
+    assert!(
+        err.contains("orchestrators") && err.contains("empty"),
+        "{err}"
+    );
+    let err = NetworkFile::parse("", "empty.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("empty.toml") && err.contains("market"),
+        "{err}"
+    );
+    let err = NetworkFile::parse(
+        &BASE.replace(
+            "[[gateways]]\nname = \"g\"\ndemand_share = 1.0\nmax_price_per_pixel_wei = 1200\n",
+            "",
+        ),
+        "n",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("gateways"), "{err}");
 }

@@ -190,7 +190,9 @@ fn slow_orchestrators_lose_sessions_on_latency() {
     let slow = &out.orchestrators[9];
     assert!(slow.latency_departures > 0 && slow.latency_departures + 5 >= slow.new_sessions);
     assert!(out.handoffs > 0);
-    assert!(out.orchestrators[..9].iter().all(|o| o.latency_departures == 0));
+    assert!(out.orchestrators[..9]
+        .iter()
+        .all(|o| o.latency_departures == 0));
     // It keeps almost no stream-seconds: each session leaves after its first few segments.
     let share = slow.stream_seconds_served / out.stream_seconds_demanded;
     assert!(share < 0.01, "{share}");
@@ -250,7 +252,6 @@ fn segment_fail_probability_table() {
     }
 }
 
-
 #[test]
 fn inflation_dominated_yield_barely_moves_stake() {
     // Rewards worth ~250× the fees: delegators earn nearly the same per LPT everywhere.
@@ -266,5 +267,8 @@ fn inflation_dominated_yield_barely_moves_stake() {
     let out = simulate(&m, 3);
     let first = out.rounds.first().unwrap().top5_stake_share;
     let last = out.rounds.last().unwrap().top5_stake_share;
-    assert!((first - last).abs() < 0.01, "top-5 share {first:.4} → {last:.4}");
+    assert!(
+        (first - last).abs() < 0.01,
+        "top-5 share {first:.4} → {last:.4}"
+    );
 }
