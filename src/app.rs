@@ -43,6 +43,10 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             crate::ingest::init_ffmpeg();
             let host = crate::metering::inventory::HostInfo::detect();
             let backends = crate::transcode::capabilities();
+            if args.nvenc_cap {
+                nvenc_caps(&host, args.json)?;
+                return Ok(ExitCode::Ok);
+            }
             if args.json {
                 let v = serde_json::json!({ "host": host, "backends": backends });
                 let mut bytes = serde_json::to_vec_pretty(&v)
@@ -74,16 +78,37 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Ok)
         }
         Command::Ticket(cmd) => ticket(cmd),
+        Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
-            let run = crate::economics::load_run_json(&args.run)
-                .with_context(|| format!("cannot use --run {}", args.run.display()))
-                .map_err(Failure::usage)?;
-            if run.partial && !args.allow_partial {
-                return Err(Failure::usage(anyhow::anyhow!(
-                    "--run {} is a partial run (interrupted or failed midway): its figures cover only the segments that finished; pass --allow-partial to price it anyway (the result is labelled partial)",
-                    args.run.display()
-                )));
-            }
+            let (run, mut overrides) = match (&args.capacity, &args.run) {
+                (Some(cap), _) => {
+                    let (run, capacity) = crate::capacity::money_inputs(cap)
+                        .with_context(|| format!("cannot use --capacity {}", cap.display()))
+                        .map_err(Failure::usage)?;
+                    let overrides = crate::economics::Overrides {
+                        capacity,
+                        ..Default::default()
+                    };
+                    (run, overrides)
+                }
+                (None, Some(path)) => {
+                    let run = crate::economics::load_run_json(path)
+                        .with_context(|| format!("cannot use --run {}", path.display()))
+                        .map_err(Failure::usage)?;
+                    if run.partial && !args.allow_partial {
+                        return Err(Failure::usage(anyhow::anyhow!(
+                            "--run {} is a partial run (interrupted or failed midway): its figures cover only the segments that finished; pass --allow-partial to price it anyway (the result is labelled partial)",
+                            path.display()
+                        )));
+                    }
+                    (run, crate::economics::Overrides::default())
+                }
+                (None, None) => {
+                    return Err(Failure::usage(anyhow::anyhow!(
+                        "give --run run.json or --capacity capacity.json"
+                    )))
+                }
+            };
             let mut rig = crate::economics::rig::Rig::load(&args.rig)
                 .with_context(|| format!("invalid rig file {}", args.rig.display()))
                 .map_err(Failure::usage)?;
@@ -92,7 +117,6 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                     .with_context(|| format!("invalid --set {kv:?}"))
                     .map_err(Failure::usage)?;
             }
-            let mut overrides = crate::economics::Overrides::default();
             if let Some(path) = &args.market {
                 overrides.utilisation = crate::market::load_utilisation(path)
                     .with_context(|| format!("cannot use --market {}", path.display()))
@@ -246,6 +270,102 @@ fn run(cfg: &RunConfig, argv: Vec<String>) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::RunFailed);
     }
     Ok(ExitCode::Ok)
+}
+
+/// `rigbench capacity`: search, print the table (or capacity.json), the money at the capacity.
+fn capacity(args: &crate::cli::CapacityArgs, argv: Vec<String>) -> Result<ExitCode, Failure> {
+    let given = crate::cli::capacity_run_only_flags_given(&argv);
+    let cfg = crate::capacity::CapacityConfig::from_args(args, &given).map_err(Failure::usage)?;
+    let outcome = crate::capacity::execute(&cfg, argv)?;
+    let r = &outcome.result;
+    let printed = if cfg.json {
+        let mut bytes =
+            serde_json::to_vec_pretty(r).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        out(bytes)
+    } else if !cfg.quiet {
+        let mut text = crate::report::capacity::table(r);
+        if let Some(money) = capacity_money_run(r, &outcome.out_dir) {
+            text.push_str(&crate::report::table::render(
+                &crate::report::sections::economics(&money),
+            ));
+        }
+        out(text).and_then(|_| outln(format_args!("Results in {}", outcome.out_dir.display())))
+    } else {
+        Ok(())
+    };
+    if let Err(mut failure) = printed {
+        failure.error = failure.error.context(format!(
+            "the search finished and its results are in {}, but printing them failed",
+            outcome.out_dir.display()
+        ));
+        return Err(failure);
+    }
+    if let Some(error) = outcome.stopped {
+        return Err(Failure::run(error));
+    }
+    if outcome.interrupted {
+        return Err(Failure::run(anyhow::anyhow!(
+            "interrupted by Ctrl-C or SIGTERM; every finished probe is in {}",
+            outcome.out_dir.join("capacity.csv").display()
+        )));
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// `rigbench probe --nvenc-cap`: each GPU's NVENC session cap, or why it cannot be detected.
+fn nvenc_caps(host: &crate::metering::inventory::HostInfo, json: bool) -> Result<(), Failure> {
+    use crate::capacity::nvenc_cap;
+    let ids: Vec<u32> = if host.gpus.is_empty() {
+        vec![0]
+    } else {
+        host.gpus.iter().map(|g| g.index).collect()
+    };
+    let found: Vec<Result<nvenc_cap::NvencCap, String>> = ids
+        .iter()
+        .map(|&id| nvenc_cap::detect(id, nvenc_cap::DEFAULT_BOUND).map_err(|e| e.to_string()))
+        .collect();
+    if json {
+        let v: Vec<serde_json::Value> = found
+            .iter()
+            .map(|r| match r {
+                Ok(cap) => serde_json::json!({ "ok": cap }),
+                Err(e) => serde_json::json!({ "error": e }),
+            })
+            .collect();
+        let mut bytes =
+            serde_json::to_vec_pretty(&v).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        out(bytes)
+    } else {
+        let mut text = String::new();
+        for r in &found {
+            match r {
+                Ok(c) => text.push_str(&format!(
+                    "GPU {} ({}): NVENC cap {} ({}; {})\n",
+                    c.gpu,
+                    c.name.as_deref().unwrap_or("?"),
+                    c.sessions_text(),
+                    c.source,
+                    c.detail
+                )),
+                Err(e) => text.push_str(&format!("{e}\n")),
+            }
+        }
+        out(text)
+    }
+}
+
+/// The run the capacity's economics were computed from, with those economics, for printing.
+fn capacity_money_run(
+    r: &crate::capacity::CapacityResult,
+    out_dir: &std::path::Path,
+) -> Option<crate::result::RunResult> {
+    let econ = r.economics.clone()?;
+    let dir = r.economics_run_dir.as_ref()?;
+    let mut run = crate::economics::load_run_json(&out_dir.join(dir).join("run.json")).ok()?;
+    run.economics = Some(econ);
+    Some(run)
 }
 
 fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {

@@ -39,6 +39,89 @@ pub enum Command {
     /// stake, randomness and price, capping, latency, rewards and delegators. Prints this rig's
     /// expected share and profit with their spread; writes market.json.
     Market(MarketArgs),
+    /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
+    /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
+    /// compute, NVENC, bandwidth and memory limits. Writes capacity.json and capacity.csv.
+    ///
+    /// Takes `run`'s source, ladder, backend, GPU, segment, payment and rig flags. Session
+    /// counts, repeats and pacing are the search's to choose.
+    Capacity(Box<CapacityArgs>),
+}
+
+/// How a capacity probe is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CriterionArg {
+    /// Real-Time Duration Ratio ≤ headroom (Livepeer's documented method).
+    Livepeer,
+    /// That, and p95 of per-segment transcode_time / seg_dur ≤ 1.0, and no session falling
+    /// behind live.
+    Strict,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Most concurrent sessions to try. Default: a bound from the hardware (printed).
+    #[arg(long, value_name = "N", help_heading = "Capacity")]
+    pub max_sessions: Option<u32>,
+
+    /// Segments each session streams after the last session started, per probe.
+    #[arg(long, value_name = "N", default_value_t = 6, help_heading = "Capacity")]
+    pub probe_segments: u32,
+
+    /// How a probe is judged.
+    #[arg(long, value_enum, default_value_t = CriterionArg::Livepeer, help_heading = "Capacity")]
+    pub criterion: CriterionArg,
+
+    /// The Real-Time Duration Ratio a probe may reach, in (0, 1] (0.8 = Livepeer's 20% headroom).
+    #[arg(
+        long,
+        value_name = "RATIO",
+        default_value_t = 0.8,
+        help_heading = "Capacity"
+    )]
+    pub headroom: f64,
+
+    /// Repeats at most of a probe whose figure is within ±10% of its threshold (median decides).
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Capacity")]
+    pub max_repeats: u32,
+
+    /// Stop after S seconds with the best answer so far, marked partial.
+    #[arg(long, value_name = "S", help_heading = "Capacity")]
+    pub time_budget: Option<f64>,
+}
+
+/// `run` flags that `capacity` chooses itself, as typed on the command line (long names).
+pub const CAPACITY_REFUSED_RUN_FLAGS: &[&str] = &[
+    "concurrent_sessions",
+    "repeat",
+    "segs",
+    "loops",
+    "no_live",
+    "keep_renditions",
+];
+
+/// Which of [`CAPACITY_REFUSED_RUN_FLAGS`] were given on `argv` (a `capacity` command line), as
+/// `--flag` names. clap's defaults cannot tell "given" from "default", so argv is parsed again.
+pub fn capacity_run_only_flags_given(argv: &[String]) -> Vec<String> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let Ok(matches) = Cli::command().try_get_matches_from(argv) else {
+        return Vec::new();
+    };
+    let Some(m) = matches.subcommand_matches("capacity") else {
+        return Vec::new();
+    };
+    CAPACITY_REFUSED_RUN_FLAGS
+        .iter()
+        .filter(|id| m.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|id| match *id {
+            "loops" => "--loop".to_string(),
+            other => format!("--{}", other.replace('_', "-")),
+        })
+        .collect()
 }
 
 /// Which transcoding backend to use.
@@ -244,6 +327,10 @@ pub struct ProbeArgs {
     /// Print the inventory as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also detect each NVIDIA GPU's NVENC session cap (opens encoders until the driver
+    /// refuses one; cached per GPU and driver).
+    #[arg(long)]
+    pub nvenc_cap: bool,
 }
 
 #[derive(Debug, Args)]
@@ -327,8 +414,12 @@ pub struct TicketWinsArgs {
 #[derive(Debug, Args)]
 pub struct EconomicsArgs {
     /// run.json of an earlier run.
-    #[arg(long, value_name = "FILE")]
-    pub run: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "capacity")]
+    pub run: Option<PathBuf>,
+    /// capacity.json of an earlier `rigbench capacity`: price the searched capacity (with the
+    /// run.json of its probe at that capacity) instead of extrapolating from one run.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    pub capacity: Option<PathBuf>,
     /// Rig file (TOML).
     #[arg(long, value_name = "FILE")]
     pub rig: PathBuf,
@@ -432,6 +523,23 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn capacity_refuses_run_only_flags_only_when_given() {
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(capacity_run_only_flags_given(&argv(&["rigbench", "capacity"])).is_empty());
+        assert_eq!(
+            capacity_run_only_flags_given(&argv(&[
+                "rigbench",
+                "capacity",
+                "--no-live",
+                "--loop",
+                "2",
+                "--concurrent-sessions=3"
+            ])),
+            ["--concurrent-sessions", "--loop", "--no-live"]
+        );
     }
 
     #[test]

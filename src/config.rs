@@ -91,8 +91,21 @@ pub struct RunConfig {
     pub rig: Option<Rig>,
     pub idle_seconds: u64,
     pub power_interval: Duration,
+    /// Which segments the broadcaster validates (`run` validates all).
+    pub validation: ValidationPlan,
     /// `--force`: the out-dir holds an earlier run, and its files are cleared before this one.
     pub force: bool,
+}
+
+/// Which segments the broadcaster validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValidationPlan {
+    /// Every rendition of every segment.
+    #[default]
+    All,
+    /// Every rendition of the first and the last segment of each session (capacity probes: the
+    /// broadcaster's work would otherwise take CPU from the transcode it measures).
+    Sample,
 }
 
 /// What the payments side of a run needs.
@@ -173,6 +186,7 @@ impl RunConfig {
             rig,
             idle_seconds: args.idle_seconds,
             power_interval: Duration::from_millis(args.power_interval),
+            validation: ValidationPlan::All,
             force: args.force,
         })
     }

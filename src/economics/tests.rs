@@ -1494,7 +1494,10 @@ fn run_json_of_another_schema_is_refused() {
         .to_string();
     assert!(
         err.contains("schema_version 99")
-            && err.contains("reads schema_version 1")
+            && err.contains(&format!(
+                "reads schema_version {}",
+                crate::result::SCHEMA_VERSION
+            ))
             && err.contains("old/run.json"),
         "{err}"
     );

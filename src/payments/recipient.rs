@@ -591,6 +591,14 @@ mod tests {
         }
     }
 
+    /// A recipient with session 0 registered to a fixed sender key.
+    fn registered() -> (Recipient, Key) {
+        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
+        let key = Key::from_bytes(&[7; 32]).unwrap();
+        r.register_session(0, key.address()).unwrap();
+        (r, key)
+    }
+
     fn round() -> RoundInfo {
         RoundInfo {
             round: U256::from(3u64),
@@ -658,9 +666,7 @@ mod tests {
 
     #[test]
     fn valid_tickets_credit_ev_and_replays_are_rejected() {
-        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
-        let key = Key::from_bytes(&[7; 32]).unwrap();
-        r.register_session(0, key.address()).unwrap();
+        let (r, key) = registered();
         let p = r
             .ticket_params(key.address(), 100, &round(), &view())
             .unwrap();
@@ -687,9 +693,7 @@ mod tests {
 
     #[test]
     fn nonces_of_expired_parameters_are_forgotten() {
-        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
-        let key = Key::from_bytes(&[7; 32]).unwrap();
-        r.register_session(0, key.address()).unwrap();
+        let (r, key) = registered();
         // ~10 of these tickets win; a reserve that pending winners cannot exhaust.
         let rich = SenderView {
             funds: SenderFunds {
@@ -789,9 +793,7 @@ mod tests {
             ),
         ];
         for (nonces, valid, rejected, failed) in cases {
-            let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
-            let key = Key::from_bytes(&[7; 32]).unwrap();
-            r.register_session(0, key.address()).unwrap();
+            let (r, key) = registered();
             let p = r
                 .ticket_params(key.address(), 100, &round(), &view())
                 .unwrap();
@@ -808,9 +810,7 @@ mod tests {
 
     #[test]
     fn winners_of_expired_or_replayed_tickets_are_kept_once() {
-        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
-        let key = Key::from_bytes(&[7; 32]).unwrap();
-        r.register_session(0, key.address()).unwrap();
+        let (r, key) = registered();
         // Calibration parameters: every ticket wins.
         let p = r
             .calibration_params(key.address(), 100, &round(), &view())

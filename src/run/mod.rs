@@ -8,6 +8,7 @@
 //! `transcode_time`. Ctrl-C and SIGTERM stop sessions after their current segment; the run is then
 //! written as partial.
 
+pub mod cpu_clock;
 pub mod files;
 pub mod meters;
 pub mod payments;
@@ -40,6 +41,12 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Whether Ctrl-C or SIGTERM arrived since the run started.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Asks a running [`execute`] to stop after the current segments, as a signal does (used by
+/// `rigbench capacity`'s time budget). The run is written as partial.
+pub fn request_stop() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
 /// Installs the Ctrl-C / SIGTERM / SIGHUP handler once per process (ctrlc's `termination`
@@ -191,6 +198,9 @@ pub struct Repeats {
     pub wall_seconds: f64,
     /// The first thing that went wrong (the rest of the run stops there).
     pub failure: Option<anyhow::Error>,
+    /// CPU time by side over the repeats, and the process's CPU time meanwhile.
+    pub cpu: cpu_clock::CpuTally,
+    pub process_cpu_ns: u64,
 }
 
 /// Step 3 of [`execute`]: `--repeat` times, every session over the source; stops at the first
@@ -201,6 +211,8 @@ pub fn run_repeats(cfg: &RunConfig, prepared: &Prepared, sidecars: &mut Sidecars
         summaries: Vec::new(),
         wall_seconds: 0.0,
         failure: None,
+        cpu: cpu_clock::CpuTally::default(),
+        process_cpu_ns: 0,
     };
     let renditions_dir = cfg.out_dir.join("renditions");
     for repeat in 0..cfg.repeat {
@@ -214,7 +226,10 @@ pub fn run_repeats(cfg: &RunConfig, prepared: &Prepared, sidecars: &mut Sidecars
             }
         }
         let started = Instant::now();
-        let (records, failure) = run_one_repeat(cfg, prepared, sidecars, repeat, keep_dir);
+        let process_cpu = cpu_clock::process_cpu_ns();
+        let (records, failure) =
+            run_one_repeat(cfg, prepared, sidecars, repeat, keep_dir, &out.cpu);
+        out.process_cpu_ns += cpu_clock::process_cpu_ns().saturating_sub(process_cpu);
         let wall = started.elapsed().as_secs_f64();
         out.wall_seconds += wall;
         out.summaries.push(summary::summarize(&records, wall));
@@ -237,6 +252,7 @@ fn run_one_repeat(
     sidecars: &mut Sidecars,
     repeat: u32,
     keep_dir: Option<PathBuf>,
+    cpu: &cpu_clock::CpuTally,
 ) -> (Vec<(SegmentRecord, SegmentExtras)>, Option<anyhow::Error>) {
     let per_session = segments_per_session(&prepared.source, cfg);
     let (tx, rx) = mpsc::channel::<Event>();
@@ -258,6 +274,7 @@ fn run_one_repeat(
                 keep_dir: keep_dir.clone(),
                 repeat,
                 per_session,
+                cpu,
             };
             if let Err(e) =
                 sessions::spawn_session(scope, ctx, session, payer.as_mut(), tx.clone(), &stop)
@@ -333,6 +350,8 @@ pub fn finish(
         summaries,
         wall_seconds,
         mut failure,
+        cpu,
+        process_cpu_ns,
     } = repeats;
     let interrupted = interrupted();
     if interrupted {
@@ -380,6 +399,7 @@ pub fn finish(
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        cpu: Some(cpu.split(process_cpu_ns)),
     };
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {

@@ -11,9 +11,10 @@ use std::time::Instant;
 use anyhow::{anyhow, Context};
 use chrono::Utc;
 
+use super::cpu_clock::{self, CpuTally};
 use super::payments::SessionPayments;
 use super::summary::{RenditionVerdict, SegmentExtras};
-use crate::config::RunConfig;
+use crate::config::{RunConfig, ValidationPlan};
 use crate::ingest::{self, PreparedSource, Segment};
 use crate::result::SegmentRecord;
 use crate::transcode::{self, ResolvedBackend, SegmentOutput, Session, SessionConfig};
@@ -33,6 +34,8 @@ pub(crate) struct SessionCtx<'a> {
     pub keep_dir: Option<PathBuf>,
     pub repeat: u32,
     pub per_session: u32,
+    /// CPU time by side, summed over sessions.
+    pub cpu: &'a super::cpu_clock::CpuTally,
 }
 
 /// Starts session `session`'s thread in `scope`: it waits its stagger, then transcodes. A refused
@@ -91,15 +94,25 @@ fn run_session(
     std::thread::scope(|scope| {
         let fps = ctx.source.info.fps;
         let ladder = &ctx.cfg.ladder;
+        let (plan, last, cpu) = (
+            ctx.cfg.validation,
+            ctx.per_session.saturating_sub(1),
+            ctx.cpu,
+        );
         std::thread::Builder::new()
             .name(format!("validate-{session}"))
             .spawn_scoped(scope, move || {
-                for job in vrx {
-                    let (record, extras) = validate(job, ladder, fps);
-                    if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
-                        break;
+                cpu.measure(&cpu.validation_ns, || {
+                    for job in vrx {
+                        // A sampled plan checks each session's first and last segment only.
+                        let sampled = job.record.segment == 0 || job.record.segment == last;
+                        let checked = plan == ValidationPlan::All || sampled;
+                        let (record, extras) = validate(job, ladder, fps, checked);
+                        if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
+                            break;
+                        }
                     }
-                }
+                })
             })
             .map_err(|e| {
                 anyhow!(
@@ -107,17 +120,25 @@ fn run_session(
                 )
             })?;
         // Dropping `vtx` when this returns lets the validator finish the queue and end.
-        transcode_loop(ctx, session, payer, vtx, stop)
+        ctx.cpu.measure(&ctx.cpu.transcode_ns, || {
+            transcode_loop(ctx, session, payer, vtx, stop)
+        })
     })
 }
 
-/// The broadcaster's checks of one transcoded segment.
+/// The broadcaster's checks of one transcoded segment (none when `checked` is false: the
+/// segment then counts no checked rendition and `valid_renditions` 0).
 fn validate(
     job: ToValidate<'_>,
     ladder: &[transcode::ladder::Profile],
     fps: f64,
+    checked: bool,
 ) -> (SegmentRecord, SegmentExtras) {
-    let checks = validation::validate_segment(&job.out, ladder, job.seg, fps);
+    let checks = if checked {
+        validation::validate_segment(&job.out, ladder, job.seg, fps)
+    } else {
+        Vec::new()
+    };
     let verdicts: Vec<RenditionVerdict> = job
         .out
         .renditions
@@ -170,20 +191,30 @@ fn transcode_loop<'a>(
             break;
         }
         let seg: &'a Segment = &ctx.source.segments[(u64::from(number) % n) as usize];
+        let pay_cpu = cpu_clock::thread_cpu_ns();
         let tickets = match payer.as_mut() {
             Some(p) => p.pay_segment(&cfg.ladder, seg)?,
             None => 0,
         };
+        CpuTally::add(
+            &ctx.cpu.payments_ns,
+            cpu_clock::thread_cpu_ns().saturating_sub(pay_cpu),
+        );
         let started = Instant::now();
         let out = transcoder
             .transcode_segment(seg)
             .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
         let transcode_time = started.elapsed().as_secs_f64();
         let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
+        let debit_cpu = cpu_clock::thread_cpu_ns();
         let fee_wei = match payer.as_mut() {
             Some(p) => p.debit(pixels)?.to_string(),
             None => "0".to_string(),
         };
+        CpuTally::add(
+            &ctx.cpu.payments_ns,
+            cpu_clock::thread_cpu_ns().saturating_sub(debit_cpu),
+        );
         let record = SegmentRecord {
             timestamp: Utc::now(),
             session,

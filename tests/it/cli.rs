@@ -256,7 +256,7 @@ fn default_run(sessions: &str) {
     assert!(s["output_pixels"].as_u64().unwrap() > 0);
     assert!(s["realtime_duration_ratio"].as_f64().unwrap() > 0.0);
     assert_eq!(j["partial"], false);
-    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["schema_version"], rigbench::result::SCHEMA_VERSION);
     assert!(j["payments"]["tickets_sent"].as_u64().unwrap() > 0);
     let kept: Vec<PathBuf> = std::fs::read_dir(out.join("renditions"))
         .unwrap()

@@ -10,12 +10,12 @@ use rigbench::economics::{load_run_json, EconomicsError, Rig};
 fn run_json_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.json");
-    std::fs::write(&path, r#"{"schema_version": 2, "summary": {}}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 99, "summary": {}}"#).unwrap();
     match load_run_json(&path) {
         Err(e @ EconomicsError::SchemaVersion { .. }) => {
             let msg = e.to_string();
             assert!(
-                msg.contains("schema_version 2") && msg.contains(&path.display().to_string()),
+                msg.contains("schema_version 99") && msg.contains(&path.display().to_string()),
                 "{msg}"
             );
         }
@@ -77,6 +77,13 @@ fn rigbench(args: &[&str]) -> Output {
         .expect("rigbench runs")
 }
 
+/// `rigbench economics --run RUN --rig RIG EXTRA…`.
+fn economics(run: &str, rig: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["economics", "--run", run, "--rig", rig];
+    args.extend_from_slice(extra);
+    rigbench(&args)
+}
+
 fn rig_path(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/rigs")
@@ -135,13 +142,7 @@ fn a_runs_payments_and_its_economics_agree() {
     assert!(fees > 0.0);
     // Measured gas is reported beside the estimate, labelled as the simplified contract's.
     assert!(e["gas"]["measured_gas_per_redemption"].as_u64().is_some());
-    let o = rigbench(&[
-        "economics",
-        "--run",
-        run_json.to_str().unwrap(),
-        "--rig",
-        &rig,
-    ]);
+    let o = economics(run_json.to_str().unwrap(), &rig, &[]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
     let table = text(&o.stdout);
     assert!(table.contains("faceValue 1.2e15 wei"), "{table}");
@@ -152,28 +153,18 @@ fn a_runs_payments_and_its_economics_agree() {
     partial["partial"] = serde_json::Value::Bool(true);
     let partial_json = dir.path().join("partial.json");
     std::fs::write(&partial_json, serde_json::to_vec(&partial).unwrap()).unwrap();
-    let o = rigbench(&[
-        "economics",
-        "--run",
-        partial_json.to_str().unwrap(),
-        "--rig",
-        &rig,
-    ]);
+    let o = economics(partial_json.to_str().unwrap(), &rig, &[]);
     assert_eq!(o.status.code(), Some(2), "stderr: {}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("--allow-partial"),
         "{}",
         text(&o.stderr)
     );
-    let o = rigbench(&[
-        "economics",
-        "--run",
+    let o = economics(
         partial_json.to_str().unwrap(),
-        "--rig",
         &rig,
-        "--allow-partial",
-        "--json",
-    ]);
+        &["--allow-partial", "--json"],
+    );
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["partial_run"], true);
@@ -183,14 +174,11 @@ fn a_runs_payments_and_its_economics_agree() {
         .contains("[partial run]"));
 
     // Staked: fees and rewards apart, two verdicts.
-    let o = rigbench(&[
-        "economics",
-        "--run",
+    let o = economics(
         run_json.to_str().unwrap(),
-        "--rig",
         &rig_path("home-staked.toml"),
-        "--json",
-    ]);
+        &["--json"],
+    );
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["rewards"]["rewards_net_usd_per_hour"].as_f64().unwrap() > 0.0);
@@ -222,15 +210,7 @@ fn a_runs_payments_and_its_economics_agree() {
         ),
     ];
     for (flag, value, needle) in cases {
-        let o = rigbench(&[
-            "economics",
-            "--run",
-            run_json.to_str().unwrap(),
-            "--rig",
-            &rig,
-            flag,
-            value,
-        ]);
+        let o = economics(run_json.to_str().unwrap(), &rig, &[flag, value]);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{value}: {err}");
         assert!(
@@ -238,15 +218,11 @@ fn a_runs_payments_and_its_economics_agree() {
             "{value}: {err}"
         );
     }
-    let o = rigbench(&[
-        "economics",
-        "--run",
+    let o = economics(
         run_json.to_str().unwrap(),
-        "--rig",
         &rig_path("home-staked.toml"),
-        "--set",
-        "staking.own_stake_lpt=20000",
-    ]);
+        &["--set", "staking.own_stake_lpt=20000"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o.stderr).contains(

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod anvil;
+mod capacity;
 mod chain_contract;
 mod chain_embedded;
 mod chain_rpc;
