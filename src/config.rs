@@ -611,7 +611,8 @@ fn default_input() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_INPUT)
 }
 
-fn default_out_dir() -> PathBuf {
+/// `reports/runs/<UTC time>-<host>`: where results go without `--out-dir`.
+pub fn default_out_dir() -> PathBuf {
     let host = hostname();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     PathBuf::from("reports/runs").join(format!("{stamp}-{host}"))

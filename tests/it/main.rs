@@ -13,6 +13,7 @@ mod cli_keys;
 mod economics;
 mod hostile;
 mod ingest;
+mod market;
 mod metering;
 mod payments;
 mod payments_cli;
