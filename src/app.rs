@@ -30,6 +30,15 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             if let Some(error) = outcome.stopped {
                 return Err(Failure::run(error));
             }
+            if !outcome.quality_failures.is_empty() {
+                eprintln!(
+                    "error: {} scored rendition(s) below the quality thresholds: {}; see {}",
+                    outcome.quality_failures.len(),
+                    outcome.quality_failures.join("; "),
+                    outcome.out_dir.join("run.json").display()
+                );
+                return Ok(ExitCode::RunFailed);
+            }
             if outcome.invalid_renditions {
                 let v = &r.summary.validation;
                 eprintln!(

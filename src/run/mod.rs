@@ -24,7 +24,10 @@ use chrono::Utc;
 use crate::config::RunConfig;
 use crate::error::Failure;
 use crate::ingest::{self, PreparedSource, Segment};
-use crate::result::{BackendReport, RunResult, SegmentRecord, SessionsReport, SCHEMA_VERSION};
+use crate::result::{
+    BackendReport, QualityReport, RunResult, ScoredSegment, SegmentRecord, SessionsReport,
+    SCHEMA_VERSION,
+};
 use crate::transcode::{self, ResolvedBackend, SegmentOutput, Session, SessionConfig};
 use crate::validation;
 use summary::{RenditionVerdict, SegmentExtras};
@@ -49,6 +52,8 @@ pub struct RunOutcome {
     pub out_dir: PathBuf,
     /// Renditions failed validation and `--allow-invalid` was not given.
     pub invalid_renditions: bool,
+    /// Scored renditions below `--min-ssim` / `--min-psnr`, one sentence each (exit 3).
+    pub quality_failures: Vec<String>,
     /// Why the run stopped early (a session failed, or Ctrl-C); run.json is written and marked
     /// partial either way.
     pub stopped: Option<anyhow::Error>,
@@ -106,6 +111,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     if let Some(reason) = &resolved.fallback_reason {
         warnings.push(format!("backend auto fell back to cpu: {reason}"));
     }
+    warnings.extend(transcode::ladder::depth_warnings(&cfg.ladder));
     for w in &warnings {
         if !cfg.quiet {
             eprintln!("warning: {w}");
@@ -202,7 +208,12 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                 match event {
                     Event::Segment(boxed) => {
                         let (record, extras) = *boxed;
-                        if let Err(e) = csv.write(&record) {
+                        let quality: Vec<_> = extras
+                            .quality
+                            .iter()
+                            .map(|q| q.as_ref().and_then(|q| q.summary()))
+                            .collect();
+                        if let Err(e) = csv.write_with_quality(&record, &quality) {
                             failure.get_or_insert(e.context("cannot write segments.csv"));
                             stop.store(true, Ordering::SeqCst);
                         }
@@ -251,6 +262,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         }
     }
 
+    let quality = quality_report(cfg, &all_records);
     let mut result = RunResult {
         schema_version: SCHEMA_VERSION,
         rigbench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -285,6 +297,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        quality,
     };
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {
@@ -318,11 +331,61 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     };
     let invalid_renditions = result.summary.validation.renditions_failed > 0 && !cfg.allow_invalid;
     Ok(RunOutcome {
+        quality_failures: result.quality.below_threshold.clone(),
         result,
         out_dir: cfg.out_dir.clone(),
         invalid_renditions,
         stopped,
     })
+}
+
+/// Which segments were scored, the renditions below `--min-ssim` / `--min-psnr` (by their mean
+/// over their frames, all planes), and the renditions that could not be scored.
+fn quality_report(cfg: &RunConfig, records: &[(SegmentRecord, SegmentExtras)]) -> QualityReport {
+    use crate::validation::quality;
+    let mut report = QualityReport {
+        mode: cfg.quality,
+        sample_every_segments: quality::SAMPLE_EVERY_SEGMENTS,
+        min_ssim: cfg.min_ssim,
+        min_psnr_db: cfg.min_psnr_db,
+        vmaf: if cfg.quality == quality::QualityMode::Off {
+            "not computed: --quality off".to_string()
+        } else {
+            quality::vmaf_note()
+        },
+        ..QualityReport::default()
+    };
+    for (record, extras) in records {
+        if extras.quality.is_empty() {
+            continue;
+        }
+        report.segments_scored.push(ScoredSegment {
+            repeat: record.repeat,
+            session: record.session,
+            segment: record.segment,
+        });
+        for (v, q) in extras.verdicts.iter().zip(&extras.quality) {
+            let at = format!(
+                "session {} segment {} (repeat {}) rendition {}",
+                record.session, record.segment, record.repeat, v.rendition
+            );
+            // A rendition that failed to score has its reason in `quality_errors`.
+            let Some(scores) = q else { continue };
+            match scores.summary() {
+                Some(q) => {
+                    if let Some(why) = quality::below_thresholds(&q, cfg.min_ssim, cfg.min_psnr_db)
+                    {
+                        report.below_threshold.push(format!("{at}: {why}"));
+                    }
+                }
+                None => report
+                    .errors
+                    .push(format!("{at}: no frame could be scored")),
+            }
+        }
+        report.errors.extend(extras.quality_errors.iter().cloned());
+    }
+    report
 }
 
 /// Writes run.json (pretty, newline-terminated).
@@ -386,11 +449,30 @@ fn run_session(
 ) -> anyhow::Result<()> {
     let (vtx, vrx) = mpsc::sync_channel::<ToValidate<'_>>(1);
     std::thread::scope(|scope| {
-        let fps = ctx.source.info.fps;
+        let info = &ctx.source.info;
         let ladder = &ctx.cfg.ladder;
+        let quality_mode = ctx.cfg.quality;
         scope.spawn(move || {
             for job in vrx {
-                let checks = validation::validate_segment(&job.out, ladder, job.seg, fps);
+                let checks = validation::validate_segment(&job.out, ladder, job.seg, info);
+                // The broadcaster's quality check on the sampled segments (never part of
+                // transcode_time; `--quality off` skips it entirely).
+                let (quality, quality_errors) = if quality_mode.scores(job.record.segment) {
+                    let renditions: Vec<(&str, &[u8])> = job
+                        .out
+                        .renditions
+                        .iter()
+                        .map(|r| (r.name.as_str(), r.data.as_slice()))
+                        .collect();
+                    let mut errors = Vec::new();
+                    let scores = validation::quality::score_segment(&renditions, &job.seg.path)
+                        .into_iter()
+                        .map(|r| r.map_err(|e| errors.push(e.to_string())).ok())
+                        .collect();
+                    (scores, errors)
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 let verdicts: Vec<RenditionVerdict> = job
                     .out
                     .renditions
@@ -413,6 +495,8 @@ fn run_session(
                 let extras = SegmentExtras {
                     output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
                     verdicts,
+                    quality,
+                    quality_errors,
                 };
                 if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
                     break;

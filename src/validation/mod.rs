@@ -1,16 +1,20 @@
 //! Validation: the broadcaster's checks of each rendition it gets back (decodes, size, frame count,
-//! keyframe at start, pixel count equal to the billed count).
+//! keyframe at start, pixel count equal to the billed count), and, in [`quality`], how good the
+//! renditions are (SSIM and PSNR against the source).
 //!
 //! Method: go-livepeer's broadcaster decodes every rendition and refuses a "pixel mismatch"
 //! between the pixels it decoded and the pixels the orchestrator billed, and checks that the
-//! rendition plays at the profile's size (livepeer-facts §6). rigbench adds the frame count at the
+//! rendition plays at the size lpms makes for this source (livepeer-facts §2, §6: the profile's
+//! larger side on the source's larger side, aspect kept; [`crate::transcode::size`]). rigbench adds the frame count at the
 //! target rate (±1) and an IDR at the start, which a Livepeer segment must have to be playable on
 //! its own. The bytes are decoded from memory with FFmpeg's own demuxer and decoder, every frame,
 //! without the deblocking filter (it alters pixels, not which frames exist or their size).
 
+pub mod quality;
+
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::Segment;
+use crate::ingest::{Segment, SourceInfo};
 use crate::transcode::hw::MemoryInput;
 use crate::transcode::ladder::Profile;
 use crate::transcode::RenditionOutput;
@@ -22,7 +26,7 @@ use ffmpeg_next as ffmpeg;
 pub enum Check {
     /// The bytes do not demux or decode (or decode to nothing).
     Decode,
-    /// A decoded frame is not the profile's width × height.
+    /// A decoded frame is not the size lpms makes of this profile for this source.
     Size,
     /// The decoded frame count is more than one off the expected count.
     FrameCount,
@@ -71,6 +75,18 @@ pub fn expected_frames(seg: &Segment, source_fps: f64, profile: &Profile) -> u64
     }
     let rate = f64::from(profile.fps) / f64::from(profile.fps_den.max(1));
     crate::transcode::session::frames_at_rate(seg.duration_seconds, rate)
+}
+
+/// The size lpms encodes `profile` at for a `source_w`x`source_h` source: what the broadcaster
+/// expects to decode.
+pub fn expected_size(profile: &Profile, source_w: u32, source_h: u32) -> (u32, u32) {
+    crate::transcode::size::output_size(
+        source_w,
+        source_h,
+        profile.width,
+        profile.height,
+        profile.encoder,
+    )
 }
 
 /// What decoding a rendition's bytes found.
@@ -152,13 +168,16 @@ fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
     Ok(out)
 }
 
-/// Decodes the rendition's bytes and makes the broadcaster's checks against `profile` and the
-/// frame count `expected_frames` (see [`expected_frames`]).
+/// Decodes the rendition's bytes and makes the broadcaster's checks against `profile`, the frame
+/// count `expected_frames` (see [`expected_frames`]) and the size `expected_size` (see
+/// [`expected_size`]).
 pub fn validate_rendition(
     r: &RenditionOutput,
     profile: &Profile,
     expected_frames: u64,
+    expected_size: (u32, u32),
 ) -> RenditionCheck {
+    let (width, height) = expected_size;
     let mut check = RenditionCheck::default();
     let fail = |check: &mut RenditionCheck, c: Check, why: String| {
         if !check.failures.contains(&c) {
@@ -166,7 +185,7 @@ pub fn validate_rendition(
         }
         check.detail.push(format!("{}: {why}", c.as_str()));
     };
-    match decode(&r.data, profile.width, profile.height) {
+    match decode(&r.data, width, height) {
         Err(why) => fail(
             &mut check,
             Check::Decode,
@@ -191,12 +210,12 @@ pub fn validate_rendition(
                     ),
                 );
             }
-            if (r.width, r.height) != (profile.width, profile.height) {
+            if (r.width, r.height) != (width, height) {
                 fail(
                     &mut check,
                     Check::Size,
                     format!(
-                        "rendition {} reports {}x{}, profile {} is {}x{}",
+                        "rendition {} reports {}x{}, lpms makes {width}x{height} of profile {} ({}x{}) for this source",
                         r.name, r.width, r.height, profile.name, profile.width, profile.height
                     ),
                 );
@@ -206,8 +225,8 @@ pub fn validate_rendition(
                     &mut check,
                     Check::Size,
                     format!(
-                        "frame {n} of rendition {} is {w}x{h}, profile {} is {}x{}",
-                        r.name, profile.name, profile.width, profile.height
+                        "frame {n} of rendition {} is {w}x{h}, lpms makes {width}x{height} of profile {} for this source",
+                        r.name, profile.name
                     ),
                 );
             }
@@ -246,20 +265,28 @@ pub fn validate_rendition(
 
 /// Validates every rendition of one segment, in parallel (one thread per rendition), in ladder
 /// order: what a broadcaster does with a segment's results. `ladder[r.profile_index]` is each
-/// rendition's profile; a rendition whose index is outside the ladder fails `Decode`.
+/// rendition's profile; a rendition whose index is outside the ladder fails `Decode`. `source`
+/// gives the frame rate and size the expectations are computed from.
 pub fn validate_segment(
     out: &crate::transcode::SegmentOutput,
     ladder: &[Profile],
     seg: &Segment,
-    source_fps: f64,
+    source: &SourceInfo,
 ) -> Vec<RenditionCheck> {
+    let source_fps = source.fps;
+    let (source_w, source_h) = (source.width, source.height);
     std::thread::scope(|scope| {
         let handles: Vec<_> = out
             .renditions
             .iter()
             .map(|r| {
                 scope.spawn(move || match ladder.get(r.profile_index) {
-                    Some(p) => validate_rendition(r, p, expected_frames(seg, source_fps, p)),
+                    Some(p) => validate_rendition(
+                        r,
+                        p,
+                        expected_frames(seg, source_fps, p),
+                        expected_size(p, source_w, source_h),
+                    ),
                     None => RenditionCheck {
                         ok: false,
                         failures: vec![Check::Decode],
@@ -343,7 +370,7 @@ mod tests {
                 data,
                 ..Default::default()
             };
-            let c = validate_rendition(&r, p, 50);
+            let c = validate_rendition(&r, p, 50, (p.width, p.height));
             assert!(
                 !c.ok && c.failures.contains(&Check::Decode),
                 "{name}: {c:?}"

@@ -15,6 +15,7 @@ mod metering;
 mod payments;
 mod payments_cli;
 mod payments_rpc;
+mod quality;
 mod readme;
 mod support;
 mod transcode;
