@@ -127,6 +127,7 @@ pub fn rows(r: &RunResult) -> Vec<Section> {
         title: "rigbench".into(),
         rows: rig,
     });
+    out.extend(super::sections::quality(r));
     out.extend(super::sections::payments(r));
     out.extend(super::sections::power(r));
     out.extend(super::sections::bandwidth(r));
