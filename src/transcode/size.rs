@@ -130,8 +130,9 @@ mod tests {
     #[test]
     fn sizes_follow_lpms() {
         use VideoCodec::{Hevc, H264};
-        // (source, profile, codec, encoded size)
-        let cases: &[((u32, u32), (u32, u32), VideoCodec, (u32, u32))] = &[
+        /// (source, profile, codec, encoded size)
+        type Case = ((u32, u32), (u32, u32), VideoCodec, (u32, u32));
+        let cases: &[Case] = &[
             // 16:9 landscape: the profile's own size.
             ((1280, 720), (1280, 720), H264, (1280, 720)),
             ((1920, 1080), (426, 240), H264, (426, 240)),

@@ -100,20 +100,27 @@ struct Decoded {
     errors: u64,
 }
 
-fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
-    crate::ingest::init_ffmpeg();
-    if data.is_empty() {
-        return Err("the rendition is empty (0 bytes)".to_string());
-    }
-    let mut input = MemoryInput::open(data.to_vec(), "mpegts", false)
-        .map_err(|e| format!("does not demux as MPEG-TS: {e}"))?;
-    let ictx = input.input();
-    let (index, params, tb) = {
-        let s = ictx
+/// An input's best video stream and a frame-threaded decoder for it.
+pub(crate) struct VideoDecoder {
+    pub index: usize,
+    pub time_base: ffmpeg::Rational,
+    pub frame_rate: ffmpeg::Rational,
+    pub decoder: ffmpeg::decoder::Video,
+}
+
+/// Opens a decoder for `input`'s best video stream; `skip_deblocking` leaves the loop filter
+/// out (frames, sizes and key flags stay exact; pixels do not). Errors are sentences to follow
+/// "the rendition …".
+pub(crate) fn open_video_decoder(
+    input: &ffmpeg::format::context::Input,
+    skip_deblocking: bool,
+) -> Result<VideoDecoder, String> {
+    let (index, params, time_base, frame_rate) = {
+        let s = input
             .streams()
             .best(ffmpeg::media::Type::Video)
             .ok_or("has no video stream")?;
-        (s.index(), s.parameters(), s.time_base())
+        (s.index(), s.parameters(), s.time_base(), s.avg_frame_rate())
     };
     let mut ctx = ffmpeg::codec::context::Context::from_parameters(params)
         .map_err(|e| format!("has unusable video parameters: {e}"))?;
@@ -123,13 +130,34 @@ fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
         ..Default::default()
     });
     let mut d = ctx.decoder();
-    d.set_packet_time_base(tb);
-    // The checks are about frames, sizes and key flags, not picture quality: skip deblocking,
-    // which changes no frame's existence, size or type and is a large share of decode time.
-    d.skip_loop_filter(ffmpeg::codec::discard::Discard::All);
-    let mut decoder = d
+    d.set_packet_time_base(time_base);
+    if skip_deblocking {
+        d.skip_loop_filter(ffmpeg::codec::discard::Discard::All);
+    }
+    let decoder = d
         .video()
         .map_err(|e| format!("no decoder opens for its video: {e}"))?;
+    Ok(VideoDecoder {
+        index,
+        time_base,
+        frame_rate,
+        decoder,
+    })
+}
+
+fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
+    crate::ingest::init_ffmpeg();
+    if data.is_empty() {
+        return Err("the rendition is empty (0 bytes)".to_string());
+    }
+    let mut input = MemoryInput::open(data.to_vec(), "mpegts", false)
+        .map_err(|e| format!("does not demux as MPEG-TS: {e}"))?;
+    let ictx = input.input();
+    // The checks are about frames, sizes and key flags, not picture quality: skip deblocking,
+    // which changes no frame's existence, size or type and is a large share of decode time.
+    let VideoDecoder {
+        index, mut decoder, ..
+    } = open_video_decoder(ictx, true)?;
     let mut out = Decoded::default();
     let take = |decoder: &mut ffmpeg::decoder::Video, out: &mut Decoded| loop {
         let mut f = ffmpeg::frame::Video::empty();

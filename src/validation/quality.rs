@@ -239,23 +239,12 @@ pub struct Timed {
 }
 
 fn decode_all(input: &mut ffmpeg::format::context::Input) -> Result<Timed, String> {
-    let (index, params, tb, rate) = {
-        let s = input
-            .streams()
-            .best(ffmpeg::media::Type::Video)
-            .ok_or("it has no video stream")?;
-        (s.index(), s.parameters(), s.time_base(), s.avg_frame_rate())
-    };
-    let mut ctx = ffmpeg::codec::context::Context::from_parameters(params)
-        .map_err(|e| format!("unusable video parameters: {e}"))?;
-    ctx.set_threading(ffmpeg::codec::threading::Config {
-        kind: ffmpeg::codec::threading::Type::Frame,
-        count: 0,
-        ..Default::default()
-    });
-    let mut d = ctx.decoder();
-    d.set_packet_time_base(tb);
-    let mut decoder = d.video().map_err(|e| format!("no decoder opens: {e}"))?;
+    let super::VideoDecoder {
+        index,
+        time_base: tb,
+        frame_rate: rate,
+        mut decoder,
+    } = super::open_video_decoder(input, false)?;
     let tb = f64::from(tb.numerator()) / f64::from(tb.denominator().max(1));
     let frame_seconds = if rate.numerator() > 0 && rate.denominator() > 0 {
         f64::from(rate.denominator()) / f64::from(rate.numerator())
