@@ -24,9 +24,9 @@ pub struct SegmentExtras {
     /// Frames encoded over all renditions (the CSV's `frames` is the first rendition only).
     pub output_frames: u64,
     pub verdicts: Vec<RenditionVerdict>,
-    /// Per rendition in ladder order (beside `verdicts`), its frames' SSIM and PSNR; empty when
-    /// the segment was not scored, None for a rendition that could not be.
-    pub quality: Vec<Option<crate::validation::quality::FrameScores>>,
+    /// Per rendition in ladder order, its name and its frames' SSIM and PSNR; empty when the
+    /// segment was not scored, None for a rendition that could not be.
+    pub quality: Vec<(String, Option<crate::validation::quality::FrameScores>)>,
     /// Why renditions of this segment could not be scored.
     pub quality_errors: Vec<String>,
 }
@@ -61,10 +61,9 @@ pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) 
         }
     }
     let scored = records.iter().flat_map(|(_, e)| {
-        e.verdicts
+        e.quality
             .iter()
-            .zip(&e.quality)
-            .filter_map(|(v, q)| q.as_ref().map(|q| (v.rendition.as_str(), q)))
+            .filter_map(|(name, q)| q.as_ref().map(|q| (name.as_str(), q)))
     });
     let quality_by_profile = crate::validation::quality::per_profile(scored);
     let ladder_mean_ssim = crate::validation::quality::ladder_mean_ssim(&quality_by_profile);
@@ -118,7 +117,7 @@ mod tests {
     fn rec(seg_dur: f64, transcode_time: f64, pixels: u64) -> (SegmentRecord, SegmentExtras) {
         (
             SegmentRecord {
-                timestamp: String::new(),
+                timestamp: chrono::DateTime::UNIX_EPOCH,
                 session: 0,
                 segment: 0,
                 seg_dur,
