@@ -258,6 +258,15 @@ fn run(cfg: &RunConfig, argv: Vec<String>) -> Result<ExitCode, Failure> {
     if let Some(error) = outcome.stopped {
         return Err(Failure::run(error));
     }
+    if !outcome.quality_failures.is_empty() {
+        crate::report::progress::stderr_line(&format!(
+            "error: {} scored rendition(s) below the quality thresholds: {}; see {}",
+            outcome.quality_failures.len(),
+            outcome.quality_failures.join("; "),
+            outcome.out_dir.join("run.json").display()
+        ));
+        return Ok(ExitCode::RunFailed);
+    }
     if outcome.invalid_renditions {
         let v = &r.summary.validation;
         crate::report::progress::stderr_line(&format!(

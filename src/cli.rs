@@ -298,6 +298,31 @@ pub struct RunArgs {
     /// Power sampling interval, milliseconds, 10 to 60000.
     #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
     pub power_interval: u64,
+
+    /// Score renditions' SSIM and PSNR against the source: every segment, a deterministic sample
+    /// (segments 0, 4, 8, ... of each session), or none (capacity probes).
+    #[arg(long, value_enum, default_value_t = QualityArg::Sample, help_heading = "Quality")]
+    pub quality: QualityArg,
+
+    /// Fail the run (exit 3) when a scored rendition's mean SSIM (all planes, 0 to 1) is below X.
+    #[arg(long, value_name = "X", help_heading = "Quality")]
+    pub min_ssim: Option<f64>,
+
+    /// Fail the run (exit 3) when a scored rendition's mean PSNR (all planes) is below DB decibels
+    /// (0 to 100).
+    #[arg(long, value_name = "DB", help_heading = "Quality")]
+    pub min_psnr: Option<f64>,
+}
+
+/// Which segments' renditions get SSIM and PSNR scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QualityArg {
+    /// Every segment.
+    All,
+    /// Segments 0, 4, 8, ... of each session.
+    Sample,
+    /// None.
+    Off,
 }
 
 /// How to reach the chain that holds the TicketBroker.

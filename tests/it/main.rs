@@ -18,6 +18,7 @@ mod metering;
 mod payments;
 mod payments_cli;
 mod payments_rpc;
+mod quality;
 mod readme;
 mod support;
 mod transcode;
