@@ -33,6 +33,12 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Recompute the money of an earlier run without transcoding (what-if questions).
     Economics(EconomicsArgs),
+    /// Put several runs side by side (one column each, the best in each row marked), as a
+    /// Markdown table on stdout and optionally a page.
+    Compare(CompareArgs),
+    /// Decide whether a candidate run regresses against a baseline: exit 1 on a regression, 0
+    /// otherwise, 2 when the two cannot be compared.
+    Gate(GateArgs),
 }
 
 /// Which transcoding backend to use.
@@ -144,6 +150,11 @@ pub struct RunArgs {
     /// Exit 0 even when some renditions fail validation (failures are still counted).
     #[arg(long, help_heading = "Output")]
     pub allow_invalid: bool,
+
+    /// Keep this run's per-segment and per-repeat figures as the named baseline in
+    /// reports/baselines/NAME/ (for `rigbench gate --baseline NAME`); replaces an older one.
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    pub save_baseline: Option<String>,
 
     /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
@@ -316,6 +327,51 @@ pub struct EconomicsArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Print the economics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results: run folders or run.json files (two or more).
+    #[arg(value_name = "RESULT", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Also write the comparison as a self-contained page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub md: Option<PathBuf>,
+    /// Compare results of different sources or ladders anyway (the page and table say so).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The baseline: a name saved with `run --save-baseline NAME` (reports/baselines/NAME/), or
+    /// a run folder or run.json.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: String,
+    /// The candidate run: its folder or run.json (segments.csv must be beside it).
+    #[arg(long, value_name = "PATH")]
+    pub candidate: PathBuf,
+    /// Noise threshold, percent: a metric regresses only when its whole 95% confidence interval
+    /// lies beyond it (and the change is significant). Strictly between 0 and 100.
+    #[arg(long, value_name = "PCT", default_value = "5")]
+    pub threshold: String,
+    /// Metrics to gate (comma-separated or repeated): transcode_time, realtime_duration_ratio,
+    /// throughput_x, output_pixels_per_second. Default: all.
+    #[arg(long, value_name = "NAME")]
+    pub metric: Vec<String>,
+    /// Compare runs from different machines (CPU model, cores online, GPUs, driver).
+    #[arg(long)]
+    pub allow_host_change: bool,
+    /// Write gate.json, gate.md (a pull-request comment), github-smaller.json and
+    /// github-bigger.json (github-action-benchmark) and bencher.json (Bencher BMF) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Print gate.json to stdout in place of the table.
     #[arg(long)]
     pub json: bool,
 }

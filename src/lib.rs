@@ -6,9 +6,11 @@
 pub mod app;
 pub mod chain;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod economics;
 pub mod error;
+pub mod gate;
 pub mod ingest;
 pub mod metering;
 pub mod payments;

@@ -2,7 +2,9 @@
 //! Exporters return bytes or strings; writing files is the caller's job, except the
 //! segments.csv writer, which must flush each row as its segment finishes.
 
+pub mod charts;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod progress;

@@ -258,7 +258,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         started_utc,
         finished_utc: Utc::now(),
         partial: interrupted || failure.is_some(),
-        host,
+        host: host.clone(),
         source: source.info.clone(),
         ladder: cfg.ladder.clone(),
         backend: BackendReport {
@@ -285,6 +285,13 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        fingerprint: crate::result::Fingerprint::new(
+            crate::metering::inventory::source_sha256(&cfg.input, &source.info.kind),
+            &cfg.ladder,
+            &host,
+            cfg.effective_flags(),
+        ),
+        reportable: crate::result::Reportable::default(),
     };
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {
@@ -295,12 +302,32 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         }
     }
 
+    result.reportable = crate::result::assess_reportable(&result, false);
+
     write_run_json(&cfg.out_dir, &result).map_err(Failure::run)?;
     let report_md = cfg.out_dir.join("report.md");
     if let Err(e) = fs::write(&report_md, crate::report::markdown::report(&result)) {
         result
             .warnings
             .push(format!("cannot write {}: {e}", report_md.display()));
+    }
+    let power_series = metered
+        .power_csv
+        .as_deref()
+        .map(crate::report::charts::power_series_from_csv)
+        .unwrap_or_default();
+    let report_html = cfg.out_dir.join("report.html");
+    let page = crate::report::html::run_page(&crate::report::html::PageData {
+        result: &result,
+        segments: &records_only,
+        power: &power_series,
+        capacity: None,
+        market: None,
+    });
+    if let Err(e) = fs::write(&report_html, page) {
+        result
+            .warnings
+            .push(format!("cannot write {}: {e}", report_html.display()));
     }
     drop(workdir);
 
