@@ -84,12 +84,15 @@ fn schema_of(
         message,
     };
     let meta = std::fs::metadata(path).map_err(|e| {
-        let folder = path.parent().filter(|d| d.is_dir() && path.ends_with("run.json"));
+        let folder = path
+            .parent()
+            .filter(|d| d.is_dir() && path.ends_with("run.json"));
         match folder {
             Some(d) if e.kind() == std::io::ErrorKind::NotFound => GateError::Input {
                 what,
                 path: d.display().to_string(),
-                message: "is a folder with no run.json: give a run's out-dir or its run.json".into(),
+                message: "is a folder with no run.json: give a run's out-dir or its run.json"
+                    .into(),
             },
             _ => input(format!("cannot read it: {e}")),
         }
