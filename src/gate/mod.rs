@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::result::{RunResult, SegmentRecord};
-use stats::{Interval, Strata};
+use stats::{Interval, Sample, Strata};
 
 /// Version of gate.json's layout.
 pub const GATE_SCHEMA_VERSION: u32 = 1;
@@ -364,10 +364,11 @@ pub fn parse_threshold(s: &str) -> Result<f64, GateError> {
     }
 }
 
-/// A metric's samples from one run.
-pub fn samples(metric: &Metric, run: &LoadedRun) -> Strata {
+/// A metric's samples from one run: one cluster per repeat (of one value for per-repeat
+/// metrics; of the repeat's rows, by source segment, for per-segment ones).
+pub fn samples(metric: &Metric, run: &LoadedRun) -> Sample {
     match metric.over {
-        Over::Repeats => Strata::single(
+        Over::Repeats => Sample::per_cluster(
             run.result
                 .repeats
                 .iter()
@@ -381,7 +382,7 @@ pub fn samples(metric: &Metric, run: &LoadedRun) -> Strata {
                 .collect(),
         ),
         Over::Segments => {
-            let mut by: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+            let mut by: BTreeMap<u32, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
             let n = run.result.source.segment_count.max(1);
             for r in &run.segments {
                 let v = match metric.name {
@@ -390,10 +391,18 @@ pub fn samples(metric: &Metric, run: &LoadedRun) -> Strata {
                     _ => f64::NAN,
                 };
                 if v.is_finite() {
-                    by.entry(r.segment % n).or_default().push(v);
+                    by.entry(r.repeat)
+                        .or_default()
+                        .entry(r.segment % n)
+                        .or_default()
+                        .push(v);
                 }
             }
-            Strata(by.into_values().collect())
+            Sample(
+                by.into_values()
+                    .map(|strata| Strata(strata.into_values().collect()))
+                    .collect(),
+            )
         }
     }
 }
@@ -461,8 +470,8 @@ pub struct GateReport {
 /// Decides one metric.
 pub fn decide(
     metric: &Metric,
-    base: &Strata,
-    cand: &Strata,
+    base: &Sample,
+    cand: &Sample,
     threshold_percent: f64,
 ) -> MetricOutcome {
     let (bf, cf) = (base.flat(), cand.flat());
@@ -471,7 +480,7 @@ pub fn decide(
         lower: i.lower * 100.0,
         upper: i.upper * 100.0,
     });
-    let welch = stats::welch(&bf, &cf);
+    let welch = stats::welch(&base.test_values(), &cand.test_values());
     let need = match metric.over {
         Over::Repeats => "repeats (run with --repeat 3 or more)",
         Over::Segments => "segments",
@@ -836,8 +845,8 @@ mod tests {
         assert!(select_metrics(&["fps".into()]).is_err());
     }
 
-    fn strata(v: &[f64]) -> Strata {
-        Strata::single(v.to_vec())
+    fn strata(v: &[f64]) -> Sample {
+        Sample::single(v.to_vec())
     }
 
     #[test]

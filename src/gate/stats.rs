@@ -1,10 +1,15 @@
 //! The gate's statistics, as criterion.rs decides a change (its `analysis/compare.rs`): Welch's
 //! t-test for significance (two-sided, p < 0.05), and a bootstrap 95% confidence interval of the
-//! relative change of the mean (percentile method, 10 000 resamples, resampling each side
-//! independently and, when both sides have the same strata, within each stratum — here the
-//! source segment a row transcoded, so that a resample keeps the run's mix of long and short
-//! segments). A change is a regression only when it is significant *and* the whole interval lies
-//! beyond the noise threshold on the worse side.
+//! relative change of the mean (percentile method, 10 000 resamples). A change is a regression
+//! only when it is significant *and* the whole interval lies beyond the noise threshold on the
+//! worse side.
+//!
+//! Segments of one repeat share that repeat's conditions (load, clocks, cache), so they are not
+//! independent: a [`Sample`] is a list of clusters (one per repeat), each split into strata (the
+//! source segment a row transcoded, so a resample keeps the mix of long and short segments). The
+//! bootstrap is two-stage — repeats with replacement, then rows within each stratum of each drawn
+//! repeat (Davison & Hinkley, *Bootstrap Methods*, 1997, §3.8) — and Welch's test compares the
+//! repeats' means when both sides have two repeats or more (else the rows themselves).
 //!
 //! Student's t distribution comes from the regularised incomplete beta function, evaluated by
 //! its continued fraction (Numerical Recipes, 3rd ed., §6.4, Lentz's method). The resampler is
@@ -223,8 +228,65 @@ pub struct Interval {
     pub upper: f64,
 }
 
+/// A clustered sample: one [`Strata`] per repeat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample(pub Vec<Strata>);
+
+impl Sample {
+    /// One cluster, one stratum.
+    pub fn single(values: Vec<f64>) -> Self {
+        Sample(vec![Strata::single(values)])
+    }
+    /// One value per cluster (per-repeat figures).
+    pub fn per_cluster(values: Vec<f64>) -> Self {
+        Sample(
+            values
+                .into_iter()
+                .map(|v| Strata::single(vec![v]))
+                .collect(),
+        )
+    }
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Strata::len).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn flat(&self) -> Vec<f64> {
+        self.0.iter().flat_map(Strata::flat).collect()
+    }
+    fn clusters(&self) -> Vec<&Strata> {
+        self.0.iter().filter(|c| !c.is_empty()).collect()
+    }
+    /// The mean of each non-empty cluster.
+    pub fn cluster_means(&self) -> Vec<f64> {
+        self.clusters().iter().map(|c| mean(&c.flat())).collect()
+    }
+    /// The values Welch's test compares: cluster means with two clusters or more, else rows.
+    pub fn test_values(&self) -> Vec<f64> {
+        if self.clusters().len() >= 2 {
+            self.cluster_means()
+        } else {
+            self.flat()
+        }
+    }
+    fn resampled_mean(&self, rng: &mut SplitMix64) -> f64 {
+        let clusters = self.clusters();
+        if clusters.len() == 1 {
+            return clusters[0].resampled_mean(rng);
+        }
+        let (mut sum, mut n) = (0.0, 0usize);
+        for _ in 0..clusters.len() {
+            let c = clusters[rng.below(clusters.len())];
+            sum += c.resampled_mean(rng) * c.len() as f64;
+            n += c.len();
+        }
+        sum / n as f64
+    }
+}
+
 /// The bootstrap 95% interval of mean(candidate) / mean(baseline) − 1.
-pub fn relative_change(baseline: &Strata, candidate: &Strata) -> Option<Interval> {
+pub fn relative_change(baseline: &Sample, candidate: &Sample) -> Option<Interval> {
     if baseline.is_empty() || candidate.is_empty() {
         return None;
     }
@@ -253,7 +315,7 @@ pub fn relative_change(baseline: &Strata, candidate: &Strata) -> Option<Interval
 }
 
 /// The bootstrap 95% interval of one sample's mean.
-pub fn mean_interval(sample: &Strata) -> Option<Interval> {
+pub fn mean_interval(sample: &Sample) -> Option<Interval> {
     if sample.is_empty() {
         return None;
     }
@@ -339,22 +401,45 @@ mod tests {
     fn bootstrap_brackets_the_true_change() {
         let base: Vec<f64> = (0..60).map(|i| 1.0 + 0.01 * f64::from(i % 7)).collect();
         let slow: Vec<f64> = base.iter().map(|v| v * 2.0).collect();
-        let i = relative_change(&Strata::single(base.clone()), &Strata::single(slow)).unwrap();
+        let i = relative_change(&Sample::single(base.clone()), &Sample::single(slow)).unwrap();
         assert!(close(i.estimate, 1.0, 1e-12));
         assert!(
             i.lower <= 1.0 + 1e-9 && i.upper >= 1.0 - 1e-9 && i.lower > 0.9,
             "{i:?}"
         );
-        let same = relative_change(&Strata::single(base.clone()), &Strata::single(base)).unwrap();
+        let same = relative_change(&Sample::single(base.clone()), &Sample::single(base)).unwrap();
         assert!(same.lower < 0.0 && same.upper > 0.0, "{same:?}");
-        assert!(relative_change(&Strata::single(vec![]), &Strata::single(vec![1.0])).is_none());
-        assert!(relative_change(&Strata::single(vec![0.0]), &Strata::single(vec![1.0])).is_none());
+        assert!(relative_change(&Sample::single(vec![]), &Sample::single(vec![1.0])).is_none());
+        assert!(relative_change(&Sample::single(vec![0.0]), &Sample::single(vec![1.0])).is_none());
+    }
+
+    #[test]
+    fn a_shift_between_repeats_widens_the_interval() {
+        // Three repeats whose rows agree closely but whose levels differ: resampling rows alone
+        // would claim a tight interval; resampling repeats first does not.
+        let rows =
+            |level: f64| Strata::single((0..10).map(|i| level + 0.001 * f64::from(i)).collect());
+        let base = Sample(vec![rows(1.0), rows(1.2), rows(0.8)]);
+        let flat = Sample::single(base.flat());
+        let cand = Sample(vec![rows(1.1), rows(1.3), rows(0.9)]);
+        let c = relative_change(&base, &cand).unwrap();
+        let f = relative_change(&flat, &Sample::single(cand.flat())).unwrap();
+        assert!(
+            c.upper - c.lower > 2.0 * (f.upper - f.lower),
+            "{c:?} vs {f:?}"
+        );
     }
 
     #[test]
     fn resampling_is_deterministic() {
-        let s = Strata(vec![vec![1.0, 2.0, 3.0], vec![10.0, 11.0]]);
+        let s = Sample(vec![
+            Strata(vec![vec![1.0, 2.0, 3.0], vec![10.0, 11.0]]),
+            Strata(vec![vec![1.5, 2.5], vec![12.0]]),
+        ]);
         assert_eq!(mean_interval(&s), mean_interval(&s));
+        assert_eq!(s.test_values(), vec![27.0 / 5.0, 16.0 / 3.0]);
+        let i = mean_interval(&s).unwrap();
+        assert!(i.lower <= i.estimate && i.estimate <= i.upper, "{i:?}");
         let mut r = SplitMix64::new(1);
         assert!((0..1000).all(|_| r.below(3) < 3));
     }

@@ -101,7 +101,7 @@ fn gate_passes_itself_fails_a_slowed_copy_and_writes_ci_files() {
     assert!(tt["lower_value"].as_f64().unwrap() <= tt["value"].as_f64().unwrap());
     assert!(tt["upper_value"].as_f64().unwrap() >= tt["value"].as_f64().unwrap());
 
-    let slow = edited_copy(&run.out, &cwd.join("slow"), |v| slower(v, 3.0), 3.0);
+    let slow = edited_copy(&run.out, &cwd.join("slow"), |v| slower(v, 5.0), 5.0);
     let o = gate(
         cwd,
         &[

@@ -36,7 +36,7 @@ pub fn shared_run() -> &'static SharedRun {
         let o = bin_in(&cwd)
             .args(["run", "--in", &fixture("fixtures/bbb_720p25_5s_gop2.mp4")])
             .args(["--transcoding-options", "P144p30fps16x9", "--no-live"])
-            .args(["--repeat", "2", "--no-payments", "--quiet"])
+            .args(["--repeat", "3", "--no-payments", "--quiet"])
             .args(["--rig", &fixture("fixtures/rigs/cpu-only.toml")])
             .args(["--save-baseline", "shared", "--out-dir"])
             .arg(&out)
