@@ -83,10 +83,18 @@ pub fn run_blocks(d: &PageData<'_>) -> Vec<Block> {
     let r = d.result;
     let mut blocks = Vec::new();
     match &r.economics {
-        Some(e) => blocks.push(Block::Verdict {
-            line: e.verdict.line.clone(),
-            profitable: e.verdict.profitable,
-        }),
+        Some(e) => {
+            blocks.push(Block::Verdict {
+                line: format!("Transcoding alone: {}", e.verdict.line),
+                profitable: e.verdict.profitable,
+            });
+            if let Some(v) = &e.verdict_with_staking {
+                blocks.push(Block::Verdict {
+                    line: format!("With staking rewards: {}", v.line),
+                    profitable: v.profitable,
+                });
+            }
+        }
         None => blocks.push(Block::Verdict {
             line: "No verdict: give --rig FILE for power, bandwidth and hardware costs.".into(),
             profitable: None,
@@ -173,7 +181,7 @@ pub fn run_blocks(d: &PageData<'_>) -> Vec<Block> {
         "Money",
         money,
         "no economics: give --rig FILE",
-        Some("Pale bars are estimates; grey bars unknown.".into()),
+        Some("Transcoding alone (fees, not staking rewards). Pale bars are estimates; grey bars unknown.".into()),
     ));
     blocks.push(chart_block(
         "chart-sensitivity",
@@ -331,43 +339,31 @@ pub fn key_figures(r: &RunResult) -> Vec<(String, String, bool)> {
     out
 }
 
-/// From gross fees to margin, per rig-hour: what the delegators keep, gas, power, bandwidth and
-/// hardware taken away in turn.
+/// From gross fees to margin (transcoding alone), per rig-hour: the delegators' share, gas,
+/// power, bandwidth and hardware taken away in turn.
 pub fn money_steps(e: &crate::economics::Economics) -> Vec<Step> {
+    use crate::result::money::{PowerStatus, RedemptionGas};
     let h = &e.per_rig_hour;
-    let power_est = e.power.status == "estimated";
-    let gas_est = e.gas.gas_source == "estimated";
+    let step = |label: &str, usd: Option<f64>, estimated: bool| Step {
+        label: label.into(),
+        usd_per_hour: usd,
+        estimated,
+    };
     vec![
-        Step {
-            label: "fees".into(),
-            usd_per_hour: Some(h.fees_gross_usd_per_hour),
-            estimated: false,
-        },
-        Step {
-            label: "fee share".into(),
-            usd_per_hour: Some(h.fees_operator_usd_per_hour - h.fees_gross_usd_per_hour),
-            estimated: false,
-        },
-        Step {
-            label: "gas".into(),
-            usd_per_hour: Some(-h.gas_usd_per_hour),
-            estimated: gas_est,
-        },
-        Step {
-            label: "power".into(),
-            usd_per_hour: h.power_usd_per_hour.map(|p| -p),
-            estimated: power_est,
-        },
-        Step {
-            label: "bandwidth".into(),
-            usd_per_hour: Some(-h.bandwidth_usd_per_hour),
-            estimated: false,
-        },
-        Step {
-            label: "hardware".into(),
-            usd_per_hour: Some(-h.hardware_usd_per_hour),
-            estimated: false,
-        },
+        step("fees", Some(h.fees_gross_usd_per_hour), false),
+        step("delegators", Some(-h.fees_delegators_usd_per_hour), false),
+        step(
+            "gas",
+            Some(-(h.gas_usd_per_hour + h.withdraw_gas_usd_per_hour)),
+            e.gas.priced_by == RedemptionGas::Estimate,
+        ),
+        step(
+            "power",
+            h.power_usd_per_hour.map(|p| -p),
+            e.power.status == PowerStatus::Estimated,
+        ),
+        step("bandwidth", Some(-h.bandwidth_usd_per_hour), false),
+        step("hardware", Some(-h.hardware_usd_per_hour), false),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod anvil;
+mod capacity;
 mod chain_contract;
 mod chain_embedded;
 mod chain_rpc;
@@ -12,6 +13,7 @@ mod cli_keys;
 mod compare;
 mod economics;
 mod gate;
+mod hostile;
 mod html;
 mod ingest;
 mod metering;
