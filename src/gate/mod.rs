@@ -480,7 +480,16 @@ pub fn decide(
         lower: i.lower * 100.0,
         upper: i.upper * 100.0,
     });
-    let welch = stats::welch(&base.test_values(), &cand.test_values());
+    // The question is a ratio (the change relative to the baseline), and spread grows with the
+    // level: test the logarithms, where a slowdown by a factor is a shift.
+    let log = |v: Vec<f64>| -> Vec<f64> {
+        if v.iter().all(|x| *x > 0.0) {
+            v.iter().map(|x| x.ln()).collect()
+        } else {
+            v
+        }
+    };
+    let welch = stats::welch(&log(base.test_values()), &log(cand.test_values()));
     let need = match metric.over {
         Over::Repeats => "repeats (run with --repeat 3 or more)",
         Over::Segments => "segments",

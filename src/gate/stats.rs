@@ -9,7 +9,8 @@
 //! source segment a row transcoded, so a resample keeps the mix of long and short segments). The
 //! bootstrap is two-stage — repeats with replacement, then rows within each stratum of each drawn
 //! repeat (Davison & Hinkley, *Bootstrap Methods*, 1997, §3.8) — and Welch's test compares the
-//! repeats' means when both sides have two repeats or more (else the rows themselves).
+//! repeats' means when both sides have two repeats or more (else the rows themselves), on a log
+//! scale (the gate asks about a ratio, and timing spread grows with the level).
 //!
 //! Student's t distribution comes from the regularised incomplete beta function, evaluated by
 //! its continued fraction (Numerical Recipes, 3rd ed., §6.4, Lentz's method). The resampler is
