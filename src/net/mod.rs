@@ -6,3 +6,6 @@ pub mod broadcaster;
 pub mod client;
 pub mod server;
 pub mod wire;
+pub mod summary;
+pub mod link;
+mod netns;
