@@ -49,6 +49,9 @@ pub struct RunResult {
     pub economics: Option<crate::economics::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
+    /// Network mode (`--orchestrator`): round trips, wire bytes, the link; absent in process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::net::summary::NetworkSummary>,
 }
 
 /// The backend that ran.

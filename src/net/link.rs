@@ -39,7 +39,11 @@ fn run(args: &[&str]) -> Result<()> {
         .output()
         .with_context(|| format!("cannot run {}", args[0]))?;
     if !out.status.success() {
-        bail!("`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "`{}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -59,7 +63,13 @@ impl Link {
             bail!("--link-mbps needs network namespaces, which need root (rigbench runs as uid {uid}); run as root, or drop --link-mbps to use loopback unshaped");
         }
         for tool in ["ip", "tc"] {
-            if Command::new(tool).arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+            if Command::new(tool)
+                .arg("-V")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_err()
+            {
                 bail!("--link-mbps needs `{tool}` (Debian's iproute2; scripts/setup installs it)");
             }
         }
@@ -72,13 +82,18 @@ impl Link {
             netem: false,
             created: Vec::new(),
         };
-        let (vg, vo) = (format!("rbg{}", id % 100_000_000), format!("rbo{}", id % 100_000_000));
+        let (vg, vo) = (
+            format!("rbg{}", id % 100_000_000),
+            format!("rbo{}", id % 100_000_000),
+        );
         let (g, o) = (link.gateway_ns.clone(), link.orchestrator_ns.clone());
         for ns in [&g, &o] {
             run(&["ip", "netns", "add", ns]).context("cannot create a network namespace")?;
             link.created.push(ns.clone());
         }
-        run(&["ip", "link", "add", &vg, "netns", &g, "type", "veth", "peer", "name", &vo, "netns", &o])?;
+        run(&[
+            "ip", "link", "add", &vg, "netns", &g, "type", "veth", "peer", "name", &vo, "netns", &o,
+        ])?;
         let rate = format!("{}kbit", (mbps * 1000.0).round().max(1.0) as u64);
         let burst = tbf_burst_bytes(mbps).to_string();
         let half = format!("{}ms", rtt_ms / 2.0);
@@ -89,13 +104,23 @@ impl Link {
             run(&["ip", "-n", ns, "link", "set", dev, "up"])?;
             run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
             let netem = rtt_ms > 0.0
-                && run(&["tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "handle", "1:", "netem", "delay", &half]).is_ok();
+                && run(&[
+                    "tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "handle", "1:", "netem",
+                    "delay", &half,
+                ])
+                .is_ok();
             if netem {
-                run(&["tc", "-n", ns, "qdisc", "add", "dev", dev, "parent", "1:1", "handle", "10:", "tbf", "rate", &rate, "burst", &burst, "latency", "100ms"])?;
+                run(&[
+                    "tc", "-n", ns, "qdisc", "add", "dev", dev, "parent", "1:1", "handle", "10:",
+                    "tbf", "rate", &rate, "burst", &burst, "latency", "100ms",
+                ])?;
             } else {
                 netem_everywhere = false;
-                run(&["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", &rate, "burst", &burst, "latency", "100ms"])
-                    .context("cannot shape the link with tc tbf")?;
+                run(&[
+                    "tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", &rate,
+                    "burst", &burst, "latency", "100ms",
+                ])
+                .context("cannot shape the link with tc tbf")?;
             }
         }
         link.netem = netem_everywhere;
@@ -109,7 +134,10 @@ impl Link {
 
     /// The command prefix that runs a program inside the orchestrator's namespace.
     pub fn exec_prefix(&self) -> Vec<String> {
-        ["ip", "netns", "exec", &self.orchestrator_ns].iter().map(|s| s.to_string()).collect()
+        ["ip", "netns", "exec", &self.orchestrator_ns]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     /// Connections from inside the gateway's namespace.
@@ -164,7 +192,12 @@ mod tests {
 
     #[test]
     fn burst_sizes() {
-        for (mbps, want) in [(1.0, 16 * 1024), (20.0, 25_000), (100.0, 125_000), (0.1, 16 * 1024)] {
+        for (mbps, want) in [
+            (1.0, 16 * 1024),
+            (20.0, 25_000),
+            (100.0, 125_000),
+            (0.1, 16 * 1024),
+        ] {
             assert_eq!(tbf_burst_bytes(mbps), want, "{mbps}");
         }
     }

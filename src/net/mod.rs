@@ -4,8 +4,8 @@
 
 pub mod broadcaster;
 pub mod client;
-pub mod server;
-pub mod wire;
-pub mod summary;
 pub mod link;
 mod netns;
+pub mod server;
+pub mod summary;
+pub mod wire;

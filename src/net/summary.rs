@@ -89,7 +89,10 @@ pub fn summarize(
     let media_sent = sum(|s| s.media_bytes_sent);
     let media_recv = sum(|s| s.media_bytes_received);
     let media = media_sent + media_recv;
-    let ok = rows.iter().filter(|r| r.network.latency_score <= 1.0).count();
+    let ok = rows
+        .iter()
+        .filter(|r| r.network.latency_score <= 1.0)
+        .count();
     NetworkSummary {
         segments_ok: rows.len() as u64,
         segments_failed: failed.clone(),
@@ -98,7 +101,11 @@ pub fn summarize(
         download_seconds: n(|s| s.download_seconds),
         round_trip_seconds: n(|s| s.round_trip_seconds),
         latency_score: n(|s| s.latency_score),
-        latency_score_ok_share: if rows.is_empty() { 0.0 } else { ok as f64 / rows.len() as f64 },
+        latency_score_ok_share: if rows.is_empty() {
+            0.0
+        } else {
+            ok as f64 / rows.len() as f64
+        },
         wire_bytes_sent: wire_sent,
         wire_bytes_received: wire_recv,
         media_bytes_sent: media_sent,
@@ -159,7 +166,11 @@ mod tests {
 
     #[test]
     fn summary_shares_and_overhead() {
-        let rows = [row(1.0, 2.0, 110, 100), row(3.0, 2.0, 220, 200), row(1.5, 1.0, 0, 0)];
+        let rows = [
+            row(1.0, 2.0, 110, 100),
+            row(3.0, 2.0, 220, 200),
+            row(1.5, 1.0, 0, 0),
+        ];
         let s = summarize(&rows, &BTreeMap::new(), (1, 50, 20));
         assert_eq!(s.segments_ok, 3);
         assert!((s.latency_score_ok_share - 2.0 / 3.0).abs() < 1e-12);

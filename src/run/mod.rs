@@ -8,6 +8,7 @@
 
 pub mod meters;
 pub mod payments;
+pub mod remote;
 pub mod summary;
 
 use std::fs;
@@ -116,11 +117,28 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     let renditions_dir = cfg.out_dir.join("renditions");
 
     let mut payments = match &cfg.payments {
-        Some(p) => Some(crate::run::payments::start(p, cfg).map_err(Failure::run)?),
-        None => None,
+        Some(p) if cfg.network.is_none() => {
+            Some(crate::run::payments::start(p, cfg).map_err(Failure::run)?)
+        }
+        _ => None,
     };
 
     let meters = crate::run::meters::Meters::start(cfg, &resolved).map_err(Failure::run)?;
+
+    // Network mode: segments go to an orchestrator over HTTP; its payments are its own.
+    let metrics = remote::start_metrics(cfg).map_err(Failure::usage)?;
+    let network = match &cfg.network {
+        Some(n) => Some(
+            remote::Network::start(
+                n,
+                cfg,
+                metrics.as_ref().map(|m| std::sync::Arc::clone(&m.0)),
+            )
+            .context("network mode could not start")
+            .map_err(Failure::usage)?,
+        ),
+        None => None,
+    };
 
     let segments_csv = cfg.out_dir.join("segments.csv");
     let mut csv = crate::report::csv::SegmentsWriter::create(&segments_csv)
@@ -172,6 +190,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                         .then(|| kept_dir(&renditions_dir, repeat)),
                     repeat,
                     per_session,
+                    network: network.as_ref(),
                 };
                 scope.spawn(move || {
                     // Stagger session starts like livepeer_bench's -concurrentSessionDelay.
@@ -232,6 +251,22 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
 
     let summary = summary::summarize(&all_records, wall_total);
     drop(payers);
+    let network_summary = network.map(|n| {
+        let failed = n.failures();
+        let (s, warning) = n.finish();
+        warnings.extend(warning);
+        if failed > 0 {
+            failure.get_or_insert(anyhow!(
+                "{failed} segments did not come back from the orchestrator ({:?}); see network.csv",
+                s.segments_failed
+            ));
+        }
+        s
+    });
+    if let Some((_, stop, handle)) = metrics {
+        stop.store(true, Ordering::SeqCst);
+        let _ = handle.join();
+    }
     let payments_summary = match payments.take() {
         Some(p) => match crate::run::payments::finish(p) {
             Ok(s) => Some(s),
@@ -285,6 +320,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        network: network_summary,
     };
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {
@@ -364,6 +400,8 @@ struct SessionCtx<'a> {
     keep_dir: Option<PathBuf>,
     repeat: u32,
     per_session: u32,
+    /// Network mode: the remote transcode step's shared state.
+    network: Option<&'a remote::Network>,
 }
 
 /// A transcoded segment on its way to the broadcaster's checks.
@@ -433,37 +471,44 @@ fn transcode_loop<'a>(
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
-    let mut transcoder = Session::new(
-        SessionConfig {
-            backend: ctx.resolved.backend,
-            gpu: transcode::assign_device(session, &ctx.resolved.devices),
-            ladder: cfg.ladder.clone(),
-            keep_renditions_dir: ctx.keep_dir.clone(),
-            session,
-        },
-        &ctx.source.info,
-    )
-    .context("cannot open the transcoder")?;
+    let mut transcoder = remote::SegmentTranscoder::new(ctx.network, session, &cfg.ladder, || {
+        Session::new(
+            SessionConfig {
+                backend: ctx.resolved.backend,
+                gpu: transcode::assign_device(session, &ctx.resolved.devices),
+                ladder: cfg.ladder.clone(),
+                keep_renditions_dir: ctx.keep_dir.clone(),
+                session,
+            },
+            &ctx.source.info,
+        )
+        .context("cannot open the transcoder")
+    })?;
     let n = ctx.source.segments.len() as u32;
     for number in 0..ctx.per_session {
         if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }
         let seg: &'a Segment = &ctx.source.segments[(number % n) as usize];
-        let tickets = match payer.as_mut() {
-            Some(p) => p.pay_segment(&cfg.ladder, seg)?,
-            None => 0,
-        };
         let started = Instant::now();
-        let out = transcoder
-            .transcode_segment(seg)
-            .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
-        let transcode_time = started.elapsed().as_secs_f64();
-        let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
-        let fee_wei = match payer.as_mut() {
-            Some(p) => p.debit(pixels)?.to_string(),
-            None => "0".to_string(),
+        let Some(done) =
+            transcoder.transcode(seg, number, ctx.repeat, &cfg.ladder, payer.as_deref_mut())?
+        else {
+            // A remote segment that did not come back is counted by the network summary.
+            if cfg.live
+                && !ingest::pacing::pace_after_segment(
+                    seg.duration_seconds,
+                    started.elapsed(),
+                    stop,
+                )
+            {
+                break;
+            }
+            continue;
         };
+        let (out, tickets, fee_wei, transcode_time) =
+            (done.out, done.tickets, done.fee_wei, done.transcode_time);
+        let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
         let record = SegmentRecord {
             timestamp: crate::report::csv::livepeer_timestamp(Utc::now()),
             session,

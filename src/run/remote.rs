@@ -41,10 +41,15 @@ struct SelfOrchestrator {
 impl SelfOrchestrator {
     /// Starts `rigbench orchestrator` (this executable), prefixed by `wrapper` (e.g. `ip netns
     /// exec NS`), and waits for the URL it prints.
-    fn start(cfg: &RunConfig, listen: &str, wrapper: &[String]) -> Result<(SelfOrchestrator, std::net::SocketAddr)> {
+    fn start(
+        cfg: &RunConfig,
+        listen: &str,
+        wrapper: &[String],
+    ) -> Result<(SelfOrchestrator, std::net::SocketAddr)> {
         let exe = std::env::current_exe().context("cannot find rigbench's own executable")?;
         let out_dir = cfg.out_dir.join("orchestrator");
-        std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+        std::fs::create_dir_all(&out_dir)
+            .with_context(|| format!("cannot create {}", out_dir.display()))?;
         let p = cfg
             .payments
             .as_ref()
@@ -59,7 +64,9 @@ impl SelfOrchestrator {
                 "--out-dir",
                 &out_dir.display().to_string(),
                 "--max-sessions",
-                &cfg.concurrent_sessions.max(crate::orchestrator::DEFAULT_MAX_SESSIONS).to_string(),
+                &cfg.concurrent_sessions
+                    .max(crate::orchestrator::DEFAULT_MAX_SESSIONS)
+                    .to_string(),
                 "--backend",
                 cfg.backend.name(),
                 "--price-per-pixel",
@@ -67,7 +74,10 @@ impl SelfOrchestrator {
                 "--ticket-ev",
                 &p.ticket_ev_wei.to_string(),
                 "--redeem-gas-price",
-                &format!("{}", p.gas_price_wei.to_string().parse::<f64>().unwrap_or(0.0) / 1e9),
+                &format!(
+                    "{}",
+                    p.gas_price_wei.to_string().parse::<f64>().unwrap_or(0.0) / 1e9
+                ),
                 "--sender-deposit",
                 &p.sender_deposit_wei.to_string(),
                 "--sender-reserve",
@@ -94,7 +104,10 @@ impl SelfOrchestrator {
             .stderr(stderr)
             .spawn()
             .with_context(|| format!("cannot start {}", args.join(" ")))?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout from the orchestrator"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("no stdout from the orchestrator"))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
@@ -106,10 +119,17 @@ impl SelfOrchestrator {
             Ok(l) => l,
             Err(_) => {
                 me.stop();
-                bail!("the orchestrator did not start within {} s; see {}", START_TIMEOUT.as_secs(), me.out_dir.join("stderr.log").display());
+                bail!(
+                    "the orchestrator did not start within {} s; see {}",
+                    START_TIMEOUT.as_secs(),
+                    me.out_dir.join("stderr.log").display()
+                );
             }
         };
-        let url = line.trim().strip_prefix(crate::orchestrator::LISTENING_PREFIX).map(str::to_string);
+        let url = line
+            .trim()
+            .strip_prefix(crate::orchestrator::LISTENING_PREFIX)
+            .map(str::to_string);
         let addr = url
             .as_deref()
             .and_then(|u| u.strip_prefix("http://"))
@@ -118,7 +138,8 @@ impl SelfOrchestrator {
             Some(a) => Ok((me, a)),
             None => {
                 me.stop();
-                let err = std::fs::read_to_string(me.out_dir.join("stderr.log")).unwrap_or_default();
+                let err =
+                    std::fs::read_to_string(me.out_dir.join("stderr.log")).unwrap_or_default();
                 bail!("the orchestrator did not start: {}", err.trim());
             }
         }
@@ -167,8 +188,16 @@ pub struct Network {
 
 impl Network {
     /// Starts what `--orchestrator` needs (the orchestrator for `self`, the shaped link).
-    pub fn start(settings: &NetworkSettings, cfg: &RunConfig, metrics: Option<Arc<Metrics>>) -> Result<Network> {
-        let deposit_wei = cfg.payments.as_ref().map(|p| p.sender_deposit_wei).unwrap_or_default();
+    pub fn start(
+        settings: &NetworkSettings,
+        cfg: &RunConfig,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Network> {
+        let deposit_wei = cfg
+            .payments
+            .as_ref()
+            .map(|p| p.sender_deposit_wei)
+            .unwrap_or_default();
         let (child, link, target) = match (&settings.orchestrator, settings.link) {
             (OrchestratorTarget::Url(addr), _) => (
                 None,
@@ -204,7 +233,8 @@ impl Network {
             }
         };
         let csv_path = cfg.out_dir.join("network.csv");
-        let mut csv = std::fs::File::create(&csv_path).with_context(|| format!("cannot write {}", csv_path.display()))?;
+        let mut csv = std::fs::File::create(&csv_path)
+            .with_context(|| format!("cannot write {}", csv_path.display()))?;
         csv.write_all(summary::CSV_HEADER.as_bytes())?;
         Ok(Network {
             settings: settings.clone(),
@@ -334,13 +364,30 @@ impl<'a> SegmentTranscoder<'a> {
                     Some(p) => p.debit(pixels)?.to_string(),
                     None => "0".to_string(),
                 };
-                Ok(Some(Transcoded { out, tickets, fee_wei, transcode_time }))
+                Ok(Some(Transcoded {
+                    out,
+                    tickets,
+                    fee_wei,
+                    transcode_time,
+                }))
             }
-            SegmentTranscoder::Remote { net, session, remote, ladder, seq } => {
+            SegmentTranscoder::Remote {
+                net,
+                session,
+                remote,
+                ladder,
+                seq,
+            } => {
                 if remote.is_none() {
                     let key = Key::random().context("cannot make the gateway's key")?;
                     let manifest = format!("rigbench-{}-{}", std::process::id(), session);
-                    match RemoteSession::open(net.target.clone(), key, net.deposit_wei, manifest, ladder) {
+                    match RemoteSession::open(
+                        net.target.clone(),
+                        key,
+                        net.deposit_wei,
+                        manifest,
+                        ladder,
+                    ) {
                         Ok((r, info)) => {
                             let mut i = lock(&net.info);
                             i.0 += 1;
@@ -354,21 +401,34 @@ impl<'a> SegmentTranscoder<'a> {
                         }
                     }
                 }
-                let Some(r) = remote.as_mut() else { return Ok(None) };
+                let Some(r) = remote.as_mut() else {
+                    return Ok(None);
+                };
                 let this_seq = *seq;
                 *seq += 1;
                 match r.send_segment(seg, this_seq) {
                     Ok(done) => {
                         let n = done.network;
                         if let Some(m) = &net.metrics {
-                            m.round_trip(n.upload_seconds, n.download_seconds, n.round_trip_seconds, n.latency_score);
+                            m.round_trip(
+                                n.upload_seconds,
+                                n.download_seconds,
+                                n.round_trip_seconds,
+                                n.latency_score,
+                            );
                             m.tickets_sent(done.tickets, 0.0);
                             m.bytes("out", n.wire_bytes_sent);
                             m.bytes("in", n.wire_bytes_received);
                             let pixels: u64 = done.output.renditions.iter().map(|r| r.pixels).sum();
                             m.segment_transcoded(seg.duration_seconds, n.transcode_seconds, pixels);
                         }
-                        let row = NetworkRow { session: *session, segment: number, repeat, seg_dur: seg.duration_seconds, network: n };
+                        let row = NetworkRow {
+                            session: *session,
+                            segment: number,
+                            repeat,
+                            seg_dur: seg.duration_seconds,
+                            network: n,
+                        };
                         if let Some(f) = lock(&net.csv).as_mut() {
                             let _ = f.write_all(summary::csv_row(&row).as_bytes());
                         }
@@ -395,4 +455,26 @@ impl<'a> SegmentTranscoder<'a> {
 /// Where network.csv is.
 pub fn csv_path(out_dir: &Path) -> PathBuf {
     out_dir.join("network.csv")
+}
+
+/// A metrics endpoint serving while the run lasts.
+pub type MetricsServer = (
+    Arc<Metrics>,
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+);
+
+/// Serves `--metrics-addr` for the run (node type `bctr`), if asked.
+pub fn start_metrics(cfg: &RunConfig) -> Result<Option<MetricsServer>> {
+    let Some(addr) = cfg.metrics_addr else {
+        return Ok(None);
+    };
+    let host = crate::metering::inventory::HostInfo::detect()
+        .hostname
+        .unwrap_or_else(|| "host".into());
+    let m = Arc::new(Metrics::new("bctr", &host));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (_, handle) = crate::metrics::serve(addr, Arc::clone(&m), Arc::clone(&stop))
+        .with_context(|| format!("cannot serve --metrics-addr {addr}"))?;
+    Ok(Some((m, stop, handle)))
 }
