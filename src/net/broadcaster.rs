@@ -252,37 +252,51 @@ impl RemoteSession {
         Ok(())
     }
 
-    /// Pays for, sends and fetches back one segment numbered `seq`.
-    pub fn send_segment(&mut self, seg: &Segment, seq: i64) -> Result<RemoteSegment, RemoteError> {
-        let body = std::fs::read(&seg.path).map_err(|source| RemoteError::Segment {
-            path: seg.path.display().to_string(),
-            source,
-        })?;
+    /// The `Livepeer-Segment` and `Livepeer-Payment` header values for a segment of `body`
+    /// numbered `seq` lasting `duration_seconds`, and the tickets the payment carries. Each call
+    /// signs fresh tickets (the next nonces).
+    pub fn signed_headers(
+        &mut self,
+        body: &[u8],
+        seq: i64,
+        duration_seconds: f64,
+    ) -> Result<(String, String, u32), RemoteError> {
         let block = self.issue_block();
-        let bill = self
-            .sender
-            .pay_segment(&self.specs, seg.duration_seconds, block)?;
+        let bill = self.sender.pay_segment(&self.specs, duration_seconds, block)?;
         let tickets = bill.payment.tickets.len() as u32;
         let payment =
             wire::payment_to_pb(&bill.payment).map_err(|e| RemoteError::Protocol(e.to_string()))?;
         let seg_data = pb::SegData {
             manifest_id: self.manifest_id.as_bytes().to_vec(),
             seq,
-            hash: wire::segment_hash(&body).to_vec(),
-            duration: (seg.duration_seconds * 1000.0)
-                .round()
-                .clamp(1.0, i32::MAX as f64) as i32,
+            hash: wire::segment_hash(body).to_vec(),
+            duration: (duration_seconds * 1000.0).round().clamp(1.0, i32::MAX as f64) as i32,
             auth_token: self.info.auth_token.clone(),
             full_profiles3: self.profiles.clone(),
             ..Default::default()
         };
+        Ok((wire::encode_header(&seg_data), wire::encode_header(&payment), tickets))
+    }
+
+    /// The orchestrator this session talks to.
+    pub fn addr(&self) -> SocketAddr {
+        self.target.addr
+    }
+
+    /// Pays for, sends and fetches back one segment numbered `seq`.
+    pub fn send_segment(&mut self, seg: &Segment, seq: i64) -> Result<RemoteSegment, RemoteError> {
+        let body = std::fs::read(&seg.path).map_err(|source| RemoteError::Segment {
+            path: seg.path.display().to_string(),
+            source,
+        })?;
+        let (seg_header, payment_header, tickets) = self.signed_headers(&body, seq, seg.duration_seconds)?;
         let media_sent = body.len() as u64;
         let mut req = Request::builder()
             .method(Method::POST)
             .uri("/segment")
             .header(CONTENT_TYPE, wire::SEGMENT_CONTENT_TYPE)
-            .header(wire::SEGMENT_HEADER, wire::encode_header(&seg_data))
-            .header(wire::PAYMENT_HEADER, wire::encode_header(&payment))
+            .header(wire::SEGMENT_HEADER, seg_header)
+            .header(wire::PAYMENT_HEADER, payment_header)
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| RemoteError::Protocol(e.to_string()))?;
         if self.target.multipart {

@@ -12,6 +12,8 @@ mod cli_keys;
 mod economics;
 mod ingest;
 mod metering;
+mod metrics;
+mod network;
 mod payments;
 mod payments_cli;
 mod payments_rpc;
