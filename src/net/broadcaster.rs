@@ -262,7 +262,9 @@ impl RemoteSession {
         duration_seconds: f64,
     ) -> Result<(String, String, u32), RemoteError> {
         let block = self.issue_block();
-        let bill = self.sender.pay_segment(&self.specs, duration_seconds, block)?;
+        let bill = self
+            .sender
+            .pay_segment(&self.specs, duration_seconds, block)?;
         let tickets = bill.payment.tickets.len() as u32;
         let payment =
             wire::payment_to_pb(&bill.payment).map_err(|e| RemoteError::Protocol(e.to_string()))?;
@@ -270,12 +272,18 @@ impl RemoteSession {
             manifest_id: self.manifest_id.as_bytes().to_vec(),
             seq,
             hash: wire::segment_hash(body).to_vec(),
-            duration: (duration_seconds * 1000.0).round().clamp(1.0, i32::MAX as f64) as i32,
+            duration: (duration_seconds * 1000.0)
+                .round()
+                .clamp(1.0, i32::MAX as f64) as i32,
             auth_token: self.info.auth_token.clone(),
             full_profiles3: self.profiles.clone(),
             ..Default::default()
         };
-        Ok((wire::encode_header(&seg_data), wire::encode_header(&payment), tickets))
+        Ok((
+            wire::encode_header(&seg_data),
+            wire::encode_header(&payment),
+            tickets,
+        ))
     }
 
     /// The orchestrator this session talks to.
@@ -289,7 +297,8 @@ impl RemoteSession {
             path: seg.path.display().to_string(),
             source,
         })?;
-        let (seg_header, payment_header, tickets) = self.signed_headers(&body, seq, seg.duration_seconds)?;
+        let (seg_header, payment_header, tickets) =
+            self.signed_headers(&body, seq, seg.duration_seconds)?;
         let media_sent = body.len() as u64;
         let mut req = Request::builder()
             .method(Method::POST)
@@ -303,11 +312,12 @@ impl RemoteSession {
             req.headers_mut()
                 .insert(ACCEPT, HeaderValue::from_static("multipart/mixed"));
         }
-        // go-livepeer's gateway timeouts: upload max(2 s, segment / 2) — here for the response
-        // head, which also waits for the payment check — and max(8 s, 4 × segment) in all.
-        let head_timeout = Duration::from_secs_f64((seg.duration_seconds / 2.0).max(2.0))
+        // go-livepeer's gateway gives the whole request max(8 s, 4 × segment). Its upload limit
+        // (max(2 s, segment / 2)) is not applied to the response head, which here also waits
+        // for the payment's signature checks.
+        let total_timeout = Duration::from_secs_f64((seg.duration_seconds * 4.0).max(8.0))
             + self.target.one_way_delay * 2;
-        let total_timeout = Duration::from_secs_f64((seg.duration_seconds * 4.0).max(8.0));
+        let head_timeout = total_timeout;
         let a = self
             .rt
             .block_on(self.conn.exchange(req, head_timeout, total_timeout))?;

@@ -155,22 +155,55 @@ impl Connection {
     }
 
     /// Sends `req` (path and headers; the Host header is added) and reads the whole answer,
-    /// within `head_timeout` for the response head and `total_timeout` for all of it.
+    /// within `head_timeout` for the response head and `total_timeout` for all of it. A kept-alive
+    /// connection the orchestrator closed before a byte of the request went out is dialled again
+    /// and the request sent once more (nothing of it had been sent).
     pub async fn exchange(
+        &mut self,
+        req: Request<Full<Bytes>>,
+        head_timeout: Duration,
+        total_timeout: Duration,
+    ) -> Result<Answer, ClientError> {
+        let (parts, body) = req.into_parts();
+        let rebuild = || {
+            let mut r = Request::new(body.clone());
+            *r.method_mut() = parts.method.clone();
+            *r.uri_mut() = parts.uri.clone();
+            *r.headers_mut() = parts.headers.clone();
+            r
+        };
+        let reused = self.live.as_ref().is_some_and(|(s, _)| !s.is_closed());
+        match self
+            .exchange_once(rebuild(), head_timeout, total_timeout)
+            .await
+        {
+            Err((_, true)) if reused => {
+                self.live = None;
+                self.exchange_once(rebuild(), head_timeout, total_timeout)
+                    .await
+                    .map_err(|(e, _)| e)
+            }
+            other => other.map_err(|(e, _)| e),
+        }
+    }
+
+    /// One try; an error says whether nothing of the request was written.
+    async fn exchange_once(
         &mut self,
         mut req: Request<Full<Bytes>>,
         head_timeout: Duration,
         total_timeout: Duration,
-    ) -> Result<Answer, ClientError> {
+    ) -> Result<Answer, (ClientError, bool)> {
         if self.live.as_ref().is_none_or(|(s, _)| s.is_closed()) {
-            self.connect().await?;
+            self.connect().await.map_err(|e| (e, false))?;
         }
         let Some((sender, counters)) = self.live.as_mut() else {
-            return Err(ClientError::Http("no connection".into()));
+            return Err((ClientError::Http("no connection".into()), false));
         };
         if let Ok(v) = hyper::header::HeaderValue::from_str(&self.host) {
             req.headers_mut().insert(hyper::header::HOST, v);
         }
+        let counters = Arc::clone(counters);
         let (w0, r0) = (
             counters.written.load(Ordering::Relaxed),
             counters.read.load(Ordering::Relaxed),
@@ -188,21 +221,21 @@ impl Connection {
                 .await
                 .map_err(|e| ClientError::Http(e.to_string()))
         };
-        let resp = match tokio::time::timeout(head_timeout, fut).await {
-            Ok(r) => r,
+        let head = tokio::time::timeout(head_timeout, fut).await;
+        let unsent = counters.written.load(Ordering::Relaxed) == w0;
+        let resp = match head {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                self.live = None;
+                return Err((e, unsent));
+            }
             Err(_) => {
                 self.live = None;
-                return Err(ClientError::Timeout {
+                let e = ClientError::Timeout {
                     what: "the request",
                     seconds: head_timeout.as_secs_f64(),
-                });
-            }
-        };
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => {
-                self.live = None;
-                return Err(e);
+                };
+                return Err((e, false));
             }
         };
         tokio::time::sleep(self.one_way_delay).await;
@@ -213,20 +246,18 @@ impl Connection {
             Ok(Ok(c)) => c.to_bytes(),
             Ok(Err(e)) => {
                 self.live = None;
-                return Err(ClientError::Http(e.to_string()));
+                return Err((ClientError::Http(e.to_string()), false));
             }
             Err(_) => {
                 self.live = None;
-                return Err(ClientError::Timeout {
+                let e = ClientError::Timeout {
                     what: "the answer",
                     seconds: total_timeout.as_secs_f64(),
-                });
+                };
+                return Err((e, false));
             }
         };
         let total_seconds = started.elapsed().as_secs_f64();
-        let Some((_, counters)) = self.live.as_ref() else {
-            return Err(ClientError::Http("connection lost".into()));
-        };
         Ok(Answer {
             status: parts.status,
             headers: parts.headers,

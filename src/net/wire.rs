@@ -219,15 +219,13 @@ pub fn payment_to_pb(p: &Payment) -> Result<pb::Payment, WireError> {
 }
 
 /// Protobuf `Payment` → a payment. The ticket parameters' price is the payment's expected
-/// price, as go-livepeer's recipient takes it.
+/// price, as go-livepeer's recipient takes it. A payment may carry no ticket (the gateway's
+/// credit already covers the segment), as go-livepeer's may.
 pub fn payment_from_pb(p: &pb::Payment) -> Result<Payment, WireError> {
     let expected_price = price_from_pb(p.expected_price.as_ref())?;
     let mut ticket_params = ticket_params_from_pb(p.ticket_params.as_ref(), expected_price)?;
     if let Some(e) = p.expiration_params.as_ref() {
         ticket_params.expiration_params = expiration_from_pb(Some(e))?;
-    }
-    if p.ticket_sender_params.is_empty() {
-        return Err(field("payment", "carries no ticket"));
     }
     Ok(Payment {
         sender: address_from("payment.sender", &p.sender)?,

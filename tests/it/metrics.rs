@@ -9,13 +9,18 @@ use std::time::Duration;
 use crate::network::{ladder, segments, Orch};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn scrape(port: u16) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
@@ -25,7 +30,10 @@ fn scrape(port: u16) -> String {
 #[test]
 fn orchestrator_metrics_pass_promtool() {
     if Command::new("promtool").arg("--version").output().is_err() {
-        crate::support::skip("orchestrator_metrics_pass_promtool", "promtool is not installed (Debian's prometheus package)");
+        crate::support::skip(
+            "orchestrator_metrics_pass_promtool",
+            "promtool is not installed (Debian's prometheus package)",
+        );
         return;
     }
     let port = free_port();
@@ -69,7 +77,12 @@ fn orchestrator_metrics_pass_promtool() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    promtool.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let o = promtool.wait_with_output().unwrap();
     assert!(
         o.status.success(),
