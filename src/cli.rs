@@ -238,6 +238,16 @@ pub struct NetworkArgs {
     )]
     pub link_rtt_ms: Option<f64>,
 
+    /// Limit on one segment's round trip to the orchestrator, seconds. Default: go-livepeer's
+    /// gateway limit, max(8 s, 4 × segment duration).
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "orchestrator",
+        help_heading = "Network"
+    )]
+    pub segment_timeout: Option<f64>,
+
     /// Serve Prometheus metrics at http://ADDR/metrics while the run lasts (e.g. 127.0.0.1:9100).
     #[arg(long, value_name = "ADDR", help_heading = "Network")]
     pub metrics_addr: Option<String>,

@@ -382,6 +382,8 @@ pub struct NetworkSettings {
     /// Renditions inline (multipart/mixed) instead of URLs to GET.
     pub multipart: bool,
     pub link: Option<LinkSettings>,
+    /// `--segment-timeout`; None: go-livepeer's rule.
+    pub segment_timeout: Option<Duration>,
 }
 
 /// `--orchestrator URL|self`.
@@ -452,10 +454,16 @@ impl NetworkSettings {
                 Some(LinkSettings { mbps, rtt_ms })
             }
         };
+        let segment_timeout = match args.segment_timeout {
+            None => None,
+            Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => bail!("--segment-timeout must be between 0 and 3600 seconds, got {t}"),
+        };
         Ok(Some(NetworkSettings {
             orchestrator,
             multipart: args.multipart,
             link,
+            segment_timeout,
         }))
     }
 }

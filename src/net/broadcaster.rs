@@ -34,6 +34,8 @@ pub struct Target {
     pub one_way_delay: Duration,
     /// Ask for the renditions inline (`Accept: multipart/mixed`) instead of URLs to GET.
     pub multipart: bool,
+    /// Limit on one segment's round trip; None: go-livepeer's max(8 s, 4 × segment).
+    pub segment_timeout: Option<Duration>,
 }
 
 /// Why a segment did not come back. The run records it and goes on.
@@ -315,8 +317,10 @@ impl RemoteSession {
         // go-livepeer's gateway gives the whole request max(8 s, 4 × segment). Its upload limit
         // (max(2 s, segment / 2)) is not applied to the response head, which here also waits
         // for the payment's signature checks.
-        let total_timeout = Duration::from_secs_f64((seg.duration_seconds * 4.0).max(8.0))
-            + self.target.one_way_delay * 2;
+        let total_timeout = self.target.segment_timeout.unwrap_or_else(|| {
+            Duration::from_secs_f64((seg.duration_seconds * 4.0).max(8.0))
+                + self.target.one_way_delay * 2
+        });
         let head_timeout = total_timeout;
         let a = self
             .rt

@@ -207,6 +207,7 @@ impl Network {
                     dialer: crate::net::client::tcp_dialer(),
                     one_way_delay: Duration::ZERO,
                     multipart: settings.multipart,
+                    segment_timeout: settings.segment_timeout,
                 },
             ),
             (OrchestratorTarget::SelfHosted, None) => {
@@ -216,6 +217,7 @@ impl Network {
                     dialer: crate::net::client::tcp_dialer(),
                     one_way_delay: Duration::ZERO,
                     multipart: settings.multipart,
+                    segment_timeout: settings.segment_timeout,
                 };
                 (Some(child), None, target)
             }
@@ -228,6 +230,7 @@ impl Network {
                     dialer: link.dialer(),
                     one_way_delay: link.emulated_one_way_delay(),
                     multipart: settings.multipart,
+                    segment_timeout: settings.segment_timeout,
                 };
                 (Some(child), Some(link), target)
             }

@@ -45,6 +45,7 @@ fn orchestrator_metrics_pass_promtool() {
         dialer: rigbench::net::client::tcp_dialer(),
         one_way_delay: Duration::ZERO,
         multipart: false,
+        segment_timeout: Some(Duration::from_secs(120)),
     };
     let (mut s, _) = rigbench::net::broadcaster::RemoteSession::open(
         target,

@@ -120,6 +120,7 @@ fn target(addr: SocketAddr, multipart: bool) -> Target {
         dialer: rigbench::net::client::tcp_dialer(),
         one_way_delay: Duration::ZERO,
         multipart,
+        segment_timeout: Some(Duration::from_secs(120)),
     }
 }
 
@@ -437,6 +438,8 @@ fn run_orchestrator_self_transcodes_over_loopback() {
     let out = tempfile::tempdir().unwrap();
     let o = run_bin(&[
         "run",
+        "--segment-timeout",
+        "120",
         "--orchestrator",
         "self",
         "--no-live",
@@ -483,6 +486,8 @@ fn killing_the_orchestrator_mid_run_keeps_rows_and_winners() {
     let mut run = bin()
         .args([
             "run",
+            "--segment-timeout",
+            "120",
             "--orchestrator",
             &orch.url(),
             "--live",
@@ -565,6 +570,8 @@ fn a_shaped_link_limits_the_upload() {
     let out = tempfile::tempdir().unwrap();
     let o = run_bin(&[
         "run",
+        "--segment-timeout",
+        "120",
         "--orchestrator",
         "self",
         "--link-mbps",
@@ -638,7 +645,7 @@ fn bad_network_flags_are_usage_errors() {
             vec!["orchestrator", "--read-timeout-ms", "0"],
             "--read-timeout-ms",
         ),
-        (vec!["orchestrator", "--ticket-ev", "-1"], "--ticket-ev"),
+        (vec!["orchestrator", "--ticket-ev=-1"], "--ticket-ev"),
     ] {
         let mut a = args.clone();
         a.extend(["--out-dir", dir]);
