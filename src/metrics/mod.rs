@@ -252,13 +252,14 @@ impl Metrics {
         m
     }
 
-    /// The exposition text (OpenMetrics text format, which Prometheus scrapes).
+    /// The exposition text in Prometheus's text format 0.0.4 (what `promtool check metrics`
+    /// and every Prometheus server read), converted from prometheus-client's OpenMetrics text.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         let r = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &r);
-        out
+        openmetrics_to_prometheus_text(&out)
     }
 
     fn rate(&self, ok: bool) {
@@ -382,6 +383,36 @@ impl Metrics {
     }
 }
 
+/// OpenMetrics text → Prometheus text 0.0.4: a counter family `x` whose samples are `x_total`
+/// gets its HELP and TYPE under `x_total` (the Prometheus format names a family by its sample
+/// names), and the OpenMetrics-only `# UNIT` and `# EOF` lines go. Pure.
+pub fn openmetrics_to_prometheus_text(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let counters: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(text.len());
+    for line in lines {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            (counters.contains(name) && !name.ends_with("_total"))
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Serves `/metrics` on `addr` from its own thread until `stop` is set; returns the bound
 /// address and the thread.
 pub fn serve(
@@ -425,4 +456,34 @@ pub fn serve(
         })
         .context("cannot start the metrics thread")?;
     Ok((bound, handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_by_their_samples() {
+        let om = "# HELP a_b Things.\n# TYPE a_b counter\na_b_total{x=\"1\"} 3\n# HELP g A gauge.\n# TYPE g gauge\n# UNIT g seconds\ng 1\n# EOF\n";
+        let want = "# HELP a_b_total Things.\n# TYPE a_b_total counter\na_b_total{x=\"1\"} 3\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n";
+        assert_eq!(openmetrics_to_prometheus_text(om), want);
+    }
+
+    #[test]
+    fn go_livepeer_names_are_exposed() {
+        let m = Metrics::new("orch", "test");
+        m.segment_transcoded(2.0, 1.0, 1_000_000);
+        m.bytes("in", 10);
+        let text = m.encode();
+        for name in [
+            "livepeer_segment_transcoded_total{node_id=\"test\",node_type=\"orch\"} 1",
+            "livepeer_mil_pixels_processed_total",
+            "livepeer_transcode_time_seconds_bucket",
+            "livepeer_transcode_score",
+            "rigbench_wire_bytes_total{direction=\"in\"",
+        ] {
+            assert!(text.contains(name), "{name}:\n{text}");
+        }
+        assert!(!text.contains("# EOF"));
+    }
 }
