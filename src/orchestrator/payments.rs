@@ -192,6 +192,8 @@ impl OrchestratorPayments {
             SenderView {
                 funds,
                 active_set_size: round.active_set_size,
+                // The chains do not report per-round reserve claims yet.
+                ..SenderView::default()
             },
         ))
     }

@@ -2,9 +2,12 @@
 //! Exporters return bytes or strings; writing files is the caller's job, except the
 //! segments.csv writer, which must flush each row as its segment finishes.
 
+pub mod capacity;
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod money;
 pub mod progress;
 pub mod sections;
 pub mod table;
+pub mod text;

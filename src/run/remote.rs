@@ -340,40 +340,24 @@ impl<'a> SegmentTranscoder<'a> {
         })
     }
 
-    /// Pays for and transcodes `seg` (segment `number` of the session in `repeat`). `Ok(None)`:
-    /// a remote segment failed; it is counted and the session goes on.
-    pub fn transcode(
+    /// The local transcoder; None in network mode.
+    pub fn local(&mut self) -> Option<&mut Session> {
+        match self {
+            SegmentTranscoder::Local(t) => Some(t),
+            SegmentTranscoder::Remote { .. } => None,
+        }
+    }
+
+    /// Network mode: pays for, sends and fetches back `seg` (segment `number` of the session in
+    /// `repeat`). `Ok(None)`: it failed; the failure is counted and the session goes on.
+    pub fn remote(
         &mut self,
         seg: &Segment,
         number: u32,
         repeat: u32,
-        ladder: &[Profile],
-        payer: Option<&mut crate::run::payments::SessionPayments>,
     ) -> Result<Option<Transcoded>> {
         match self {
-            SegmentTranscoder::Local(t) => {
-                let mut payer = payer;
-                let tickets = match payer.as_mut() {
-                    Some(p) => p.pay_segment(ladder, seg)?,
-                    None => 0,
-                };
-                let started = Instant::now();
-                let out = t
-                    .transcode_segment(seg)
-                    .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
-                let transcode_time = started.elapsed().as_secs_f64();
-                let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
-                let fee_wei = match payer.as_mut() {
-                    Some(p) => p.debit(pixels)?.to_string(),
-                    None => "0".to_string(),
-                };
-                Ok(Some(Transcoded {
-                    out,
-                    tickets,
-                    fee_wei,
-                    transcode_time,
-                }))
-            }
+            SegmentTranscoder::Local(_) => bail!("remote() on a local transcoder"),
             SegmentTranscoder::Remote {
                 net,
                 session,

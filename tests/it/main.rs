@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod anvil;
+mod capacity;
 mod chain_contract;
 mod chain_embedded;
 mod chain_rpc;
@@ -10,6 +11,7 @@ mod chain_support;
 mod cli;
 mod cli_keys;
 mod economics;
+mod hostile;
 mod ingest;
 mod metering;
 mod metrics;
