@@ -33,6 +33,9 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Recompute the money of an earlier run without transcoding (what-if questions).
     Economics(EconomicsArgs),
+    /// Merge many nodes' results (one folder per node, e.g. from deploy/slurm or deploy/k8s)
+    /// into one fleet report: fleet.md, fleet.html and fleet.json.
+    Merge(MergeArgs),
 }
 
 /// Which transcoding backend to use.
@@ -316,6 +319,27 @@ pub struct EconomicsArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Print the economics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Result folders, one per node, each with a run.json (or the task.json of a scheduler task
+    /// whose run failed). They must have measured the same source and ladder.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Folder for fleet.md, fleet.html and fleet.json (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Price every node with this rig file instead of each run's own economics.
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
+    /// Override a rig-file value (with --rig), e.g. `--set power.electricity_usd_per_kwh=0.30`.
+    /// Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "rig")]
+    pub set: Vec<String>,
+    /// Print fleet.json to stdout in place of the summary line.
     #[arg(long)]
     pub json: bool,
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod economics;
 pub mod error;
 pub mod ingest;
+pub mod merge;
 pub mod metering;
 pub mod payments;
 pub mod report;

@@ -3,6 +3,7 @@
 //! segments.csv writer, which must flush each row as its segment finishes.
 
 pub mod csv;
+pub mod fleet;
 pub mod json;
 pub mod markdown;
 pub mod progress;
