@@ -189,13 +189,12 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
     let mut json =
         serde_json::to_vec_pretty(&fleet).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
     json.push(b'\n');
+    let md = crate::report::fleet::markdown(&fleet);
+    let html = crate::report::fleet::html(&fleet);
     let files: [(&str, &[u8]); 3] = [
         ("fleet.json", &json),
-        (
-            "fleet.md",
-            crate::report::fleet::markdown(&fleet).as_bytes(),
-        ),
-        ("fleet.html", crate::report::fleet::html(&fleet).as_bytes()),
+        ("fleet.md", md.as_bytes()),
+        ("fleet.html", html.as_bytes()),
     ];
     for (name, bytes) in files {
         let path = args.out.join(name);

@@ -186,7 +186,7 @@ fn totals_add_complete_nodes_only() {
     assert_eq!(t.rig_watts, Some(200.0));
     assert_eq!(t.margin_usd_per_hour, Some(1.0));
     assert_eq!(t.margin_usd_per_month, Some(730.0));
-    assert_eq!(t.revenue_usd_per_hour, Some(4.0));
+    assert_eq!(t.revenue_usd_per_hour, Some(3.0));
     assert_eq!(
         (
             t.nodes_profitable,

@@ -10,6 +10,7 @@ mod chain_support;
 mod cli;
 mod cli_keys;
 mod economics;
+mod fleet;
 mod ingest;
 mod metering;
 mod payments;
