@@ -58,8 +58,18 @@ pub mod rig;
 use serde::{Deserialize, Serialize};
 
 use crate::result::RunResult;
+pub use crate::result::money::{CapacitySource, UtilisationSource};
 use rig::{BandwidthModel, Ownership};
 pub use rig::{Rig, RigError};
+
+/// What a caller knows better than one run and the rig file: a searched capacity
+/// (`rigbench capacity`) and a simulated share sold (`rigbench economics --market`). The
+/// default is what [`evaluate`] uses: capacity extrapolated from the run, share from the rig.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub capacity: CapacitySource,
+    pub utilisation: UtilisationSource,
+}
 
 /// Hours in a billing month (365 × 24 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -97,6 +107,8 @@ pub enum EconomicsError {
     MissingPrice { key: String },
     #[error("the run transcoded nothing (0 source seconds or 0 output pixels): there is nothing to price")]
     EmptyRun,
+    #[error("{what}: {reason}")]
+    BadOverride { what: String, reason: String },
     #[error(transparent)]
     Rig(#[from] RigError),
 }
@@ -302,13 +314,19 @@ pub struct Inputs {
     pub gas_price_gwei: f64,
     pub chain: String,
     pub utilisation_share_sold: f64,
+    /// Where `utilisation_share_sold` comes from: the rig file or a market simulation.
+    pub utilisation_source: UtilisationSource,
 }
 
 /// How many streams the rig sustains, and what limits it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Capacity {
-    /// `live_realtime_ratio` or `no_live_throughput`.
+    /// `live_realtime_ratio`, `no_live_throughput` or `searched`.
     pub method: String,
+    /// Extrapolated from this run, or measured by a capacity search.
+    pub source: CapacitySource,
+    /// The source in words ("extrapolated from one run; run `rigbench capacity`", ...).
+    pub source_note: String,
     pub concurrent_sessions_run: u32,
     pub realtime_duration_ratio: f64,
     pub throughput_x: f64,
@@ -521,7 +539,39 @@ impl Model {
 
 /// Economics of a run under a rig file.
 pub fn evaluate(run: &RunResult, rig: &Rig) -> Result<Economics, EconomicsError> {
-    evaluate_facts(&RunFacts::from_run(run), rig)
+    evaluate_with(run, rig, &Overrides::default())
+}
+
+/// [`evaluate`] with a searched capacity and/or a simulated share sold.
+pub fn evaluate_with(
+    run: &RunResult,
+    rig: &Rig,
+    overrides: &Overrides,
+) -> Result<Economics, EconomicsError> {
+    evaluate_facts_with(&RunFacts::from_run(run), rig, overrides)
+}
+
+/// The share sold an override gives, checked.
+fn share_sold(rig: &Rig, source: &UtilisationSource) -> Result<f64, EconomicsError> {
+    match source {
+        UtilisationSource::RigFile => Ok(rig.utilisation.share_sold),
+        UtilisationSource::Simulated { share, p5, p95, .. } => {
+            let ok = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+            if !(ok(*share) && *share > 0.0 && ok(*p5) && ok(*p95) && p5 <= share && share <= p95)
+            {
+                return Err(EconomicsError::BadOverride {
+                    what: "simulated utilisation".into(),
+                    reason: format!("share {share} (p5 {p5}, p95 {p95}) must satisfy 0 <= p5 <= share <= p95 <= 1 and share > 0"),
+                });
+            }
+            Ok(*share)
+        }
+    }
+}
+
+/// Economics of a run's facts under a rig file: the pure core of [`evaluate`].
+pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsError> {
+    evaluate_facts_with(f, rig, &Overrides::default())
 }
 
 fn floor_u32(x: f64) -> u32 {
@@ -532,8 +582,12 @@ fn floor_u32(x: f64) -> u32 {
     }
 }
 
-/// Economics of a run's facts under a rig file: the pure core of [`evaluate`].
-pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsError> {
+/// [`evaluate_facts`] with overrides.
+pub fn evaluate_facts_with(
+    f: &RunFacts,
+    rig: &Rig,
+    overrides: &Overrides,
+) -> Result<Economics, EconomicsError> {
     rig.check()?;
     if f.source_seconds.is_nan() || f.source_seconds <= 0.0 || f.output_pixels == 0 {
         return Err(EconomicsError::EmptyRun);
@@ -544,7 +598,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
     let eth_usd = rig.fees.eth_usd.unwrap_or(f64::NAN);
     let kwh = rig.power.electricity_usd_per_kwh.unwrap_or(f64::NAN);
     let gas_price_gwei = rig.chain.gas_price_gwei.unwrap_or(f64::NAN);
-    let share = rig.utilisation.share_sold;
+    let share = share_sold(rig, &overrides.utilisation)?;
 
     // Price.
     let run_price = f.payments.as_ref().and_then(|p| p.price_per_pixel_wei);
@@ -572,7 +626,22 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
         "hybrid" => "CPU (hybrid: GPU decodes, CPU encodes)",
         _ => "CPU",
     };
-    let (method, streams_compute, lower_bound, compute_evidence) = if f.live {
+    let searched = match &overrides.capacity {
+        CapacitySource::Searched {
+            streams,
+            limit,
+            confidence,
+        } => Some((*streams, limit.clone(), confidence.clone())),
+        CapacitySource::Extrapolated => None,
+    };
+    let (method, streams_compute, lower_bound, compute_evidence) = if let Some((s, limit, confidence)) = &searched {
+        (
+            "searched",
+            *s,
+            false,
+            format!("measured by a capacity search: {} ({limit} binds); {confidence}", plural_streams(*s)),
+        )
+    } else if f.live {
         if r <= REALTIME_RATIO_LIMIT {
             (
                 "live_realtime_ratio",
@@ -616,6 +685,10 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
     } else {
         streams_compute.to_string()
     };
+    let compute_name = match &searched {
+        Some((_, limit, _)) => limit.as_str(),
+        None => compute_name,
+    };
     let mut limit = (streams_compute, compute_name.to_string(), compute_evidence);
     if let Some(n) = nvenc_cap {
         if n <= limit.0 {
@@ -646,8 +719,14 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
     }
     let (streams_sustained, limiting_resource, evidence) = limit;
     let streams_sold = f64::from(streams_sustained) * share;
+    let source_note = match &searched {
+        Some(_) => "measured by search (`rigbench capacity`)".to_string(),
+        None => "extrapolated from one run; run `rigbench capacity`".to_string(),
+    };
     let capacity = Capacity {
         method: method.to_string(),
+        source: overrides.capacity.clone(),
+        source_note,
         concurrent_sessions_run: c,
         realtime_duration_ratio: r,
         throughput_x: f.throughput_x,
@@ -1073,6 +1152,7 @@ pub fn evaluate_facts(f: &RunFacts, rig: &Rig) -> Result<Economics, EconomicsErr
             gas_price_gwei,
             chain: format!("{:?}", rig.chain.chain).to_lowercase(),
             utilisation_share_sold: share,
+            utilisation_source: overrides.utilisation.clone(),
         },
         capacity,
         output_pixels_per_stream_hour: pixels_per_stream_hour,
@@ -1236,6 +1316,22 @@ impl Economics {
                     fmt_sig(c.streams_sold),
                     c.limiting_resource
                 ),
+            ),
+            ("capacity".to_string(), c.source_note.clone()),
+            (
+                "share sold".to_string(),
+                match &self.inputs.utilisation_source {
+                    UtilisationSource::RigFile => format!(
+                        "{:.0}% (rig file utilisation.share_sold)",
+                        self.inputs.utilisation_share_sold * 100.0
+                    ),
+                    UtilisationSource::Simulated { share, p5, p95, note } => format!(
+                        "{:.0}% simulated (p5 {:.0}%, p95 {:.0}%): {note}",
+                        share * 100.0,
+                        p5 * 100.0,
+                        p95 * 100.0
+                    ),
+                },
             ),
             (
                 "fees (gross) per rig-hour".to_string(),

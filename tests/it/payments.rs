@@ -1046,7 +1046,7 @@ fn sigkill_after_acknowledged_winners_then_restart_redeems_once() {
         .args([
             "--ignored",
             "--exact",
-            "sigkill_child",
+            "payments::sigkill_child",
             "--nocapture",
             "--test-threads=1",
         ])
