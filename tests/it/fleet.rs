@@ -422,7 +422,7 @@ impl Cluster {
              ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\n\
              MpiDefault=none\nJobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\n\
              JobCompType=jobcomp/none\nReturnToService=2\nSlurmctldTimeout=30\nSlurmdTimeout=30\nInactiveLimit=0\n\
-             MinJobAge=300\nKillWait=5\nMailProg=/bin/true\n\
+             MinJobAge=300\nKillWait=5\nMailProg=/bin/true\nSchedulerParameters=sched_interval=2\n\
              NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=500 State=UNKNOWN\n\
              PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP\n",
             sock = p("munge/sock"),
