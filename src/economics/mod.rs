@@ -57,8 +57,8 @@ pub mod rig;
 
 use serde::{Deserialize, Serialize};
 
-use crate::result::RunResult;
 pub use crate::result::money::{CapacitySource, UtilisationSource};
+use crate::result::RunResult;
 use rig::{BandwidthModel, Ownership};
 pub use rig::{Rig, RigError};
 
@@ -557,8 +557,7 @@ fn share_sold(rig: &Rig, source: &UtilisationSource) -> Result<f64, EconomicsErr
         UtilisationSource::RigFile => Ok(rig.utilisation.share_sold),
         UtilisationSource::Simulated { share, p5, p95, .. } => {
             let ok = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
-            if !(ok(*share) && *share > 0.0 && ok(*p5) && ok(*p95) && p5 <= share && share <= p95)
-            {
+            if !(ok(*share) && *share > 0.0 && ok(*p5) && ok(*p95) && p5 <= share && share <= p95) {
                 return Err(EconomicsError::BadOverride {
                     what: "simulated utilisation".into(),
                     reason: format!("share {share} (p5 {p5}, p95 {p95}) must satisfy 0 <= p5 <= share <= p95 <= 1 and share > 0"),
@@ -634,12 +633,20 @@ pub fn evaluate_facts_with(
         } => Some((*streams, limit.clone(), confidence.clone())),
         CapacitySource::Extrapolated => None,
     };
-    let (method, streams_compute, lower_bound, compute_evidence) = if let Some((s, limit, confidence)) = &searched {
+    let (method, streams_compute, lower_bound, compute_evidence) = if let Some((
+        s,
+        limit,
+        confidence,
+    )) = &searched
+    {
         (
             "searched",
             *s,
             false,
-            format!("measured by a capacity search: {} ({limit} binds); {confidence}", plural_streams(*s)),
+            format!(
+                "measured by a capacity search: {} ({limit} binds); {confidence}",
+                plural_streams(*s)
+            ),
         )
     } else if f.live {
         if r <= REALTIME_RATIO_LIMIT {
@@ -1325,7 +1332,12 @@ impl Economics {
                         "{:.0}% (rig file utilisation.share_sold)",
                         self.inputs.utilisation_share_sold * 100.0
                     ),
-                    UtilisationSource::Simulated { share, p5, p95, note } => format!(
+                    UtilisationSource::Simulated {
+                        share,
+                        p5,
+                        p95,
+                        note,
+                    } => format!(
                         "{:.0}% simulated (p5 {:.0}%, p95 {:.0}%): {note}",
                         share * 100.0,
                         p5 * 100.0,

@@ -55,6 +55,9 @@ pub struct NodeInput {
     /// The last non-empty line of its rigbench.log (the task's captured output), for failed
     /// nodes.
     pub log_tail: Option<String>,
+    /// Why the run's `economics` could not be read (an older or newer layout of that part): the
+    /// rest of the run was read and the node is listed without money unless `--rig` re-prices it.
+    pub economics_unreadable: Option<String>,
 }
 
 /// The file names a node folder may hold.
@@ -70,20 +73,21 @@ pub fn read_node(folder: &Path) -> Result<NodeInput, MergeError> {
         return Err(MergeError::NotAFolder { folder: shown });
     }
     let run_path = folder.join(RUN_FILE);
+    let mut economics_unreadable = None;
     let run = if run_path.is_file() {
         let text = std::fs::read_to_string(&run_path).map_err(|e| MergeError::Unreadable {
             folder: shown.clone(),
             file: RUN_FILE,
             message: e.to_string(),
         })?;
-        Some(
-            crate::economics::parse_run_json(&text, &run_path.display().to_string()).map_err(
-                |e| MergeError::BadRun {
-                    folder: shown.clone(),
-                    message: e.to_string(),
-                },
-            )?,
-        )
+        let (run, why) = parse_run(&text, &run_path.display().to_string()).map_err(|message| {
+            MergeError::BadRun {
+                folder: shown.clone(),
+                message,
+            }
+        })?;
+        economics_unreadable = why;
+        Some(run)
     } else {
         None
     };
@@ -114,7 +118,30 @@ pub fn read_node(folder: &Path) -> Result<NodeInput, MergeError> {
         run,
         task,
         log_tail,
+        economics_unreadable,
     })
+}
+
+/// Parses run.json text. When only its `economics` does not parse (written by a rigbench whose
+/// money layout differs), returns the run without it and the reason; any other error is fatal.
+pub fn parse_run(text: &str, origin: &str) -> Result<(RunResult, Option<String>), String> {
+    let first = match crate::economics::parse_run_json(text, origin) {
+        Ok(run) => return Ok((run, None)),
+        Err(e) => e.to_string(),
+    };
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|_| first.clone())?;
+    let had = value
+        .as_object_mut()
+        .and_then(|m| m.insert("economics".to_string(), serde_json::Value::Null))
+        .is_some_and(|v| !v.is_null());
+    if !had {
+        return Err(first);
+    }
+    let stripped = serde_json::to_string(&value).map_err(|_| first.clone())?;
+    match crate::economics::parse_run_json(&stripped, origin) {
+        Ok(run) => Ok((run, Some(first))),
+        Err(_) => Err(first),
+    }
 }
 
 /// The last non-empty line of a log, trimmed and cut to 300 characters.

@@ -340,6 +340,14 @@ fn assemble(
             no_econ.join(", ")
         ));
     }
+    for (n, r) in inputs.iter().zip(&nodes) {
+        if n.economics_unreadable.is_some() && opts.rig.is_none() {
+            warnings.push(format!(
+                "{}: the run's economics were written in another layout and are left out; merge with --rig FILE to re-price every node",
+                r.node
+            ));
+        }
+    }
     if first.is_none() {
         warnings.push("no node has a result: every run failed".to_string());
     }
@@ -563,7 +571,12 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
     match econ {
         Ok(Some(e)) => apply_economics(&mut row, &e),
         Ok(None) => {
-            row.verdict = "no verdict: the run had no --rig (merge with --rig FILE)".to_string()
+            row.verdict = match &n.economics_unreadable {
+                Some(why) => format!(
+                    "no verdict: this rigbench cannot read the run's economics ({why}); merge with --rig FILE to re-price it"
+                ),
+                None => "no verdict: the run had no --rig (merge with --rig FILE)".to_string(),
+            }
         }
         Err(message) => {
             if status == NodeStatus::Ok {

@@ -1,9 +1,17 @@
 use super::*;
 
-/// A real run result: the published default run (with economics from fixtures/rigs/cpu-only.toml).
+/// A real run result: the published default run, priced with fixtures/rigs/cpu-only.toml by this
+/// rigbench (so the test does not depend on the layout of the economics it was published with).
 fn published_run() -> RunResult {
     let text = include_str!("../../reports/2026-11-24-2core-vm-cpu-default/run.json");
-    crate::economics::parse_run_json(text, "published run.json").unwrap()
+    let (mut run, _) = load::parse_run(text, "published run.json").unwrap();
+    let rig = Rig::parse(
+        include_str!("../../fixtures/rigs/cpu-only.toml"),
+        "cpu-only.toml",
+    )
+    .unwrap();
+    run.economics = Some(crate::economics::evaluate(&run, &rig).unwrap());
+    run
 }
 
 fn input(folder: &str, run: Option<RunResult>, task: Option<TaskMarker>) -> NodeInput {
@@ -12,6 +20,7 @@ fn input(folder: &str, run: Option<RunResult>, task: Option<TaskMarker>) -> Node
         run,
         task,
         log_tail: None,
+        economics_unreadable: None,
     }
 }
 
@@ -67,7 +76,8 @@ fn row(
 
 #[test]
 fn spread_cases() {
-    let cases: &[(&[f64], Option<(u32, f64, f64, f64, Option<f64>)>)] = &[
+    type Want = Option<(u32, f64, f64, f64, Option<f64>)>;
+    let cases: &[(&[f64], Want)] = &[
         (&[], None),
         (&[f64::NAN], None),
         (&[2.0], Some((1, 2.0, 2.0, 2.0, Some(0.0)))),
@@ -281,4 +291,19 @@ fn every_node_failed_is_still_a_report() {
         .warnings
         .iter()
         .any(|w| w.contains("every run failed")));
+}
+
+#[test]
+fn unreadable_economics_leave_the_rest_of_the_run() {
+    let mut value = serde_json::to_value(published_run()).unwrap();
+    value["economics"] = serde_json::json!({"capacity": "another layout"});
+    let text = value.to_string();
+    let (run, why) = load::parse_run(&text, "x/run.json").unwrap();
+    assert!(run.economics.is_none());
+    assert!(why.unwrap().contains("x/run.json"));
+    // Anything else wrong is still an error.
+    value["economics"] = serde_json::Value::Null;
+    value["summary"] = serde_json::json!("garbage");
+    assert!(load::parse_run(&value.to_string(), "x/run.json").is_err());
+    assert!(load::parse_run("{", "x/run.json").is_err());
 }

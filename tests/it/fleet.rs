@@ -26,10 +26,32 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The published default run (a real result, with economics).
+/// The published default run (a real result), priced by this rigbench with
+/// fixtures/rigs/cpu-only.toml (`rigbench economics --json`), so the economics are in this
+/// version's layout whatever the one it was published with.
 fn published() -> Value {
-    let path = repo().join("reports/2026-11-24-2core-vm-cpu-default/run.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    static RUN: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let path = repo().join("reports/2026-11-24-2core-vm-cpu-default/run.json");
+        let mut run: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        run["economics"] = Value::Null;
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = tmp.path().join("run.json");
+        std::fs::write(&bare, run.to_string()).unwrap();
+        let rig = repo().join("fixtures/rigs/cpu-only.toml");
+        let o = rigbench(&[
+            "economics",
+            "--run",
+            bare.to_str().unwrap(),
+            "--rig",
+            rig.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        run["economics"] = serde_json::from_slice(&o.stdout).unwrap();
+        run
+    })
+    .clone()
 }
 
 /// A node folder `dir/name` holding `run` as its run.json.
@@ -261,6 +283,16 @@ fn merge_of_the_published_reports_gives_one_page() {
         folders.len()
     );
     assert!(tmp.path().join("fleet.html").is_file());
+    // Re-priced with one rig file, every node has a verdict whatever layout it was published in.
+    let rig = repo().join("fixtures/rigs/cpu-only.toml");
+    let o = merge(&refs, tmp.path(), &["--rig", rig.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let f = fleet_json(tmp.path());
+    assert!(f["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["profitable"].is_boolean()));
 }
 
 #[test]
@@ -269,14 +301,12 @@ fn fleet_slurm_without_sbatch_says_how_to_install_it() {
     // A PATH with only what the script needs before it looks for sbatch.
     let bin = tmp.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    for tool in ["dirname"] {
-        let real = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|d| Path::new(d).join(tool))
-            .find(|p| p.exists())
-            .unwrap();
-        std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
-    }
+    let dirname = ["/usr/bin/dirname", "/bin/dirname"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .unwrap();
+    std::os::unix::fs::symlink(dirname, bin.join("dirname")).unwrap();
     let o = Command::new("/bin/bash")
         .arg(repo().join("scripts/fleet-slurm"))
         .args(["--tasks", "2", "--out"])
