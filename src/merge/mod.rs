@@ -329,10 +329,15 @@ fn assemble(
             ));
         }
     }
-    let no_econ: Vec<&str> = nodes
+    let no_econ: Vec<&str> = inputs
         .iter()
-        .filter(|r| r.status == NodeStatus::Ok && r.streams_sustained.is_none())
-        .map(|r| r.node.as_str())
+        .zip(&nodes)
+        .filter(|(n, r)| {
+            r.status == NodeStatus::Ok
+                && r.streams_sustained.is_none()
+                && n.economics_unreadable.is_none()
+        })
+        .map(|(_, r)| r.node.as_str())
         .collect();
     if !no_econ.is_empty() {
         warnings.push(format!(

@@ -33,6 +33,14 @@ fn streams(r: &NodeRow) -> String {
     }
 }
 
+/// A per-stream-hour figure; "n/a" when the node sells no stream.
+fn per_stream(r: &NodeRow, v: Option<f64>) -> String {
+    match (v, r.streams_sustained) {
+        (None, Some(0)) => "n/a (no stream)".to_string(),
+        (v, _) => opt(v, usd),
+    }
+}
+
 fn status(r: &NodeRow) -> String {
     match &r.status_reason {
         Some(why) => format!("{}: {why}", r.status.label()),
@@ -85,8 +93,8 @@ pub fn node_table(f: &FleetResult) -> Table {
                         (Some(w), Some("estimated")) => format!("{w:.0} (estimated)"),
                         (w, _) => opt(w, |w| format!("{w:.0}")),
                     },
-                    opt(r.revenue_usd_per_stream_hour, usd),
-                    opt(r.costs_usd_per_stream_hour, usd),
+                    per_stream(r, r.revenue_usd_per_stream_hour),
+                    per_stream(r, r.costs_usd_per_stream_hour),
                     opt(r.margin_usd_per_hour, usd),
                     verdict(r),
                 ]
