@@ -6,13 +6,12 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
-use rigbench::economics::{evaluate_facts, PaymentFacts, PowerFacts, Rig, RunFacts};
+use rigbench::economics::{evaluate_facts, Backend, PaymentFacts, PowerFacts, Rig, RunFacts};
 use rigbench::metering::bandwidth;
 use rigbench::metering::power::model::ComponentKind;
 use rigbench::metering::power::{
     self, DeviceRecord, EnergyMethod, PowerKind, PowerRecording, PowerSample, Reading, Status,
 };
-use rigbench::result::{SegmentRecord, Summary};
 
 fn hour_of_samples() -> PowerRecording {
     let device = |id: &str, kind, status| DeviceRecord {
@@ -57,28 +56,13 @@ fn hour_of_samples() -> PowerRecording {
     }
 }
 
-fn segments() -> Vec<SegmentRecord> {
+fn segments() -> Vec<bandwidth::SegmentBytes> {
+    let start = Utc::now();
     (0..1800u32)
-        .map(|i| SegmentRecord {
-            timestamp: format!(
-                "2026-11-24 10:{:02}:{:02}.5000",
-                (i * 2 / 60) % 60,
-                (i * 2) % 60
-            ),
-            session: 0,
-            segment: i,
-            seg_dur: 2.0,
-            transcode_time: 0.5,
-            frames: 60,
-            pixels: 99_849_600,
+        .map(|i| bandwidth::SegmentBytes {
+            finished_utc: start + chrono::Duration::milliseconds(i64::from(i) * 2000 + 500),
             bytes_in: 1_500_000,
             bytes_out: 1_400_000,
-            renditions: 4,
-            valid_renditions: 4,
-            decode_errors: 0,
-            tickets: 12,
-            fee_wei: "99849600000".into(),
-            repeat: 0,
         })
         .collect()
 }
@@ -89,16 +73,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(power::summarize(black_box(&rec), None, 1_000_000_000, 1.0)))
     });
     c.bench_function("power_csv_hour_10hz", |b| {
-        b.iter(|| black_box(power::samples_csv(black_box(&rec)).len()))
+        b.iter(|| black_box(rigbench::report::csv::power_csv(black_box(&rec)).len()))
     });
 
     let rows = segments();
-    let summary = Summary {
+    let summary = bandwidth::RunTotals {
         wall_seconds: 3600.0,
-        source_seconds: 3600.0,
+        stream_seconds: 3600.0,
         bytes_in: 2_700_000_000,
         bytes_out: 2_520_000_000,
-        ..Summary::default()
     };
     c.bench_function("bandwidth_summarize_1800_segments", |b| {
         b.iter(|| black_box(bandwidth::summarize(black_box(&rows), &summary, 1)))
@@ -111,10 +94,11 @@ fn bench(c: &mut Criterion) {
         Err(e) => panic!("{e}"),
     };
     let facts = RunFacts {
+        partial: false,
         live: true,
         concurrent_sessions: 3,
         renditions_per_stream: 4,
-        backend_used: "nvidia".into(),
+        backend_used: Backend::Nvidia,
         realtime_duration_ratio: 0.42,
         throughput_x: 2.97,
         source_seconds: 180.0,

@@ -66,6 +66,7 @@ fn bench(c: &mut Criterion) {
             withdraw_round: U256::ZERO,
         },
         active_set_size: U256::from(100u64),
+        ..SenderView::default()
     };
     let round = RoundInfo {
         round: U256::from(3u64),

@@ -1,5 +1,9 @@
 //! Dispatch: each subcommand from its validated configuration to library calls, and the
 //! printing of what it returns. `main` calls [`dispatch`] and turns the result into an exit code.
+//!
+//! Every byte for stdout goes through [`out`]: a closed pipe (`| head`) ends the output quietly,
+//! any other failed write (`> /dev/full`) is an error with a non-zero exit, never a panic and never
+//! exit 0 having lost the output.
 
 use std::io::Write;
 
@@ -10,50 +14,47 @@ use crate::config::{ChainSettings, RunConfig};
 use crate::error::{ExitCode, Failure};
 use crate::payments::tools;
 
+/// Writes `text` to stdout and flushes. A closed pipe is not an error (the reader has what it
+/// wanted); any other failure is, naming stdout.
+pub fn out(text: impl AsRef<[u8]>) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_ref()).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::run(
+            anyhow::Error::from(e).context("cannot write to stdout"),
+        )),
+    }
+}
+
+/// [`out`] with a newline.
+fn outln(text: impl std::fmt::Display) -> Result<(), Failure> {
+    out(format!("{text}\n"))
+}
+
 /// Runs one command line; returns the exit code for a normal end, a [`Failure`] otherwise.
 pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => {
             let cfg = RunConfig::from_args(&args).map_err(Failure::usage)?;
-            let outcome = crate::run::execute(&cfg, argv)?;
-            let r = &outcome.result;
-            if cfg.json {
-                let bytes = crate::report::json::run_json(r).map_err(Failure::run)?;
-                print_bytes(&bytes);
-            } else if !cfg.quiet {
-                print!(
-                    "{}",
-                    crate::report::table::render(&crate::report::table::rows(r))
-                );
-                println!("Results in {}", outcome.out_dir.display());
-            }
-            if let Some(error) = outcome.stopped {
-                return Err(Failure::run(error));
-            }
-            if outcome.invalid_renditions {
-                let v = &r.summary.validation;
-                eprintln!(
-                    "error: {} of {} renditions failed validation ({:?}); see {} (or pass --allow-invalid)",
-                    v.renditions_failed,
-                    v.renditions_checked,
-                    v.failed_by_check,
-                    outcome.out_dir.join("run.json").display()
-                );
-                return Ok(ExitCode::RunFailed);
-            }
-            Ok(ExitCode::Ok)
+            run(&cfg, argv)
         }
         Command::Probe(args) => {
             crate::ingest::init_ffmpeg();
             let host = crate::metering::inventory::HostInfo::detect();
             let backends = crate::transcode::capabilities();
+            if args.nvenc_cap {
+                nvenc_caps(&host, args.json)?;
+                return Ok(ExitCode::Ok);
+            }
             if args.json {
                 let v = serde_json::json!({ "host": host, "backends": backends });
-                let bytes = serde_json::to_vec_pretty(&v)
+                let mut bytes = serde_json::to_vec_pretty(&v)
                     .map_err(|e| Failure::run(anyhow::Error::from(e)))?;
-                print_bytes(&bytes);
+                bytes.push(b'\n');
+                out(bytes)?;
             } else {
-                print!("{}", crate::report::sections::probe_text(&host, &backends));
+                out(crate::report::text::probe_text(&host, &backends))?;
             }
             Ok(ExitCode::Ok)
         }
@@ -66,15 +67,49 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                 )));
             }
             let report = crate::run::payments::redeem(&chain, &args.data_dir)?;
-            println!("{report}");
+            let text = crate::report::text::redeem(&report);
+            if report.pending > 0 {
+                return Err(Failure::run(anyhow::anyhow!(
+                    "{text}\n{} winners are still pending; run `rigbench redeem` again when the chain is reachable",
+                    report.pending
+                )));
+            }
+            outln(text)?;
             Ok(ExitCode::Ok)
         }
         Command::Ticket(cmd) => ticket(cmd),
         Command::Merge(args) => merge(args),
+        Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
-            let run = crate::economics::load_run_json(&args.run)
-                .with_context(|| format!("cannot use --run {}", args.run.display()))
-                .map_err(Failure::usage)?;
+            let (run, overrides) = match (&args.capacity, &args.run) {
+                (Some(cap), _) => {
+                    let (run, capacity) = crate::capacity::money_inputs(cap)
+                        .with_context(|| format!("cannot use --capacity {}", cap.display()))
+                        .map_err(Failure::usage)?;
+                    let overrides = crate::economics::Overrides {
+                        capacity,
+                        ..Default::default()
+                    };
+                    (run, overrides)
+                }
+                (None, Some(path)) => {
+                    let run = crate::economics::load_run_json(path)
+                        .with_context(|| format!("cannot use --run {}", path.display()))
+                        .map_err(Failure::usage)?;
+                    if run.partial && !args.allow_partial {
+                        return Err(Failure::usage(anyhow::anyhow!(
+                            "--run {} is a partial run (interrupted or failed midway): its figures cover only the segments that finished; pass --allow-partial to price it anyway (the result is labelled partial)",
+                            path.display()
+                        )));
+                    }
+                    (run, crate::economics::Overrides::default())
+                }
+                (None, None) => {
+                    return Err(Failure::usage(anyhow::anyhow!(
+                        "give --run run.json or --capacity capacity.json"
+                    )))
+                }
+            };
             let mut rig = crate::economics::rig::Rig::load(&args.rig)
                 .with_context(|| format!("invalid rig file {}", args.rig.display()))
                 .map_err(Failure::usage)?;
@@ -83,23 +118,159 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                     .with_context(|| format!("invalid --set {kv:?}"))
                     .map_err(Failure::usage)?;
             }
-            let econ = crate::economics::evaluate(&run, &rig)
+            let econ = crate::economics::evaluate_with(&run, &rig, &overrides)
                 .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
             if args.json {
-                let bytes = serde_json::to_vec_pretty(&econ)
+                let mut bytes = serde_json::to_vec_pretty(&econ)
                     .map_err(|e| Failure::run(anyhow::Error::from(e)))?;
-                print_bytes(&bytes);
+                bytes.push(b'\n');
+                out(bytes)?;
             } else {
                 let mut with = run.clone();
                 with.economics = Some(econ);
-                print!(
-                    "{}",
-                    crate::report::table::render(&crate::report::sections::economics(&with))
-                );
+                out(crate::report::table::render(
+                    &crate::report::sections::economics(&with),
+                ))?;
             }
             Ok(ExitCode::Ok)
         }
     }
+}
+
+/// `rigbench run`: the benchmark, then run.json or the table on stdout.
+fn run(cfg: &RunConfig, argv: Vec<String>) -> Result<ExitCode, Failure> {
+    let outcome = crate::run::execute(cfg, argv)?;
+    let r = &outcome.result;
+    let printed = if cfg.json {
+        crate::report::json::run_json(r)
+            .map_err(Failure::run)
+            .and_then(out)
+    } else if !cfg.quiet {
+        out(crate::report::table::render(
+            &crate::report::sections::rows(r),
+        ))
+        .and_then(|_| outln(format_args!("Results in {}", outcome.out_dir.display())))
+    } else {
+        Ok(())
+    };
+    if let Err(mut failure) = printed {
+        failure.error = failure.error.context(format!(
+            "the run finished and its results are in {}, but printing them failed",
+            outcome.out_dir.display()
+        ));
+        return Err(failure);
+    }
+    if let Some(error) = outcome.stopped {
+        return Err(Failure::run(error));
+    }
+    if outcome.invalid_renditions {
+        let v = &r.summary.validation;
+        crate::report::progress::stderr_line(&format!(
+            "error: {} of {} renditions failed validation ({:?}); see {} (or pass --allow-invalid)",
+            v.renditions_failed,
+            v.renditions_checked,
+            v.failed_by_check,
+            outcome.out_dir.join("run.json").display()
+        ));
+        return Ok(ExitCode::RunFailed);
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// `rigbench capacity`: search, print the table (or capacity.json), the money at the capacity.
+fn capacity(args: &crate::cli::CapacityArgs, argv: Vec<String>) -> Result<ExitCode, Failure> {
+    let given = crate::cli::capacity_run_only_flags_given(&argv);
+    let cfg = crate::capacity::CapacityConfig::from_args(args, &given).map_err(Failure::usage)?;
+    let outcome = crate::capacity::execute(&cfg, argv)?;
+    let r = &outcome.result;
+    let printed = if cfg.json {
+        let mut bytes =
+            serde_json::to_vec_pretty(r).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        out(bytes)
+    } else if !cfg.quiet {
+        let mut text = crate::report::capacity::table(r);
+        if let Some(money) = capacity_money_run(r, &outcome.out_dir) {
+            text.push_str(&crate::report::table::render(
+                &crate::report::sections::economics(&money),
+            ));
+        }
+        out(text).and_then(|_| outln(format_args!("Results in {}", outcome.out_dir.display())))
+    } else {
+        Ok(())
+    };
+    if let Err(mut failure) = printed {
+        failure.error = failure.error.context(format!(
+            "the search finished and its results are in {}, but printing them failed",
+            outcome.out_dir.display()
+        ));
+        return Err(failure);
+    }
+    if let Some(error) = outcome.stopped {
+        return Err(Failure::run(error));
+    }
+    if outcome.interrupted {
+        return Err(Failure::run(anyhow::anyhow!(
+            "interrupted by Ctrl-C or SIGTERM; every finished probe is in {}",
+            outcome.out_dir.join("capacity.csv").display()
+        )));
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// `rigbench probe --nvenc-cap`: each GPU's NVENC session cap, or why it cannot be detected.
+fn nvenc_caps(host: &crate::metering::inventory::HostInfo, json: bool) -> Result<(), Failure> {
+    use crate::capacity::nvenc_cap;
+    let ids: Vec<u32> = if host.gpus.is_empty() {
+        vec![0]
+    } else {
+        host.gpus.iter().map(|g| g.index).collect()
+    };
+    let found: Vec<Result<nvenc_cap::NvencCap, String>> = ids
+        .iter()
+        .map(|&id| nvenc_cap::detect(id, nvenc_cap::DEFAULT_BOUND).map_err(|e| e.to_string()))
+        .collect();
+    if json {
+        let v: Vec<serde_json::Value> = found
+            .iter()
+            .map(|r| match r {
+                Ok(cap) => serde_json::json!({ "ok": cap }),
+                Err(e) => serde_json::json!({ "error": e }),
+            })
+            .collect();
+        let mut bytes =
+            serde_json::to_vec_pretty(&v).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        out(bytes)
+    } else {
+        let mut text = String::new();
+        for r in &found {
+            match r {
+                Ok(c) => text.push_str(&format!(
+                    "GPU {} ({}): NVENC cap {} ({}; {})\n",
+                    c.gpu,
+                    c.name.as_deref().unwrap_or("?"),
+                    c.sessions_text(),
+                    c.source,
+                    c.detail
+                )),
+                Err(e) => text.push_str(&format!("{e}\n")),
+            }
+        }
+        out(text)
+    }
+}
+
+/// The run the capacity's economics were computed from, with those economics, for printing.
+fn capacity_money_run(
+    r: &crate::capacity::CapacityResult,
+    out_dir: &std::path::Path,
+) -> Option<crate::result::RunResult> {
+    let econ = r.economics.clone()?;
+    let dir = r.economics_run_dir.as_ref()?;
+    let mut run = crate::economics::load_run_json(&out_dir.join(dir).join("run.json")).ok()?;
+    run.economics = Some(econ);
+    Some(run)
 }
 
 fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {
@@ -114,28 +285,25 @@ fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {
                 Some(t) => Some(tools::parse_b256("creation-round-block-hash", t).map_err(usage)?),
                 None => None,
             };
-            println!(
-                "{}",
-                tools::hash(
-                    tools::parse_address("recipient", &a.recipient).map_err(usage)?,
-                    tools::parse_address("sender", &a.sender).map_err(usage)?,
-                    tools::parse_u256("face-value", &a.face_value).map_err(usage)?,
-                    tools::parse_u256("win-prob", &a.win_prob).map_err(usage)?,
-                    tools::parse_u32("sender-nonce", &a.sender_nonce).map_err(usage)?,
-                    tools::parse_b256("recipient-rand-hash", &a.recipient_rand_hash)
-                        .map_err(usage)?,
-                    creation_round,
-                    block_hash,
-                )
-            );
+            outln(tools::hash(
+                tools::parse_address("recipient", &a.recipient).map_err(usage)?,
+                tools::parse_address("sender", &a.sender).map_err(usage)?,
+                tools::parse_u256("face-value", &a.face_value).map_err(usage)?,
+                tools::parse_u256("win-prob", &a.win_prob).map_err(usage)?,
+                tools::parse_u32("sender-nonce", &a.sender_nonce).map_err(usage)?,
+                tools::parse_b256("recipient-rand-hash", &a.recipient_rand_hash).map_err(usage)?,
+                creation_round,
+                block_hash,
+            ))?;
             Ok(ExitCode::Ok)
         }
         TicketCommand::Sign(a) => {
             let hash = tools::parse_b256("hash", &a.hash).map_err(usage)?;
-            let key = crate::run::payments::operator_key(a.keystore.as_deref())
+            let key = tools::operator_key(a.keystore.as_deref())
+                .context("cannot load the orchestrator's key")
                 .map_err(Failure::usage)?;
             let sig = tools::sign(&hash, &key).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
-            println!("{sig}");
+            outln(sig)?;
             Ok(ExitCode::Ok)
         }
         TicketCommand::Verify(a) => {
@@ -144,21 +312,21 @@ fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {
             let signer = tools::parse_address("signer", &a.signer).map_err(usage)?;
             match tools::verify(&hash, &sig, signer) {
                 Ok(()) => {
-                    println!("true");
+                    outln("true")?;
                     Ok(ExitCode::Ok)
                 }
                 Err(reason) => {
-                    println!("false");
-                    eprintln!("invalid signature: {reason}");
+                    outln("false")?;
+                    crate::report::progress::stderr_line(&format!("invalid signature: {reason}"));
                     Ok(ExitCode::Regression)
                 }
             }
         }
         TicketCommand::Wins(a) => {
-            let sig = tools::parse_bytes("sig", &a.sig).map_err(usage)?;
+            let sig = tools::parse_signature("sig", &a.sig).map_err(usage)?;
             let rand = tools::parse_u256("recipient-rand", &a.recipient_rand).map_err(usage)?;
             let win_prob = tools::parse_u256("win-prob", &a.win_prob).map_err(usage)?;
-            println!("{}", tools::wins(&sig, rand, win_prob));
+            outln(tools::wins(&sig, rand, win_prob))?;
             Ok(ExitCode::Ok)
         }
     }
@@ -204,9 +372,9 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
     }
     let t = &fleet.totals;
     if args.json {
-        print_bytes(&json);
+        out(&json)?;
     } else {
-        println!(
+        outln(format_args!(
             "Fleet report in {}: {} nodes, {} complete, {} streams, margin {}",
             args.out.join("fleet.md").display(),
             t.nodes,
@@ -215,7 +383,7 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
                 .map_or("unknown".to_string(), |s| s.to_string()),
             t.margin_usd_per_hour
                 .map_or("unknown".to_string(), |m| format!("${m:.4} per hour")),
-        );
+        ))?;
     }
     if !t.nodes_left_out.is_empty() {
         eprintln!(
@@ -228,10 +396,4 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::RunFailed);
     }
     Ok(ExitCode::Ok)
-}
-
-fn print_bytes(bytes: &[u8]) {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (e.g. `| head`) is not an error worth a message.
-    let _ = out.write_all(bytes).and_then(|_| out.flush());
 }

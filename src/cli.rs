@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Transcode a stream through a ladder with N concurrent sessions, pay for it with tickets,
     /// validate every rendition, and report speed (livepeer_bench-compatible), power and money.
+    // Negative numbers reach the flag's own check, whose message names the flag and its range.
+    #[command(allow_negative_numbers = true)]
     Run(Box<RunArgs>),
     /// Print the hardware inventory and what each backend can do here (and why not).
     Probe(ProbeArgs),
@@ -36,6 +38,89 @@ pub enum Command {
     /// Merge many nodes' results (one folder per node, e.g. from deploy/slurm or deploy/k8s)
     /// into one fleet report: fleet.md, fleet.html and fleet.json.
     Merge(MergeArgs),
+    /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
+    /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
+    /// compute, NVENC, bandwidth and memory limits. Writes capacity.json and capacity.csv.
+    ///
+    /// Takes `run`'s source, ladder, backend, GPU, segment, payment and rig flags. Session
+    /// counts, repeats and pacing are the search's to choose.
+    Capacity(Box<CapacityArgs>),
+}
+
+/// How a capacity probe is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CriterionArg {
+    /// Real-Time Duration Ratio ≤ headroom (Livepeer's documented method).
+    Livepeer,
+    /// That, and p95 of per-segment transcode_time / seg_dur ≤ 1.0, and no session falling
+    /// behind live.
+    Strict,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Most concurrent sessions to try. Default: a bound from the hardware (printed).
+    #[arg(long, value_name = "N", help_heading = "Capacity")]
+    pub max_sessions: Option<u32>,
+
+    /// Segments each session streams after the last session started, per probe.
+    #[arg(long, value_name = "N", default_value_t = 6, help_heading = "Capacity")]
+    pub probe_segments: u32,
+
+    /// How a probe is judged.
+    #[arg(long, value_enum, default_value_t = CriterionArg::Livepeer, help_heading = "Capacity")]
+    pub criterion: CriterionArg,
+
+    /// The Real-Time Duration Ratio a probe may reach, in (0, 1] (0.8 = Livepeer's 20% headroom).
+    #[arg(
+        long,
+        value_name = "RATIO",
+        default_value_t = 0.8,
+        help_heading = "Capacity"
+    )]
+    pub headroom: f64,
+
+    /// Repeats at most of a probe whose figure is within ±10% of its threshold (median decides).
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Capacity")]
+    pub max_repeats: u32,
+
+    /// Stop after S seconds with the best answer so far, marked partial.
+    #[arg(long, value_name = "S", help_heading = "Capacity")]
+    pub time_budget: Option<f64>,
+}
+
+/// `run` flags that `capacity` chooses itself, as typed on the command line (long names).
+pub const CAPACITY_REFUSED_RUN_FLAGS: &[&str] = &[
+    "concurrent_sessions",
+    "repeat",
+    "segs",
+    "loops",
+    "no_live",
+    "keep_renditions",
+];
+
+/// Which of [`CAPACITY_REFUSED_RUN_FLAGS`] were given on `argv` (a `capacity` command line), as
+/// `--flag` names. clap's defaults cannot tell "given" from "default", so argv is parsed again.
+pub fn capacity_run_only_flags_given(argv: &[String]) -> Vec<String> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let Ok(matches) = Cli::command().try_get_matches_from(argv) else {
+        return Vec::new();
+    };
+    let Some(m) = matches.subcommand_matches("capacity") else {
+        return Vec::new();
+    };
+    CAPACITY_REFUSED_RUN_FLAGS
+        .iter()
+        .filter(|id| m.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|id| match *id {
+            "loops" => "--loop".to_string(),
+            other => format!("--{}", other.replace('_', "-")),
+        })
+        .collect()
 }
 
 /// Which transcoding backend to use.
@@ -77,16 +162,16 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub allow_truncated: bool,
 
-    /// Length of the segments a file is cut into, seconds (at the first keyframe at or after
-    /// each boundary). HLS input keeps its own segments.
+    /// Length of the segments a file is cut into, seconds, above 0 and at most 600 (cut at the
+    /// first keyframe at or after each boundary). HLS input keeps its own segments.
     #[arg(long, value_name = "S", default_value_t = 2.0, help_heading = "Input")]
     pub segment_seconds: f64,
 
-    /// Parallel sessions (streams); each transcodes the same source.
+    /// Parallel sessions (streams), 1 to 1000; each transcodes the same source.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
     pub concurrent_sessions: u32,
 
-    /// Stagger between session starts, milliseconds.
+    /// Stagger between session starts, milliseconds, at most 3600000 (an hour).
     #[arg(
         long,
         value_name = "MS",
@@ -95,11 +180,12 @@ pub struct RunArgs {
     )]
     pub session_delay: u64,
 
-    /// Segments per session at most (0 = all).
+    /// Segments per session at most (0 = all; any larger number caps at the stream's length).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Sessions")]
     pub segs: u32,
 
-    /// Each session plays the source N times in a row (longer streams from a short clip).
+    /// Each session plays the source N times in a row, 1 to 10000 (longer streams from a short
+    /// clip).
     #[arg(
         long = "loop",
         value_name = "N",
@@ -108,7 +194,8 @@ pub struct RunArgs {
     )]
     pub loops: u32,
 
-    /// Repeat the whole benchmark N times, with a summary for each repeat and one for all.
+    /// Repeat the whole benchmark N times, 1 to 1000, with a summary for each repeat and one for
+    /// all.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
     pub repeat: u32,
 
@@ -128,13 +215,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "IDS|all", help_heading = "Backend")]
     pub nvidia: Option<String>,
 
-    /// Where results go. Default: reports/runs/<UTC time>-<host>/.
+    /// Where results go. Default: reports/runs/<UTC time>-<host>/. A folder that already holds a
+    /// run (run.json or segments.csv) is refused unless --force.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<PathBuf>,
 
     /// Write each rendition as out-dir/renditions/<profile>_<session>_<segment>.ts.
     #[arg(long, help_heading = "Output")]
     pub keep_renditions: bool,
+
+    /// Reuse an out-dir that holds an earlier run: first remove that run's files (run.json,
+    /// segments.csv, power.csv, report.md, renditions/; payments/ is kept). Refused on a folder
+    /// that holds no run.json or segments.csv.
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
 
     /// Print run.json to stdout in place of the table.
     #[arg(long, help_heading = "Output")]
@@ -148,15 +242,18 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub allow_invalid: bool,
 
-    /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
+    /// Orchestrator price, wei per output pixel (whole wei, decimal or 0x-hex, at most 10^18).
+    /// Default: the rig file's, else 1000.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub price_per_pixel: Option<String>,
 
-    /// Expected value of one ticket, wei. Default: the rig file's, else 8000000000 (go-livepeer).
+    /// Expected value of one ticket, wei (1 to 10^21). Default: the rig file's, else 8000000000
+    /// (go-livepeer).
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub ticket_ev: Option<String>,
 
-    /// Gas price for ticket parameters and redemptions, gwei. Default: the rig file's, else 0.1.
+    /// Gas price for ticket parameters and redemptions, gwei (0 to 1000000000). Default: the rig
+    /// file's, else 0.01.
     #[arg(long, value_name = "GWEI", help_heading = "Payments")]
     pub redeem_gas_price: Option<f64>,
 
@@ -164,13 +261,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub chain: ChainArgs,
 
-    /// Deposit each session's broadcaster is funded with on the chain, wei. Default: 1 ETH on
-    /// the embedded chain, 0.01 ETH on rpc (real ether leaves the operator's account).
+    /// Deposit each session's broadcaster is funded with on the chain, wei (at most 10^24).
+    /// Default: 1 ETH on the embedded chain, 0.01 ETH on rpc (real ether leaves the operator's
+    /// account).
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub sender_deposit: Option<String>,
 
-    /// Reserve each session's broadcaster is funded with on the chain, wei. Same defaults as
-    /// --sender-deposit.
+    /// Reserve each session's broadcaster is funded with on the chain, wei (at most 10^24). Same
+    /// defaults as --sender-deposit.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
     pub sender_reserve: Option<String>,
 
@@ -191,11 +289,12 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE", help_heading = "Money")]
     pub set: Vec<String>,
 
-    /// Measure the rig at rest for N seconds before the run (incremental energy above idle).
+    /// Measure the rig at rest for N seconds, at most 3600, before the run (incremental energy
+    /// above idle).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Money")]
     pub idle_seconds: u64,
 
-    /// Power sampling interval, milliseconds.
+    /// Power sampling interval, milliseconds, 10 to 60000.
     #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
     pub power_interval: u64,
 }
@@ -217,7 +316,7 @@ pub struct ChainArgs {
     pub broker: Option<String>,
 
     /// Encrypted JSON keystore of the orchestrator's key (password from
-    /// RIGBENCH_KEYSTORE_PASSWORD).
+    /// RIGBENCH_KEYSTORE_PASSWORD); `--chain rpc` only.
     #[arg(long, value_name = "FILE", help_heading = "Chain")]
     pub keystore: Option<PathBuf>,
 }
@@ -227,6 +326,10 @@ pub struct ProbeArgs {
     /// Print the inventory as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also detect each NVIDIA GPU's NVENC session cap (opens encoders until the driver
+    /// refuses one; cached per GPU and driver).
+    #[arg(long)]
+    pub nvenc_cap: bool,
 }
 
 #[derive(Debug, Args)]
@@ -310,8 +413,12 @@ pub struct TicketWinsArgs {
 #[derive(Debug, Args)]
 pub struct EconomicsArgs {
     /// run.json of an earlier run.
-    #[arg(long, value_name = "FILE")]
-    pub run: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "capacity")]
+    pub run: Option<PathBuf>,
+    /// capacity.json of an earlier `rigbench capacity`: price the searched capacity (with the
+    /// run.json of its probe at that capacity) instead of extrapolating from one run.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    pub capacity: Option<PathBuf>,
     /// Rig file (TOML).
     #[arg(long, value_name = "FILE")]
     pub rig: PathBuf,
@@ -321,6 +428,10 @@ pub struct EconomicsArgs {
     /// Print the economics as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Price a partial run.json (interrupted or failed midway) anyway; the result is labelled
+    /// partial. Without it a partial run is refused.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +463,23 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn capacity_refuses_run_only_flags_only_when_given() {
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(capacity_run_only_flags_given(&argv(&["rigbench", "capacity"])).is_empty());
+        assert_eq!(
+            capacity_run_only_flags_given(&argv(&[
+                "rigbench",
+                "capacity",
+                "--no-live",
+                "--loop",
+                "2",
+                "--concurrent-sessions=3"
+            ])),
+            ["--concurrent-sessions", "--loop", "--no-live"]
+        );
     }
 
     #[test]

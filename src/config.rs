@@ -2,6 +2,7 @@
 //! about clap. Every check that can be made before touching media or a chain is made here, so
 //! bad input fails fast with exit code 2.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use crate::transcode::{BackendChoice, GpuSelection};
 pub const DEFAULT_INPUT: &str = "fixtures/bbb_720p25_5s_gop2.mp4";
 /// Default price, wei per pixel: the Livepeer docs' example.
 pub const DEFAULT_PRICE_PER_PIXEL_WEI: u64 = 1000;
-/// Default ticket EV, wei: go-livepeer's.
-pub const DEFAULT_TICKET_EV_WEI: u64 = 8_000_000_000;
+/// Default ticket EV, wei: go-livepeer's (one constant, in payments).
+pub use crate::payments::params::DEFAULT_TICKET_EV_WEI;
 /// Each broadcaster's deposit and reserve on the embedded chain, wei (1 ETH: play money).
 pub const DEFAULT_EMBEDDED_FUNDING_WEI: u128 = 1_000_000_000_000_000_000;
 /// Each broadcaster's deposit and reserve on an rpc chain, wei (0.01 ETH: real ether on a real
@@ -26,6 +27,42 @@ pub const DEFAULT_EMBEDDED_FUNDING_WEI: u128 = 1_000_000_000_000_000_000;
 pub const DEFAULT_RPC_FUNDING_WEI: u128 = 10_000_000_000_000_000;
 /// Default gas price, gwei: a typical Arbitrum One base fee.
 pub const DEFAULT_GAS_PRICE_GWEI: f64 = 0.01;
+
+/// Bounds of `rigbench run`'s numeric flags and ladder fields. Each flag's help text states its
+/// bound (a unit test checks that they agree); values outside are usage errors (exit 2) that name
+/// the flag and the range, found before any work starts.
+pub mod limits {
+    /// `--segment-seconds` at most (10 minutes).
+    pub const MAX_SEGMENT_SECONDS: f64 = 600.0;
+    /// `--concurrent-sessions` at most (each session runs two threads and an encoder per
+    /// rendition; a thousand is beyond any single rig).
+    pub const MAX_CONCURRENT_SESSIONS: u32 = 1000;
+    /// `--session-delay` at most, milliseconds (one hour).
+    pub const MAX_SESSION_DELAY_MS: u64 = 3_600_000;
+    /// `--loop` at most.
+    pub const MAX_LOOPS: u32 = 10_000;
+    /// `--repeat` at most.
+    pub const MAX_REPEATS: u32 = 1000;
+    /// `--idle-seconds` at most (one hour).
+    pub const MAX_IDLE_SECONDS: u64 = 3600;
+    /// `--power-interval` range, milliseconds (what the sampler supports).
+    pub const MIN_POWER_INTERVAL_MS: u64 = crate::metering::power::MIN_INTERVAL_MS;
+    pub const MAX_POWER_INTERVAL_MS: u64 = crate::metering::power::MAX_INTERVAL_MS;
+    /// `--price-per-pixel` at most, wei (1 ETH per pixel: anything above is a typo).
+    pub const MAX_PRICE_PER_PIXEL_WEI: u128 = 1_000_000_000_000_000_000;
+    /// `--ticket-ev` at most, wei (1000 ETH).
+    pub const MAX_TICKET_EV_WEI: u128 = 1_000_000_000_000_000_000_000;
+    /// `--sender-deposit` and `--sender-reserve` at most, wei (one million ETH).
+    pub const MAX_FUNDING_WEI: u128 = 1_000_000_000_000_000_000_000_000;
+    /// `--redeem-gas-price` at most, gwei (1 ETH per gas).
+    pub const MAX_GAS_PRICE_GWEI: f64 = 1e9;
+    /// A ladder profile's `bitrate` range, bits per second (0 is allowed with `quality` set).
+    /// Below 10 kbit/s no encoder produces watchable video; 800 Mbit/s is H.264 level 6.2's cap.
+    pub const MIN_BITRATE_BPS: u64 = 10_000;
+    pub const MAX_BITRATE_BPS: u64 = 800_000_000;
+    /// A ladder profile's `gop` at most, seconds (one hour).
+    pub const MAX_GOP_SECONDS: f64 = 3600.0;
+}
 
 /// A validated `rigbench run`.
 #[derive(Debug, Clone)]
@@ -54,6 +91,21 @@ pub struct RunConfig {
     pub rig: Option<Rig>,
     pub idle_seconds: u64,
     pub power_interval: Duration,
+    /// Which segments the broadcaster validates (`run` validates all).
+    pub validation: ValidationPlan,
+    /// `--force`: the out-dir holds an earlier run, and its files are cleared before this one.
+    pub force: bool,
+}
+
+/// Which segments the broadcaster validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValidationPlan {
+    /// Every rendition of every segment.
+    #[default]
+    All,
+    /// Every rendition of the first and the last segment of each session (capacity probes: the
+    /// broadcaster's work would otherwise take CPU from the transcode it measures).
+    Sample,
 }
 
 /// What the payments side of a run needs.
@@ -82,47 +134,12 @@ pub enum ChainSettings {
 }
 
 impl RunConfig {
-    /// Validates `rigbench run`'s flags. Errors here are usage errors (exit 2).
+    /// Validates `rigbench run`'s flags. Errors here are usage errors (exit 2); nothing is
+    /// created or started.
     pub fn from_args(args: &RunArgs) -> Result<Self> {
-        let input = match &args.input {
-            Some(p) => p.clone(),
-            None => default_input(),
-        };
-        if !input.exists() {
-            bail!(
-                "input {} does not exist; give --in PATH (a media file or an HLS media playlist)",
-                input.display()
-            );
-        }
-        let (ladder, ladder_source) = match &args.transcoding_options {
-            Some(arg) => (
-                ladder::parse_transcoding_options(arg)
-                    .with_context(|| format!("invalid --transcoding-options {arg:?}"))?,
-                arg.clone(),
-            ),
-            None => (
-                ladder::default_ladder(),
-                "default (livepeer_bench)".to_string(),
-            ),
-        };
-        if !(args.segment_seconds.is_finite() && args.segment_seconds > 0.0) {
-            bail!(
-                "--segment-seconds must be a positive number of seconds, got {}",
-                args.segment_seconds
-            );
-        }
-        if args.concurrent_sessions == 0 {
-            bail!("--concurrent-sessions must be at least 1, got 0");
-        }
-        if args.loops == 0 {
-            bail!("--loop must be at least 1, got 0");
-        }
-        if args.repeat == 0 {
-            bail!("--repeat must be at least 1, got 0");
-        }
-        if args.power_interval == 0 {
-            bail!("--power-interval must be at least 1 ms, got 0");
-        }
+        let input = check_input(args)?;
+        let (ladder, ladder_source) = load_ladder(args)?;
+        check_sessions(args)?;
         let backend = match args.backend {
             BackendArg::Auto => BackendChoice::Auto,
             BackendArg::Cpu => BackendChoice::Cpu,
@@ -137,76 +154,13 @@ impl RunConfig {
             Some(d) => d.clone(),
             None => default_out_dir(),
         };
-
-        let mut rig = match &args.rig {
-            Some(path) => Some(
-                Rig::load(path).with_context(|| format!("invalid rig file {}", path.display()))?,
-            ),
-            None => None,
-        };
-        if let Some(rig) = rig.as_mut() {
-            for kv in &args.set {
-                rig.set(kv)
-                    .with_context(|| format!("invalid --set {kv:?}"))?;
-            }
-        } else if !args.set.is_empty() {
-            bail!("--set changes rig-file values; give --rig FILE too");
-        }
-
+        check_out_dir(&out_dir, args.force)?;
+        let rig = load_rig(args)?;
         let payments = if args.no_payments {
+            check_no_payment_flags(args)?;
             None
         } else {
-            let price_per_pixel_wei = match &args.price_per_pixel {
-                Some(s) => parse_wei("--price-per-pixel", s)?,
-                None => rig
-                    .as_ref()
-                    .and_then(rig_price_per_pixel_wei)
-                    .unwrap_or(U256::from(DEFAULT_PRICE_PER_PIXEL_WEI)),
-            };
-            let ticket_ev_wei = match &args.ticket_ev {
-                Some(s) => parse_wei("--ticket-ev", s)?,
-                None => rig
-                    .as_ref()
-                    .and_then(|r| r.chain.ticket_ev_wei)
-                    .map(|ev| U256::from(ev.round().max(0.0) as u128))
-                    .unwrap_or(U256::from(DEFAULT_TICKET_EV_WEI)),
-            };
-            if ticket_ev_wei.is_zero() {
-                bail!("--ticket-ev must be above 0 wei");
-            }
-            let gas_gwei = match args.redeem_gas_price {
-                Some(g) => g,
-                None => rig
-                    .as_ref()
-                    .and_then(|r| r.chain.gas_price_gwei)
-                    .unwrap_or(DEFAULT_GAS_PRICE_GWEI),
-            };
-            let gas_price_wei = gwei_to_wei("--redeem-gas-price", gas_gwei)?;
-            let chain = ChainSettings::from_args(&args.chain)?;
-            let default_funding = match chain {
-                ChainSettings::Embedded => U256::from(DEFAULT_EMBEDDED_FUNDING_WEI),
-                ChainSettings::Rpc { .. } => U256::from(DEFAULT_RPC_FUNDING_WEI),
-            };
-            let sender_deposit_wei = match &args.sender_deposit {
-                Some(s) => parse_wei("--sender-deposit", s)?,
-                None => default_funding,
-            };
-            let sender_reserve_wei = match &args.sender_reserve {
-                Some(s) => parse_wei("--sender-reserve", s)?,
-                None => default_funding,
-            };
-            Some(PaymentsSettings {
-                price_per_pixel_wei,
-                ticket_ev_wei,
-                gas_price_wei,
-                data_dir: args
-                    .data_dir
-                    .clone()
-                    .unwrap_or_else(|| out_dir.join("payments")),
-                chain,
-                sender_deposit_wei,
-                sender_reserve_wei,
-            })
+            Some(payments_settings(args, rig.as_ref(), &out_dir)?)
         };
 
         Ok(Self {
@@ -232,8 +186,321 @@ impl RunConfig {
             rig,
             idle_seconds: args.idle_seconds,
             power_interval: Duration::from_millis(args.power_interval),
+            validation: ValidationPlan::All,
+            force: args.force,
         })
     }
+}
+
+/// `--in`: an existing file (the default clip when absent).
+fn check_input(args: &RunArgs) -> Result<PathBuf> {
+    let input = match &args.input {
+        Some(p) => p.clone(),
+        None => default_input(),
+    };
+    if !input.exists() {
+        bail!(
+            "input {} does not exist; give --in PATH (a media file or an HLS media playlist)",
+            input.display()
+        );
+    }
+    if input.is_dir() {
+        bail!(
+            "--in {} is a directory; give a media file or an HLS media playlist (.m3u8)",
+            input.display()
+        );
+    }
+    Ok(input)
+}
+
+/// `--transcoding-options`: presets or a ladder file, then the bounds the encoders need.
+fn load_ladder(args: &RunArgs) -> Result<(Vec<Profile>, String)> {
+    let (ladder, source) = match &args.transcoding_options {
+        Some(arg) => {
+            let trimmed = Path::new(arg.trim());
+            if !arg.trim().is_empty() && trimmed.is_dir() {
+                bail!(
+                    "--transcoding-options {arg:?} is a directory; give a JSON ladder file or preset names (e.g. P240p30fps16x9,P720p30fps16x9)"
+                );
+            }
+            (
+                ladder::parse_transcoding_options(arg)
+                    .with_context(|| format!("invalid --transcoding-options {arg:?}"))?,
+                arg.clone(),
+            )
+        }
+        None => (
+            ladder::default_ladder(),
+            "default (livepeer_bench)".to_string(),
+        ),
+    };
+    check_ladder(&ladder).with_context(|| format!("invalid --transcoding-options {source:?}"))?;
+    Ok((ladder, source))
+}
+
+/// The ladder's numbers within what the encoders accept (the parser checks shapes and names).
+pub fn check_ladder(ladder: &[Profile]) -> Result<()> {
+    use limits::*;
+    for p in ladder {
+        let bitrate_ok = (MIN_BITRATE_BPS..=MAX_BITRATE_BPS).contains(&p.bitrate_bps)
+            || (p.bitrate_bps == 0 && p.quality > 0);
+        if !bitrate_ok {
+            bail!(
+                "profile {:?}: field `bitrate` is {} bit/s; give {MIN_BITRATE_BPS} to {MAX_BITRATE_BPS} bits per second (or 0 with a `quality`)",
+                p.name,
+                p.bitrate_bps
+            );
+        }
+        if let ladder::Gop::Seconds(g) = p.gop {
+            if !(g.is_finite() && g > 0.0 && g <= MAX_GOP_SECONDS) {
+                bail!(
+                    "profile {:?}: field `gop` is {g} s; give more than 0 and at most {MAX_GOP_SECONDS} seconds, or \"intra\"",
+                    p.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A number flag within `lo..=hi`, or an error naming the flag and the range.
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    flag: &str,
+    value: T,
+    lo: T,
+    hi: T,
+    unit: &str,
+) -> Result<()> {
+    if value < lo || value > hi {
+        bail!("{flag} is {value}; give {lo} to {hi}{unit}");
+    }
+    Ok(())
+}
+
+/// The session and timing flags.
+fn check_sessions(args: &RunArgs) -> Result<()> {
+    use limits::*;
+    let s = args.segment_seconds;
+    if !(s.is_finite() && s > 0.0 && s <= MAX_SEGMENT_SECONDS) {
+        bail!(
+            "--segment-seconds is {s}; give a number of seconds above 0 and at most {MAX_SEGMENT_SECONDS}"
+        );
+    }
+    in_range(
+        "--concurrent-sessions",
+        args.concurrent_sessions,
+        1,
+        MAX_CONCURRENT_SESSIONS,
+        "",
+    )?;
+    in_range(
+        "--session-delay",
+        args.session_delay,
+        0,
+        MAX_SESSION_DELAY_MS,
+        " ms",
+    )?;
+    in_range("--loop", args.loops, 1, MAX_LOOPS, "")?;
+    in_range("--repeat", args.repeat, 1, MAX_REPEATS, "")?;
+    in_range(
+        "--idle-seconds",
+        args.idle_seconds,
+        0,
+        MAX_IDLE_SECONDS,
+        " s",
+    )?;
+    in_range(
+        "--power-interval",
+        args.power_interval,
+        MIN_POWER_INTERVAL_MS,
+        MAX_POWER_INTERVAL_MS,
+        " ms",
+    )?;
+    Ok(())
+}
+
+/// Names of the files a run writes at the top of its out-dir: what makes a folder "hold a run",
+/// and all that `--force` removes (with `renditions/` and leftover `.segments-*` work folders).
+/// `payments/` is kept: it holds winners not yet redeemed and the embedded chain they are for.
+pub const RUN_FILES: &[&str] = &["run.json", "segments.csv", "power.csv", "report.md"];
+
+/// Whether `dir` holds an earlier run's results.
+pub fn holds_run(dir: &Path) -> bool {
+    RUN_FILES[..2].iter().any(|f| dir.join(f).exists())
+}
+
+/// `--out-dir`: a directory (or one that can be made), not holding a run unless `--force`.
+fn check_out_dir(out_dir: &Path, force: bool) -> Result<()> {
+    if out_dir.exists() && !out_dir.is_dir() {
+        bail!(
+            "--out-dir {} exists and is not a directory; give a new or empty folder",
+            out_dir.display()
+        );
+    }
+    check_creatable("--out-dir", out_dir)?;
+    let holds = out_dir.is_dir() && holds_run(out_dir);
+    if holds && !force {
+        bail!(
+            "--out-dir {} already holds a run (run.json or segments.csv); give another folder, or pass --force to clear that run's files first",
+            out_dir.display()
+        );
+    }
+    if force && out_dir.is_dir() && !holds {
+        let non_empty = fs::read_dir(out_dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true);
+        if non_empty {
+            bail!(
+                "--force clears an earlier run, but --out-dir {} holds no run.json or segments.csv: it does not look like a rigbench out-dir, so nothing is removed; give the out-dir of a run",
+                out_dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A folder that exists, or whose nearest existing ancestor is a writable directory.
+fn check_creatable(flag: &str, dir: &Path) -> Result<()> {
+    let mut probe = dir;
+    loop {
+        if probe.exists() {
+            break;
+        }
+        match probe.parent() {
+            Some(p) if !p.as_os_str().is_empty() => probe = p,
+            _ => return Ok(()), // relative path: its root is the working directory
+        }
+    }
+    if !probe.is_dir() {
+        bail!(
+            "{flag} {}: {} is not a directory; give a folder path",
+            dir.display(),
+            probe.display()
+        );
+    }
+    let meta = fs::metadata(probe)
+        .with_context(|| format!("{flag} {}: cannot read {}", dir.display(), probe.display()))?;
+    if meta.permissions().readonly() {
+        bail!(
+            "{flag} {}: {} is read-only; give a folder you can write to",
+            dir.display(),
+            probe.display()
+        );
+    }
+    Ok(())
+}
+
+/// `--rig` and its `--set` overrides.
+fn load_rig(args: &RunArgs) -> Result<Option<Rig>> {
+    let Some(path) = &args.rig else {
+        if !args.set.is_empty() {
+            bail!("--set changes rig-file values; give --rig FILE too");
+        }
+        return Ok(None);
+    };
+    let mut rig =
+        Rig::load(path).with_context(|| format!("invalid rig file {}", path.display()))?;
+    for kv in &args.set {
+        rig.set(kv)
+            .with_context(|| format!("invalid --set {kv:?}"))?;
+    }
+    Ok(Some(rig))
+}
+
+/// With `--no-payments`, a payments flag would be silently ignored: refuse it.
+fn check_no_payment_flags(args: &RunArgs) -> Result<()> {
+    let given = [
+        ("--price-per-pixel", args.price_per_pixel.is_some()),
+        ("--ticket-ev", args.ticket_ev.is_some()),
+        ("--redeem-gas-price", args.redeem_gas_price.is_some()),
+        ("--sender-deposit", args.sender_deposit.is_some()),
+        ("--sender-reserve", args.sender_reserve.is_some()),
+        ("--data-dir", args.data_dir.is_some()),
+        ("--chain-rpc", args.chain.chain_rpc.is_some()),
+        ("--broker", args.chain.broker.is_some()),
+        ("--keystore", args.chain.keystore.is_some()),
+        ("--chain rpc", args.chain.chain == ChainArg::Rpc),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+        bail!("{flag} sets up payments, but --no-payments turns them off; drop one of them");
+    }
+    Ok(())
+}
+
+/// A wei flag no larger than `max`.
+fn wei_flag(flag: &str, s: &str, max: u128) -> Result<U256> {
+    let v = parse_wei(flag, s)?;
+    if v > U256::from(max) {
+        bail!("{flag} {s} wei is above the bound of {max} wei; check the number of digits");
+    }
+    Ok(v)
+}
+
+/// The payments flags, validated.
+fn payments_settings(
+    args: &RunArgs,
+    rig: Option<&Rig>,
+    out_dir: &Path,
+) -> Result<PaymentsSettings> {
+    use limits::*;
+    let price_per_pixel_wei = match &args.price_per_pixel {
+        Some(s) => wei_flag("--price-per-pixel", s, MAX_PRICE_PER_PIXEL_WEI)?,
+        None => rig
+            .and_then(rig_price_per_pixel_wei)
+            .unwrap_or(U256::from(DEFAULT_PRICE_PER_PIXEL_WEI)),
+    };
+    let ticket_ev_wei = match &args.ticket_ev {
+        Some(s) => wei_flag("--ticket-ev", s, MAX_TICKET_EV_WEI)?,
+        None => rig
+            .and_then(|r| r.chain.ticket_ev_wei)
+            .map(|ev| U256::from(ev.round().max(0.0) as u128))
+            .unwrap_or(U256::from(DEFAULT_TICKET_EV_WEI)),
+    };
+    if ticket_ev_wei.is_zero() {
+        bail!("--ticket-ev must be above 0 wei");
+    }
+    let gas_gwei = match args.redeem_gas_price {
+        Some(g) => g,
+        None => rig
+            .and_then(|r| r.chain.gas_price_gwei)
+            .unwrap_or(DEFAULT_GAS_PRICE_GWEI),
+    };
+    let gas_price_wei = gwei_to_wei("--redeem-gas-price", gas_gwei)?;
+    let chain = ChainSettings::from_args(&args.chain)?;
+    let default_funding = match chain {
+        ChainSettings::Embedded => U256::from(DEFAULT_EMBEDDED_FUNDING_WEI),
+        ChainSettings::Rpc { .. } => U256::from(DEFAULT_RPC_FUNDING_WEI),
+    };
+    let sender_deposit_wei = match &args.sender_deposit {
+        Some(s) => wei_flag("--sender-deposit", s, MAX_FUNDING_WEI)?,
+        None => default_funding,
+    };
+    let sender_reserve_wei = match &args.sender_reserve {
+        Some(s) => wei_flag("--sender-reserve", s, MAX_FUNDING_WEI)?,
+        None => default_funding,
+    };
+    let data_dir = match &args.data_dir {
+        Some(d) => {
+            if d.exists() && !d.is_dir() {
+                bail!(
+                    "--data-dir {} exists and is not a directory; give a folder for pending winners",
+                    d.display()
+                );
+            }
+            check_creatable("--data-dir", d)?;
+            d.clone()
+        }
+        None => out_dir.join("payments"),
+    };
+    Ok(PaymentsSettings {
+        price_per_pixel_wei,
+        ticket_ev_wei,
+        gas_price_wei,
+        data_dir,
+        chain,
+        sender_deposit_wei,
+        sender_reserve_wei,
+    })
 }
 
 impl ChainSettings {
@@ -244,6 +511,11 @@ impl ChainSettings {
                 if args.chain_rpc.is_some() || args.broker.is_some() {
                     bail!("--chain-rpc and --broker need --chain rpc");
                 }
+                if args.keystore.is_some() {
+                    bail!(
+                        "--keystore needs --chain rpc: the embedded chain signs with its own keys; drop --keystore or add --chain rpc --chain-rpc URL"
+                    );
+                }
                 Ok(ChainSettings::Embedded)
             }
             ChainArg::Rpc => {
@@ -252,7 +524,8 @@ impl ChainSettings {
                 };
                 crate::chain::rpc::parse_rpc_url(&url)
                     .map_err(|e| anyhow::anyhow!("--chain-rpc: {e}"))?;
-                let key = crate::run::payments::operator_key(args.keystore.as_deref())?;
+                let key = crate::payments::tools::operator_key(args.keystore.as_deref())
+                    .context("cannot load the orchestrator's key")?;
                 let broker = match &args.broker {
                     Some(b) => Some(b.parse::<Address>().map_err(|e| {
                         anyhow::anyhow!("--broker {b:?} is not a 20-byte 0x-hex address: {e}")
@@ -292,21 +565,9 @@ pub fn parse_gpu_ids(arg: Option<&str>) -> Result<GpuSelection> {
     Ok(GpuSelection::Ids(ids))
 }
 
-/// A wei amount: decimal or 0x-hex, non-negative integer.
+/// A wei amount: a whole number, decimal or 0x-hex (the one rule: [`crate::payments::tools::parse_uint`]).
 pub fn parse_wei(flag: &str, s: &str) -> Result<U256> {
-    let t = s.trim();
-    let digits = t.strip_prefix("0x").unwrap_or(t);
-    if digits.is_empty() {
-        bail!("{flag} is empty; give a whole number of wei (decimal or 0x-hex)");
-    }
-    let parsed = if let Some(hex) = t.strip_prefix("0x") {
-        U256::from_str_radix(hex, 16)
-    } else {
-        U256::from_str_radix(t, 10)
-    };
-    parsed.map_err(|_| {
-        anyhow::anyhow!("{flag} {s:?} is not a whole number of wei (decimal or 0x-hex)")
-    })
+    crate::payments::tools::parse_uint(s).map_err(|e| anyhow::anyhow!("{flag} {e}"))
 }
 
 /// Gwei (may be fractional) to wei, exactly to the wei for up to 9 decimals.
@@ -314,25 +575,19 @@ pub fn gwei_to_wei(flag: &str, gwei: f64) -> Result<U256> {
     if !gwei.is_finite() || gwei < 0.0 {
         bail!("{flag} must be a non-negative number of gwei, got {gwei}");
     }
-    if gwei > 1e9 {
-        bail!("{flag} {gwei} gwei is absurd (above 1e9 gwei = 1 ETH per gas)");
+    if gwei > limits::MAX_GAS_PRICE_GWEI {
+        bail!(
+            "{flag} {gwei} gwei is above the bound of {} gwei (1 ETH per gas)",
+            limits::MAX_GAS_PRICE_GWEI
+        );
     }
     Ok(U256::from((gwei * 1e9).round() as u128))
 }
 
-/// The rig file's price per pixel in wei (rounded to whole wei: the ticket arithmetic is
-/// integer), from `fees.price_per_pixel_wei` or `fees.price_usd_per_pixel` at `fees.eth_usd`.
+/// The rig file's one price per pixel ([`Rig::price_per_pixel_wei`], whole wei) for tickets.
 fn rig_price_per_pixel_wei(rig: &Rig) -> Option<U256> {
-    let wei = match (
-        rig.fees.price_per_pixel_wei,
-        rig.fees.price_usd_per_pixel,
-        rig.fees.eth_usd,
-    ) {
-        (Some(wei), _, _) => wei,
-        (None, Some(usd), Some(eth_usd)) if eth_usd > 0.0 => usd / eth_usd * 1e18,
-        _ => return None,
-    };
-    (wei.is_finite() && wei >= 0.0).then(|| U256::from(wei.round() as u128))
+    let wei = rig.price_per_pixel_wei()?;
+    (wei.is_finite() && wei >= 0.0).then(|| U256::from(wei as u128))
 }
 
 fn hostname() -> String {
@@ -365,6 +620,88 @@ fn default_out_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The help text of `rigbench run --FLAG`.
+    fn run_help(flag: &str) -> String {
+        use clap::CommandFactory;
+        let cmd = crate::cli::Cli::command();
+        let run = cmd.find_subcommand("run").expect("run subcommand");
+        let arg = run
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap_or_else(|| panic!("--{flag} exists"));
+        arg.get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+            .replace('\n', " ")
+    }
+
+    /// 10^n written as the help text writes it.
+    fn pow10(v: u128) -> String {
+        let n = v.ilog10();
+        assert_eq!(10u128.pow(n), v, "{v} is a power of ten");
+        format!("10^{n}")
+    }
+
+    #[test]
+    fn help_text_states_the_code_defaults_and_bounds() {
+        use limits::*;
+        let cases: Vec<(&str, Vec<String>)> = vec![
+            (
+                "redeem-gas-price",
+                vec![
+                    DEFAULT_GAS_PRICE_GWEI.to_string(),
+                    MAX_GAS_PRICE_GWEI.to_string(),
+                ],
+            ),
+            (
+                "price-per-pixel",
+                vec![
+                    DEFAULT_PRICE_PER_PIXEL_WEI.to_string(),
+                    pow10(MAX_PRICE_PER_PIXEL_WEI),
+                ],
+            ),
+            (
+                "ticket-ev",
+                vec![DEFAULT_TICKET_EV_WEI.to_string(), pow10(MAX_TICKET_EV_WEI)],
+            ),
+            ("sender-deposit", vec![pow10(MAX_FUNDING_WEI)]),
+            ("sender-reserve", vec![pow10(MAX_FUNDING_WEI)]),
+            ("segment-seconds", vec![MAX_SEGMENT_SECONDS.to_string()]),
+            (
+                "concurrent-sessions",
+                vec![MAX_CONCURRENT_SESSIONS.to_string()],
+            ),
+            ("session-delay", vec![MAX_SESSION_DELAY_MS.to_string()]),
+            ("loop", vec![MAX_LOOPS.to_string()]),
+            ("repeat", vec![MAX_REPEATS.to_string()]),
+            ("idle-seconds", vec![MAX_IDLE_SECONDS.to_string()]),
+            (
+                "power-interval",
+                vec![
+                    MIN_POWER_INTERVAL_MS.to_string(),
+                    MAX_POWER_INTERVAL_MS.to_string(),
+                ],
+            ),
+        ];
+        for (flag, needles) in cases {
+            let help = run_help(flag);
+            for n in needles {
+                assert!(help.contains(&n), "--{flag} help should state {n}: {help}");
+            }
+        }
+        assert_eq!(
+            DEFAULT_EMBEDDED_FUNDING_WEI,
+            10u128.pow(18),
+            "help says 1 ETH"
+        );
+        assert_eq!(
+            DEFAULT_RPC_FUNDING_WEI,
+            10u128.pow(16),
+            "help says 0.01 ETH"
+        );
+    }
 
     #[test]
     fn gpu_ids() {

@@ -4,6 +4,7 @@
 //! beside, metering around) → one [`result::RunResult`] → `economics` → `report`.
 
 pub mod app;
+pub mod capacity;
 pub mod chain;
 pub mod cli;
 pub mod config;

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod money;
 
-/// Bumped whenever a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field changes meaning or disappears. 2: `economics` as the protocol pays
+/// it (issue 9: fee split, rewards, two verdicts, typed labels; `inputs.fee_share` gone).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything a run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,9 +49,34 @@ pub struct RunResult {
     /// Bits per second in and out, per stream.
     pub bandwidth: Option<crate::metering::bandwidth::BandwidthSummary>,
     /// Money per hour and the verdict; present only with `--rig`.
-    pub economics: Option<crate::economics::Economics>,
+    pub economics: Option<money::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
+    /// CPU time split by side: the transcode apart from rigbench's broadcaster work.
+    #[serde(default)]
+    pub cpu: Option<CpuSplit>,
+}
+
+/// CPU time of a run by side (src/run/cpu_clock.rs says how it is measured).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CpuSplit {
+    /// CPU seconds of the whole process while the sessions ran.
+    pub process_cpu_seconds: f64,
+    /// CPU seconds of the orchestrator's side: decode, scale, encode, mux (None = unavailable).
+    pub transcode_cpu_seconds: Option<f64>,
+    /// CPU seconds of the broadcaster's rendition validation (part of the broadcaster side).
+    pub validation_cpu_seconds: Option<f64>,
+    /// CPU seconds of ticket work on the session threads (part of the broadcaster side).
+    pub payments_cpu_seconds: f64,
+    /// CPU seconds of everything but the transcode: validation, payments, segment files,
+    /// meters, output (None = unavailable).
+    pub broadcaster_cpu_seconds: Option<f64>,
+    /// broadcaster / transcode.
+    pub broadcaster_share_of_transcode: Option<f64>,
+    /// How the split was measured.
+    pub method: String,
+    /// Why the split is unavailable here.
+    pub unavailable_reason: Option<String>,
 }
 
 /// The backend that ran.
@@ -154,8 +180,9 @@ pub struct ValidationSummary {
 /// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
-    /// Wall-clock time the segment finished, `2006-01-02 15:04:05.9999` like livepeer_bench.
-    pub timestamp: String,
+    /// Wall-clock time the segment finished, UTC. segments.csv writes it as livepeer_bench does
+    /// (`2006-01-02 15:04:05.9999`).
+    pub timestamp: DateTime<Utc>,
     pub session: u32,
     pub segment: u32,
     /// Source segment duration, seconds.

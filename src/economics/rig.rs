@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::metering::power::model::{ComponentKind, DeclaredComponent};
 use crate::metering::power::PowerConfig;
+use crate::payments::params::{ARBITRUM_REDEEM_GAS, L1_REDEEM_GAS};
+pub use crate::result::money::{BandwidthModel, ChainKind, Ownership, RedemptionGas};
 
 /// A rig file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +24,10 @@ pub struct Rig {
     pub hardware: HardwareSection,
     pub bandwidth: BandwidthSection,
     pub fees: FeesSection,
+    #[serde(default)]
+    pub staking: StakingSection,
+    #[serde(default)]
+    pub protocol: ProtocolSection,
     pub chain: ChainSection,
     #[serde(default)]
     pub utilisation: UtilisationSection,
@@ -51,14 +57,6 @@ fn default_psu_efficiency() -> f64 {
     0.90
 }
 
-/// Whether the hardware is bought or rented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ownership {
-    Owned,
-    Rented,
-}
-
 /// `[hardware]`: what the rig costs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,20 +77,6 @@ pub struct HardwareSection {
     /// omit for data-center cards, which have no cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nvenc_session_cap: Option<u32>,
-}
-
-/// How bandwidth is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BandwidthModel {
-    /// Per GB in and out (`usd_per_gb_in`, `usd_per_gb_out`).
-    PerGb,
-    /// 95th percentile commit (`commit_usd_per_mbps_month`, optional `commit_minimum_mbps`).
-    Percentile95,
-    /// A flat unmetered port (`port_mbps`, `port_usd_per_month`); its capacity caps the streams.
-    FlatPort,
-    /// Included in the rent or the home plan: no marginal cost (optional `port_mbps` still caps).
-    Included,
 }
 
 /// `[bandwidth]`.
@@ -120,47 +104,174 @@ pub struct BandwidthSection {
     pub port_usd_per_month: Option<f64>,
 }
 
-/// `[fees]`: what broadcasters pay and what the operator keeps.
+/// `[fees]`: what broadcasters pay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeesSection {
     /// ETH price in USD (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eth_usd: Option<f64>,
-    /// Price per output pixel, wei. Give this or `price_usd_per_pixel`, not both; neither = the
-    /// run's own `--price-per-pixel`.
+    /// Base price per output pixel, a whole number of wei (go-livepeer `-pricePerUnit` with
+    /// `-pixelsPerUnit 1`). Give this or `price_usd_per_pixel`, not both; neither = the run's
+    /// own `--price-per-pixel`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_pixel_wei: Option<f64>,
-    /// Price per output pixel in USD (e.g. 4.1e-13), converted at `eth_usd`.
+    /// Base price per output pixel in USD (e.g. 4.1e-13), converted at `eth_usd` and rounded to
+    /// whole wei: the one price the run's tickets and the economics both use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_usd_per_pixel: Option<f64>,
-    /// Share of fees the operator keeps after delegators' share, 0..=1 (default 1: no
-    /// delegators).
-    #[serde(default = "one")]
-    pub fee_share: f64,
+    /// go-livepeer's `-autoAdjustPrice` (default true): the price charged is the base price ×
+    /// (1 + txCost / faceValue), passing redemption gas on to the broadcaster.
+    #[serde(default = "yes")]
+    pub auto_adjust_price: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> f64 {
     1.0
 }
 
-/// Which chain redeems winning tickets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChainKind {
-    Arbitrum,
-    L1,
+/// `[staking]`: the orchestrator as registered on chain (livepeer/protocol BondingManager).
+/// Absent = no stake and no delegators: the operator keeps every fee and earns no rewards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StakingSection {
+    /// The registered `feeShare`: the share of fees paid to **delegators**, [0, 1], as on chain
+    /// and in go-livepeer's `-feeShare` (default 0). The operator keeps 1 − fee_share, plus its
+    /// own stake's share of the delegators' part.
+    #[serde(default)]
+    pub fee_share: f64,
+    /// The registered `rewardCut`: the share of inflationary rewards the orchestrator keeps,
+    /// [0, 1] (default 1). It also gets its own stake's share of the rest.
+    #[serde(default = "one")]
+    pub reward_cut: f64,
+    /// LPT the operator bonded to its own orchestrator (default 0).
+    #[serde(default)]
+    pub own_stake_lpt: f64,
+    /// All LPT bonded to the orchestrator, its own included, as the explorer shows it (default:
+    /// `own_stake_lpt`, i.e. no delegators). Delegated stake = total − own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_stake_lpt: Option<f64>,
+    /// LPT price in USD (required when the orchestrator has stake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lpt_usd: Option<f64>,
 }
 
-impl ChainKind {
-    /// go-livepeer's redeem gas estimate for this chain (facts doc §3).
-    pub fn default_redeem_gas(self) -> u64 {
-        match self {
-            ChainKind::Arbitrum => 1_200_000,
-            ChainKind::L1 => 350_000,
+impl Default for StakingSection {
+    fn default() -> Self {
+        StakingSection {
+            fee_share: 0.0,
+            reward_cut: 1.0,
+            own_stake_lpt: 0.0,
+            total_stake_lpt: None,
+            lpt_usd: None,
         }
     }
 }
+
+impl StakingSection {
+    /// All stake bonded to the orchestrator, LPT.
+    pub fn total_stake(&self) -> f64 {
+        self.total_stake_lpt.unwrap_or(self.own_stake_lpt)
+    }
+}
+
+/// LPT total supply: approximately, early 2025 (Livepeer forum, "Inflation focused LIP
+/// discussion thread", forum.livepeer.org/t/2753: about 25.6% a year, 44% of supply bonded,
+/// about 23,000 LPT mintable a round). Check the explorer for today's values and `--set` them.
+pub const DEFAULT_TOTAL_SUPPLY_LPT: f64 = 40_000_000.0;
+/// Inflation per round as a fraction (the Minter's `inflation` / 1e9), early 2025: about 25.6%
+/// a year over 456 rounds.
+pub const DEFAULT_INFLATION_PER_ROUND: f64 = 0.0005;
+/// Stake bonded to active orchestrators, LPT, early 2025 (about 44% of supply).
+pub const DEFAULT_TOTAL_ACTIVE_STAKE_LPT: f64 = 17_600_000.0;
+/// `treasuryRewardCutRate` since LIP-89/90 (2023-2024): 10% of each reward goes to the
+/// treasury first.
+pub const DEFAULT_TREASURY_REWARD_CUT: f64 = 0.10;
+/// RoundsManager `roundLength`, L1 blocks (facts doc §4).
+pub const DEFAULT_ROUND_LENGTH_BLOCKS: f64 = 5760.0;
+/// L1 block time, seconds (Ethereum since the 2022 merge).
+pub const DEFAULT_BLOCK_SECONDS: f64 = 12.0;
+
+/// `[protocol]`: network-wide parameters that set inflationary rewards (defaults above).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSection {
+    /// LPT total supply.
+    #[serde(default = "default_supply")]
+    pub total_supply_lpt: f64,
+    /// Inflation per round, a fraction (0.0005 = 0.05% of supply minted a round).
+    #[serde(default = "default_inflation")]
+    pub inflation_per_round: f64,
+    /// Stake bonded to all active orchestrators, LPT.
+    #[serde(default = "default_active_stake")]
+    pub total_active_stake_lpt: f64,
+    /// Share of each reward taken by the treasury before the orchestrator's cut, [0, 1].
+    #[serde(default = "default_treasury_cut")]
+    pub treasury_reward_cut: f64,
+    /// Round length, L1 blocks.
+    #[serde(default = "default_round_length")]
+    pub round_length_blocks: f64,
+    /// L1 block time, seconds.
+    #[serde(default = "default_block_seconds")]
+    pub block_seconds: f64,
+}
+
+fn default_supply() -> f64 {
+    DEFAULT_TOTAL_SUPPLY_LPT
+}
+fn default_inflation() -> f64 {
+    DEFAULT_INFLATION_PER_ROUND
+}
+fn default_active_stake() -> f64 {
+    DEFAULT_TOTAL_ACTIVE_STAKE_LPT
+}
+fn default_treasury_cut() -> f64 {
+    DEFAULT_TREASURY_REWARD_CUT
+}
+fn default_round_length() -> f64 {
+    DEFAULT_ROUND_LENGTH_BLOCKS
+}
+fn default_block_seconds() -> f64 {
+    DEFAULT_BLOCK_SECONDS
+}
+
+impl Default for ProtocolSection {
+    fn default() -> Self {
+        ProtocolSection {
+            total_supply_lpt: DEFAULT_TOTAL_SUPPLY_LPT,
+            inflation_per_round: DEFAULT_INFLATION_PER_ROUND,
+            total_active_stake_lpt: DEFAULT_TOTAL_ACTIVE_STAKE_LPT,
+            treasury_reward_cut: DEFAULT_TREASURY_REWARD_CUT,
+            round_length_blocks: DEFAULT_ROUND_LENGTH_BLOCKS,
+            block_seconds: DEFAULT_BLOCK_SECONDS,
+        }
+    }
+}
+
+/// go-livepeer's redeem-gas estimate for a chain (facts doc §3): the figure face values are
+/// sized from, in the run's tickets and in the economics alike.
+pub fn default_redeem_gas(chain: ChainKind) -> u64 {
+    match chain {
+        ChainKind::Arbitrum => ARBITRUM_REDEEM_GAS,
+        ChainKind::L1 => L1_REDEEM_GAS,
+    }
+}
+
+/// Arbitrum's L1 data fee per transaction, wei: the part of an Arbitrum transaction's cost that
+/// pays for posting its data to L1. An assumption (with EIP-4844 blobs, since March 2024, well
+/// under a cent: 1e12 wei is $0.003 at $3000/ETH), labelled as such in reports.
+pub const DEFAULT_L1_DATA_FEE_WEI: f64 = 1e12;
+/// Gas of one `reward()` call (BondingManager), an estimate: rigbench's simplified broker has
+/// no BondingManager to measure it on.
+pub const DEFAULT_REWARD_GAS: u64 = 400_000;
+/// Gas of one `withdrawFees` call, an estimate.
+pub const DEFAULT_WITHDRAW_FEES_GAS: u64 = 150_000;
+/// Days between `withdrawFees` calls.
+pub const DEFAULT_WITHDRAW_FEES_EVERY_DAYS: f64 = 7.0;
 
 /// `[chain]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,17 +283,60 @@ pub struct ChainSection {
     /// Gas price paid for redemptions, gwei (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_price_gwei: Option<f64>,
-    /// Ticket expected value, wei (default: the run's, else go-livepeer's 8 gwei).
+    /// Ticket expected value, whole wei (default: the run's, else go-livepeer's 8 gwei).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_ev_wei: Option<f64>,
-    /// Gas per redemption used only when the run measured none (default: go-livepeer's
-    /// estimate, 1.2M on Arbitrum, 350k on L1).
+    /// The redeem-gas estimate face values are sized from (default go-livepeer's: 1.2M on
+    /// Arbitrum, 350k on L1). The run's tickets use it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeem_gas_estimate: Option<u64>,
+    /// Which gas prices each redemption: "estimate" (default, as go-livepeer budgets it) or
+    /// "measured" (the run's own figure on rigbench's simplified broker).
+    #[serde(default)]
+    pub redemption_gas: RedemptionGas,
+    /// L1 data fee per transaction on Arbitrum, wei (default 1e12, an assumption; none on l1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1_data_fee_wei: Option<f64>,
+    /// Gas of one `reward()` call, made once a round by a staked orchestrator (default 400000,
+    /// an estimate).
+    #[serde(default = "default_reward_gas")]
+    pub reward_gas: u64,
+    /// Gas of one `withdrawFees` call (default 150000, an estimate).
+    #[serde(default = "default_withdraw_gas")]
+    pub withdraw_fees_gas: u64,
+    /// Days between `withdrawFees` calls (default 7).
+    #[serde(default = "default_withdraw_days")]
+    pub withdraw_fees_every_days: f64,
 }
 
 fn default_chain() -> ChainKind {
     ChainKind::Arbitrum
+}
+fn default_reward_gas() -> u64 {
+    DEFAULT_REWARD_GAS
+}
+fn default_withdraw_gas() -> u64 {
+    DEFAULT_WITHDRAW_FEES_GAS
+}
+fn default_withdraw_days() -> f64 {
+    DEFAULT_WITHDRAW_FEES_EVERY_DAYS
+}
+
+impl ChainSection {
+    /// The redeem-gas estimate face values are sized from: the key, else go-livepeer's for
+    /// the chain.
+    pub fn redeem_gas(&self) -> u64 {
+        self.redeem_gas_estimate
+            .unwrap_or_else(|| default_redeem_gas(self.chain))
+    }
+
+    /// L1 data fee per transaction, wei (none on L1 itself).
+    pub fn l1_data_fee(&self) -> f64 {
+        match self.chain {
+            ChainKind::Arbitrum => self.l1_data_fee_wei.unwrap_or(DEFAULT_L1_DATA_FEE_WEI),
+            ChainKind::L1 => 0.0,
+        }
+    }
 }
 
 /// `[utilisation]`.
@@ -212,6 +366,8 @@ pub enum RigError {
     Parse { path: String, message: String },
     #[error("unknown key `{key}` in the rig file (known keys here: {known}); see fixtures/rigs/ for documented examples")]
     UnknownKey { key: String, known: String },
+    #[error("`{key}` is no longer a rig key: {what}")]
+    Removed { key: String, what: String },
     #[error("missing key `{key}`: {what}")]
     Missing { key: String, what: String },
     #[error("`{key}` = {value}: {reason}")]
@@ -223,6 +379,9 @@ pub enum RigError {
     #[error("bad override `{arg}`: {reason} (expected section.key=value, e.g. power.electricity_usd_per_kwh=0.25)")]
     BadSet { arg: String, reason: String },
 }
+
+/// Why `fees.fee_share` is refused.
+pub const FEE_SHARE_MOVED: &str = "its meaning was inverted: rigbench read it as the share of fees the operator keeps, but go-livepeer's feeShare is the share paid to delegators. Write the orchestrator's registered feeShare as `[staking] fee_share = ...` (the delegators' share; the operator keeps 1 - fee_share plus its own stake's share of the rest). An old `fees.fee_share = 0.85` (keep 85%) is `staking.fee_share = 0.15`";
 
 /// Every key path a rig file may hold (arrays of tables as `power.components[]`).
 pub fn known_keys() -> BTreeSet<String> {
@@ -259,13 +418,24 @@ pub fn known_keys() -> BTreeSet<String> {
             eth_usd: Some(1.0),
             price_per_pixel_wei: Some(0.0),
             price_usd_per_pixel: Some(0.0),
-            fee_share: 1.0,
+            auto_adjust_price: true,
         },
+        staking: StakingSection {
+            total_stake_lpt: Some(0.0),
+            lpt_usd: Some(1.0),
+            ..StakingSection::default()
+        },
+        protocol: ProtocolSection::default(),
         chain: ChainSection {
             chain: ChainKind::Arbitrum,
             gas_price_gwei: Some(0.0),
             ticket_ev_wei: Some(1.0),
             redeem_gas_estimate: Some(1),
+            redemption_gas: RedemptionGas::Estimate,
+            l1_data_fee_wei: Some(0.0),
+            reward_gas: 1,
+            withdraw_fees_gas: 1,
+            withdraw_fees_every_days: 1.0,
         },
         utilisation: UtilisationSection::default(),
     };
@@ -378,11 +548,34 @@ fn check_range(
     Ok(())
 }
 
-fn required<T: Copy>(key: &str, v: Option<T>, what: &str) -> Result<T, RigError> {
-    v.ok_or_else(|| RigError::Missing {
-        key: key.to_string(),
-        what: what.to_string(),
-    })
+/// One row of the range table: `key` = `value` must lie in [0, hi] (or (0, hi] when `lo_open`).
+struct Bound {
+    key: String,
+    value: Option<f64>,
+    lo: f64,
+    lo_open: bool,
+    hi: f64,
+    why: &'static str,
+}
+
+impl Bound {
+    fn closed(key: impl Into<String>, value: Option<f64>, hi: f64, why: &'static str) -> Bound {
+        Bound {
+            key: key.into(),
+            value,
+            lo: 0.0,
+            lo_open: false,
+            hi,
+            why,
+        }
+    }
+
+    fn open(key: impl Into<String>, value: Option<f64>, hi: f64, why: &'static str) -> Bound {
+        Bound {
+            lo_open: true,
+            ..Bound::closed(key, value, hi, why)
+        }
+    }
 }
 
 impl Rig {
@@ -410,6 +603,14 @@ impl Rig {
     }
 
     fn check_keys(table: &toml::Table) -> Result<(), RigError> {
+        if let Some(toml::Value::Table(fees)) = table.get("fees") {
+            if fees.contains_key("fee_share") {
+                return Err(RigError::Removed {
+                    key: "fees.fee_share".to_string(),
+                    what: FEE_SHARE_MOVED.to_string(),
+                });
+            }
+        }
         if let Some(e) = find_unknown(table, "", &known_keys()) {
             return Err(e);
         }
@@ -424,286 +625,371 @@ impl Rig {
         Ok(())
     }
 
-    /// Checks every value; errors name the key.
+    /// Checks every value; errors name the key. Three tables: keys that must be present, the
+    /// range of every number (key, value, bound, reason) and the rules that tie keys together.
     pub fn check(&self) -> Result<(), RigError> {
-        let p = &self.power;
-        let kwh = required(
-            "power.electricity_usd_per_kwh",
-            p.electricity_usd_per_kwh,
-            "the electricity price in USD per kWh (e.g. 0.15)",
-        )?;
-        check_range(
-            "power.electricity_usd_per_kwh",
-            kwh,
-            0.0,
-            false,
-            10.0,
-            "above 10 USD/kWh",
-        )?;
-        check_range(
-            "power.psu_efficiency",
-            p.psu_efficiency,
-            0.0,
-            true,
-            1.0,
-            "a PSU cannot exceed 100% efficiency",
-        )?;
-        check_range(
-            "power.rest_of_system_watts",
-            p.rest_of_system_watts,
-            0.0,
-            false,
-            5000.0,
-            "above 5000 W",
-        )?;
-        for (i, c) in p.components.iter().enumerate() {
-            let key = |f: &str| format!("power.components[{i}].{f}");
-            check_range(
-                &key("idle_watts"),
-                c.idle_watts,
-                0.0,
-                false,
-                5000.0,
-                "above 5000 W for one component",
-            )?;
-            check_range(
-                &key("full_load_watts"),
-                c.full_load_watts,
-                0.0,
-                true,
-                5000.0,
-                "above 5000 W for one component",
-            )?;
-            if c.full_load_watts < c.idle_watts {
-                return Err(invalid(
-                    &key("full_load_watts"),
-                    c.full_load_watts,
-                    &format!("is below idle_watts {}", c.idle_watts),
-                ));
+        for (key, present, what) in self.required_keys() {
+            if !present {
+                return Err(RigError::Missing {
+                    key: key.to_string(),
+                    what: what.to_string(),
+                });
             }
         }
+        for b in self.bounds() {
+            if let Some(v) = b.value {
+                check_range(&b.key, v, b.lo, b.lo_open, b.hi, b.why)?;
+            }
+        }
+        for (key, value, broken, reason) in self.rules() {
+            if broken {
+                return Err(invalid(&key, value, &reason));
+            }
+        }
+        Ok(())
+    }
 
-        let h = &self.hardware;
-        match h.ownership {
-            Ownership::Owned => {
-                let cost = required(
-                    "hardware.cost_usd",
-                    h.cost_usd,
-                    "the purchase price in USD (ownership = \"owned\")",
-                )?;
-                check_range(
-                    "hardware.cost_usd",
-                    cost,
-                    0.0,
-                    false,
-                    10_000_000.0,
-                    "above 10 million USD",
-                )?;
-                let months = required(
-                    "hardware.amortisation_months",
-                    h.amortisation_months,
-                    "months to write the purchase off over (ownership = \"owned\")",
-                )?;
-                check_range(
-                    "hardware.amortisation_months",
-                    months,
-                    0.0,
-                    true,
-                    240.0,
-                    "above 20 years",
-                )?;
-            }
-            Ownership::Rented => {
-                let rent = required(
-                    "hardware.rent_usd_per_month",
-                    h.rent_usd_per_month,
-                    "the rent in USD per month (ownership = \"rented\")",
-                )?;
-                check_range(
-                    "hardware.rent_usd_per_month",
-                    rent,
-                    0.0,
-                    false,
-                    1_000_000.0,
-                    "above 1 million USD a month",
-                )?;
-            }
-        }
-        if h.nvenc_session_cap == Some(0) {
-            return Err(invalid(
-                "hardware.nvenc_session_cap",
-                0,
-                "must be >= 1; omit the key for no cap",
+    /// (key, present, what it is): keys required by the sections and models chosen.
+    fn required_keys(&self) -> Vec<(&'static str, bool, &'static str)> {
+        let (h, b) = (&self.hardware, &self.bandwidth);
+        let owned = h.ownership == Ownership::Owned;
+        let rented = h.ownership == Ownership::Rented;
+        let model = b.model;
+        let staked = self.staking.total_stake() > 0.0;
+        vec![
+            ("power.electricity_usd_per_kwh", self.power.electricity_usd_per_kwh.is_some(), "the electricity price in USD per kWh (e.g. 0.15)"),
+            ("hardware.cost_usd", !owned || h.cost_usd.is_some(), "the purchase price in USD (ownership = \"owned\")"),
+            ("hardware.amortisation_months", !owned || h.amortisation_months.is_some(), "months to write the purchase off over (ownership = \"owned\")"),
+            ("hardware.rent_usd_per_month", !rented || h.rent_usd_per_month.is_some(), "the rent in USD per month (ownership = \"rented\")"),
+            ("bandwidth.usd_per_gb_in", model != BandwidthModel::PerGb || b.usd_per_gb_in.is_some(), "USD per GB received (model = \"per_gb\"; 0 if free)"),
+            ("bandwidth.usd_per_gb_out", model != BandwidthModel::PerGb || b.usd_per_gb_out.is_some(), "USD per GB sent (model = \"per_gb\")"),
+            ("bandwidth.commit_usd_per_mbps_month", model != BandwidthModel::Percentile95 || b.commit_usd_per_mbps_month.is_some(), "USD per Mbps per month on the 95th percentile (model = \"percentile95\")"),
+            ("bandwidth.port_mbps", model != BandwidthModel::FlatPort || b.port_mbps.is_some(), "the port speed in Mbps (model = \"flat_port\")"),
+            ("bandwidth.port_usd_per_month", model != BandwidthModel::FlatPort || b.port_usd_per_month.is_some(), "the port price in USD per month (model = \"flat_port\")"),
+            ("fees.eth_usd", self.fees.eth_usd.is_some(), "the ETH price in USD (e.g. 3000)"),
+            ("staking.lpt_usd", !staked || self.staking.lpt_usd.is_some(), "the LPT price in USD, needed to value inflationary rewards when the orchestrator has stake (e.g. 6)"),
+            ("chain.gas_price_gwei", self.chain.gas_price_gwei.is_some(), "the gas price paid for redemptions, in gwei"),
+        ]
+    }
+
+    /// The range of every number in the rig.
+    fn bounds(&self) -> Vec<Bound> {
+        let (p, h, b, f, s, pr, c) = (
+            &self.power,
+            &self.hardware,
+            &self.bandwidth,
+            &self.fees,
+            &self.staking,
+            &self.protocol,
+            &self.chain,
+        );
+        let mut v = vec![
+            Bound::closed(
+                "power.electricity_usd_per_kwh",
+                p.electricity_usd_per_kwh,
+                10.0,
+                "above 10 USD/kWh",
+            ),
+            Bound::open(
+                "power.psu_efficiency",
+                Some(p.psu_efficiency),
+                1.0,
+                "a PSU cannot exceed 100% efficiency",
+            ),
+            Bound::closed(
+                "power.rest_of_system_watts",
+                Some(p.rest_of_system_watts),
+                5000.0,
+                "above 5000 W",
+            ),
+        ];
+        for (i, comp) in p.components.iter().enumerate() {
+            v.push(Bound::closed(
+                format!("power.components[{i}].idle_watts"),
+                Some(comp.idle_watts),
+                5000.0,
+                "above 5000 W for one component",
+            ));
+            v.push(Bound::open(
+                format!("power.components[{i}].full_load_watts"),
+                Some(comp.full_load_watts),
+                5000.0,
+                "above 5000 W for one component",
             ));
         }
-
-        let b = &self.bandwidth;
-        let opt = |key: &str, v: Option<f64>, hi: f64, why: &str| -> Result<(), RigError> {
-            match v {
-                Some(v) => check_range(key, v, 0.0, false, hi, why),
-                None => Ok(()),
-            }
-        };
-        opt(
-            "bandwidth.usd_per_gb_in",
-            b.usd_per_gb_in,
-            10.0,
-            "above 10 USD per GB",
-        )?;
-        opt(
-            "bandwidth.usd_per_gb_out",
-            b.usd_per_gb_out,
-            10.0,
-            "above 10 USD per GB",
-        )?;
-        opt(
-            "bandwidth.commit_usd_per_mbps_month",
-            b.commit_usd_per_mbps_month,
-            1000.0,
-            "above 1000 USD per Mbps-month",
-        )?;
-        opt(
-            "bandwidth.commit_minimum_mbps",
-            b.commit_minimum_mbps,
-            1_000_000.0,
-            "above 1 Tbps",
-        )?;
-        opt(
-            "bandwidth.port_usd_per_month",
-            b.port_usd_per_month,
-            1_000_000.0,
-            "above 1 million USD a month",
-        )?;
-        if let Some(port) = b.port_mbps {
-            check_range(
-                "bandwidth.port_mbps",
-                port,
-                0.0,
-                true,
+        v.extend([
+            Bound::closed(
+                "hardware.cost_usd",
+                h.cost_usd,
+                10_000_000.0,
+                "above 10 million USD",
+            ),
+            Bound::open(
+                "hardware.amortisation_months",
+                h.amortisation_months,
+                240.0,
+                "above 20 years",
+            ),
+            Bound::closed(
+                "hardware.rent_usd_per_month",
+                h.rent_usd_per_month,
+                1_000_000.0,
+                "above 1 million USD a month",
+            ),
+            Bound::open(
+                "hardware.nvenc_session_cap",
+                h.nvenc_session_cap.map(f64::from),
+                10_000.0,
+                "above 10000 sessions; omit the key for no cap",
+            ),
+            Bound::closed(
+                "bandwidth.usd_per_gb_in",
+                b.usd_per_gb_in,
+                10.0,
+                "above 10 USD per GB",
+            ),
+            Bound::closed(
+                "bandwidth.usd_per_gb_out",
+                b.usd_per_gb_out,
+                10.0,
+                "above 10 USD per GB",
+            ),
+            Bound::closed(
+                "bandwidth.commit_usd_per_mbps_month",
+                b.commit_usd_per_mbps_month,
+                1000.0,
+                "above 1000 USD per Mbps-month",
+            ),
+            Bound::closed(
+                "bandwidth.commit_minimum_mbps",
+                b.commit_minimum_mbps,
                 1_000_000.0,
                 "above 1 Tbps",
-            )?;
-        }
-        match b.model {
-            BandwidthModel::PerGb => {
-                required(
-                    "bandwidth.usd_per_gb_in",
-                    b.usd_per_gb_in,
-                    "USD per GB received (model = \"per_gb\"; 0 if free)",
-                )?;
-                required(
-                    "bandwidth.usd_per_gb_out",
-                    b.usd_per_gb_out,
-                    "USD per GB sent (model = \"per_gb\")",
-                )?;
-            }
-            BandwidthModel::Percentile95 => {
-                required(
-                    "bandwidth.commit_usd_per_mbps_month",
-                    b.commit_usd_per_mbps_month,
-                    "USD per Mbps per month on the 95th percentile (model = \"percentile95\")",
-                )?;
-            }
-            BandwidthModel::FlatPort => {
-                required(
-                    "bandwidth.port_mbps",
-                    b.port_mbps,
-                    "the port speed in Mbps (model = \"flat_port\")",
-                )?;
-                required(
-                    "bandwidth.port_usd_per_month",
-                    b.port_usd_per_month,
-                    "the port price in USD per month (model = \"flat_port\")",
-                )?;
-            }
-            BandwidthModel::Included => {}
-        }
-
-        let f = &self.fees;
-        let eth = required(
-            "fees.eth_usd",
-            f.eth_usd,
-            "the ETH price in USD (e.g. 3000)",
-        )?;
-        check_range(
-            "fees.eth_usd",
-            eth,
-            0.0,
-            true,
-            1_000_000.0,
-            "above 1 million USD per ETH",
-        )?;
-        if f.price_per_pixel_wei.is_some() && f.price_usd_per_pixel.is_some() {
-            return Err(invalid(
+            ),
+            Bound::closed(
+                "bandwidth.port_usd_per_month",
+                b.port_usd_per_month,
+                1_000_000.0,
+                "above 1 million USD a month",
+            ),
+            Bound::open(
+                "bandwidth.port_mbps",
+                b.port_mbps,
+                1_000_000.0,
+                "above 1 Tbps",
+            ),
+            Bound::open(
+                "fees.eth_usd",
+                f.eth_usd,
+                1_000_000.0,
+                "above 1 million USD per ETH",
+            ),
+            Bound::closed(
+                "fees.price_per_pixel_wei",
+                f.price_per_pixel_wei,
+                1e12,
+                "above 1e12 wei per pixel",
+            ),
+            Bound::closed(
                 "fees.price_usd_per_pixel",
-                f.price_usd_per_pixel.unwrap_or_default(),
-                "give either fees.price_per_pixel_wei or fees.price_usd_per_pixel, not both",
-            ));
-        }
-        opt(
-            "fees.price_per_pixel_wei",
-            f.price_per_pixel_wei,
-            1e12,
-            "above 1e12 wei per pixel",
-        )?;
-        opt(
-            "fees.price_usd_per_pixel",
-            f.price_usd_per_pixel,
-            1e-6,
-            "above 1e-6 USD per pixel",
-        )?;
-        check_range(
-            "fees.fee_share",
-            f.fee_share,
-            0.0,
-            false,
-            1.0,
-            "the operator cannot keep more than all the fees (max 1)",
-        )?;
-
-        let c = &self.chain;
-        let gas = required(
-            "chain.gas_price_gwei",
-            c.gas_price_gwei,
-            "the gas price paid for redemptions, in gwei",
-        )?;
-        check_range(
-            "chain.gas_price_gwei",
-            gas,
-            0.0,
-            false,
-            10_000.0,
-            "above 10000 gwei",
-        )?;
-        if let Some(ev) = c.ticket_ev_wei {
-            check_range(
+                f.price_usd_per_pixel,
+                1e-6,
+                "above 1e-6 USD per pixel",
+            ),
+            Bound::closed(
+                "staking.fee_share",
+                Some(s.fee_share),
+                1.0,
+                "a share of fees is at most 1 (the delegators' share, as registered on chain)",
+            ),
+            Bound::closed(
+                "staking.reward_cut",
+                Some(s.reward_cut),
+                1.0,
+                "a share of rewards is at most 1 (the orchestrator's cut, as registered on chain)",
+            ),
+            Bound::closed(
+                "staking.own_stake_lpt",
+                Some(s.own_stake_lpt),
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::closed(
+                "staking.total_stake_lpt",
+                s.total_stake_lpt,
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::open(
+                "staking.lpt_usd",
+                s.lpt_usd,
+                1_000_000.0,
+                "above 1 million USD per LPT",
+            ),
+            Bound::open(
+                "protocol.total_supply_lpt",
+                Some(pr.total_supply_lpt),
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::closed(
+                "protocol.inflation_per_round",
+                Some(pr.inflation_per_round),
+                0.01,
+                "above 1% of supply a round (about 9000% a year)",
+            ),
+            Bound::open(
+                "protocol.total_active_stake_lpt",
+                Some(pr.total_active_stake_lpt),
+                1e10,
+                "above 10 billion LPT",
+            ),
+            Bound::closed(
+                "protocol.treasury_reward_cut",
+                Some(pr.treasury_reward_cut),
+                1.0,
+                "a share is at most 1",
+            ),
+            Bound::open(
+                "protocol.round_length_blocks",
+                Some(pr.round_length_blocks),
+                1e7,
+                "above 10 million blocks",
+            ),
+            Bound::open(
+                "protocol.block_seconds",
+                Some(pr.block_seconds),
+                3600.0,
+                "above an hour per block",
+            ),
+            Bound::closed(
+                "chain.gas_price_gwei",
+                c.gas_price_gwei,
+                10_000.0,
+                "above 10000 gwei",
+            ),
+            Bound::open(
                 "chain.ticket_ev_wei",
-                ev,
-                0.0,
-                true,
+                c.ticket_ev_wei,
                 1e18,
                 "above 1 ETH per ticket",
-            )?;
-        }
-        if let Some(g) = c.redeem_gas_estimate {
-            check_range(
+            ),
+            Bound::open(
                 "chain.redeem_gas_estimate",
-                g as f64,
-                0.0,
-                true,
+                c.redeem_gas_estimate.map(|g| g as f64),
                 30_000_000.0,
                 "above a block's gas limit",
-            )?;
+            ),
+            Bound::closed(
+                "chain.l1_data_fee_wei",
+                c.l1_data_fee_wei,
+                1e17,
+                "above 0.1 ETH per transaction",
+            ),
+            Bound::closed(
+                "chain.reward_gas",
+                Some(c.reward_gas as f64),
+                30_000_000.0,
+                "above a block's gas limit",
+            ),
+            Bound::closed(
+                "chain.withdraw_fees_gas",
+                Some(c.withdraw_fees_gas as f64),
+                30_000_000.0,
+                "above a block's gas limit",
+            ),
+            Bound::open(
+                "chain.withdraw_fees_every_days",
+                Some(c.withdraw_fees_every_days),
+                3650.0,
+                "above 10 years",
+            ),
+            Bound::open(
+                "utilisation.share_sold",
+                Some(self.utilisation.share_sold),
+                1.0,
+                "above 1 (100% of capacity)",
+            ),
+        ]);
+        v
+    }
+
+    /// (key, value, broken, reason): rules between keys.
+    fn rules(&self) -> Vec<(String, String, bool, String)> {
+        let f = &self.fees;
+        let s = &self.staking;
+        let whole = |v: Option<f64>| v.is_some_and(|v| v.fract() != 0.0);
+        let mut rules = vec![
+            (
+                "fees.price_usd_per_pixel".to_string(),
+                f.price_usd_per_pixel.unwrap_or_default().to_string(),
+                f.price_per_pixel_wei.is_some() && f.price_usd_per_pixel.is_some(),
+                "give either fees.price_per_pixel_wei or fees.price_usd_per_pixel, not both".to_string(),
+            ),
+            (
+                "fees.price_per_pixel_wei".to_string(),
+                f.price_per_pixel_wei.unwrap_or_default().to_string(),
+                whole(f.price_per_pixel_wei),
+                "must be a whole number of wei: tickets are priced in whole wei, and one price serves both the run and the economics".to_string(),
+            ),
+            (
+                "chain.ticket_ev_wei".to_string(),
+                self.chain.ticket_ev_wei.unwrap_or_default().to_string(),
+                whole(self.chain.ticket_ev_wei),
+                "must be a whole number of wei".to_string(),
+            ),
+            (
+                "staking.own_stake_lpt".to_string(),
+                s.own_stake_lpt.to_string(),
+                s.own_stake_lpt > s.total_stake(),
+                format!("is larger than staking.total_stake_lpt {} (the total includes the operator's own stake)", s.total_stake()),
+            ),
+            (
+                "staking.total_stake_lpt".to_string(),
+                s.total_stake().to_string(),
+                s.total_stake() > self.protocol.total_active_stake_lpt,
+                format!("is larger than protocol.total_active_stake_lpt {} (all active stake includes this orchestrator's)", self.protocol.total_active_stake_lpt),
+            ),
+            (
+                "protocol.total_active_stake_lpt".to_string(),
+                self.protocol.total_active_stake_lpt.to_string(),
+                self.protocol.total_active_stake_lpt > self.protocol.total_supply_lpt,
+                format!("is larger than protocol.total_supply_lpt {}", self.protocol.total_supply_lpt),
+            ),
+        ];
+        if let Some(usd) = f.price_usd_per_pixel {
+            let wei = self.price_per_pixel_wei().unwrap_or(0.0);
+            rules.push((
+                "fees.price_usd_per_pixel".to_string(),
+                usd.to_string(),
+                usd > 0.0 && wei < 1.0,
+                "is below 1 wei per pixel at fees.eth_usd: tickets cannot carry a fraction of a wei per pixel".to_string(),
+            ));
         }
-        check_range(
-            "utilisation.share_sold",
-            self.utilisation.share_sold,
-            0.0,
-            true,
-            1.0,
-            "above 1 (100% of capacity)",
-        )?;
-        Ok(())
+        for (i, comp) in self.power.components.iter().enumerate() {
+            rules.push((
+                format!("power.components[{i}].full_load_watts"),
+                comp.full_load_watts.to_string(),
+                comp.full_load_watts < comp.idle_watts,
+                format!("is below idle_watts {}", comp.idle_watts),
+            ));
+        }
+        rules
+    }
+
+    /// The one base price, whole wei per pixel: `fees.price_per_pixel_wei`, or
+    /// `fees.price_usd_per_pixel` at `fees.eth_usd` rounded to whole wei. The run's tickets and
+    /// the economics both take it from here.
+    pub fn price_per_pixel_wei(&self) -> Option<f64> {
+        match (
+            self.fees.price_per_pixel_wei,
+            self.fees.price_usd_per_pixel,
+            self.fees.eth_usd,
+        ) {
+            (Some(wei), _, _) => Some(wei),
+            (None, Some(usd), Some(eth)) if eth > 0.0 => Some((usd / eth * 1e18).round()),
+            _ => None,
+        }
     }
 
     /// Applies one `section.key=value` override (TOML value syntax; bare words are strings) and

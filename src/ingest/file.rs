@@ -23,6 +23,74 @@ const BOUNDARY_EPSILON_SECONDS: f64 = 1e-6;
 /// Consecutive read errors after which the rest of the file is taken as unreadable.
 const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
 
+/// A timestamp that goes back by more than this is a restart, not B-frame reordering.
+const RESTART_THRESHOLD_SECONDS: f64 = 1.0;
+
+/// Keeps one stream's timestamps continuous where they restart: MPEG-TS files joined with `cat`
+/// (each starts again near 0), captures spliced from two sources, the 33-bit PTS wrap. After a
+/// restart every later packet is shifted to continue right after the last one before it, so the
+/// whole input is segmented (FFmpeg's concat demuxer does the same). Works in the stream's time
+/// base on decode timestamps, which never go back in a well-formed stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Continuity {
+    /// Ticks added to every timestamp from here on.
+    offset: i64,
+    /// Largest shifted decode timestamp so far.
+    last_dts: Option<i64>,
+    /// Largest shifted end (timestamp + duration) so far.
+    last_end: Option<i64>,
+    /// Backward jumps larger than this many ticks are restarts.
+    threshold: i64,
+    /// Restarts found so far.
+    pub restarts: u32,
+    /// Where the first restart was, in the source's own timeline (seconds, shifted).
+    pub first_restart_ticks: Option<i64>,
+}
+
+impl Continuity {
+    /// For a stream whose time base is `time_base` seconds per tick.
+    pub fn new(time_base_seconds: f64) -> Self {
+        let threshold = if time_base_seconds > 0.0 {
+            (RESTART_THRESHOLD_SECONDS / time_base_seconds).min(i64::MAX as f64) as i64
+        } else {
+            i64::MAX
+        };
+        Continuity {
+            threshold,
+            ..Continuity::default()
+        }
+    }
+
+    /// The offset (ticks) to add to this packet's timestamps; `dts` is its decode timestamp
+    /// (else its presentation timestamp), `duration` its duration in ticks.
+    pub fn offset_for(&mut self, dts: Option<i64>, duration: i64) -> i64 {
+        let Some(raw) = dts else {
+            return self.offset;
+        };
+        if let Some(last) = self.last_dts {
+            if raw.saturating_add(self.offset) < last.saturating_sub(self.threshold) {
+                let resume = self.last_end.unwrap_or(last);
+                self.offset = resume.saturating_sub(raw);
+                self.restarts += 1;
+                self.first_restart_ticks.get_or_insert(resume);
+            }
+        }
+        let shifted = raw.saturating_add(self.offset);
+        let end = shifted.saturating_add(duration.max(0));
+        self.last_dts = Some(self.last_dts.map_or(shifted, |l| l.max(shifted)));
+        self.last_end = Some(self.last_end.map_or(end, |e| e.max(end)));
+        self.offset
+    }
+}
+
+/// Shifts a packet's timestamps by `offset` ticks.
+fn shift(packet: &mut ffmpeg::Packet, offset: i64) {
+    if offset != 0 {
+        packet.set_pts(packet.pts().map(|t| t.saturating_add(offset)));
+        packet.set_dts(packet.dts().map(|t| t.saturating_add(offset)));
+    }
+}
+
 /// Where segment `index` of the source is written.
 pub fn segment_path(segment_dir: &Path, index: u32) -> PathBuf {
     segment_dir.join(format!("seg_{index:05}.ts"))
@@ -368,6 +436,10 @@ pub fn prepare_file(
     let mut read_errors: u64 = 0;
     let mut consecutive_read_errors: u32 = 0;
     let mut read_stopped: Option<String> = None;
+    let mut video_continuity = Continuity::new(f64::from(video_time_base));
+    let mut audio_continuity =
+        Continuity::new(audio.as_ref().map_or(0.0, |(_, tb, _)| f64::from(*tb)));
+    let mut first_video_seconds: Option<f64> = None;
 
     loop {
         let mut packet = ffmpeg::Packet::empty();
@@ -386,6 +458,9 @@ pub fn prepare_file(
         }
         let stream_index = packet.stream();
         if Some(stream_index) == audio_index {
+            let offset =
+                audio_continuity.offset_for(packet.dts().or(packet.pts()), packet.duration());
+            shift(&mut packet, offset);
             if let Some(writer) = current.as_mut() {
                 writer.write_audio(packet);
             }
@@ -394,6 +469,8 @@ pub fn prepare_file(
         if stream_index != video_index {
             continue;
         }
+        let offset = video_continuity.offset_for(packet.dts().or(packet.pts()), packet.duration());
+        shift(&mut packet, offset);
         let time = packet
             .pts()
             .or(packet.dts())
@@ -401,6 +478,7 @@ pub fn prepare_file(
             // No timestamps at all (raw elementary streams): count frames instead.
             .unwrap_or(video_packets_seen as f64 * frame_seconds);
         video_packets_seen += 1;
+        first_video_seconds.get_or_insert(time);
         let is_key = packet.is_key();
         let packet_seconds = if packet.duration() > 0 {
             seconds(packet.duration(), video_time_base)
@@ -481,7 +559,12 @@ pub fn prepare_file(
         &container,
         size_bytes,
         declared_video_seconds,
-        video_end_seconds - origin_seconds,
+        // From the first packet, decodable or not: a capture that starts mid-GOP has all the
+        // video its header declares, the lead-in before its first keyframe included.
+        video_end_seconds
+            - first_video_seconds
+                .unwrap_or(origin_seconds)
+                .min(origin_seconds),
         frame_seconds,
     );
     let last_path = last.path.clone();
@@ -551,9 +634,26 @@ pub fn prepare_file(
         ));
     }
     if skipped_before_keyframe > 0 {
+        let lead_in = origin_seconds - first_video_seconds.unwrap_or(origin_seconds);
         warnings.push(format!(
-            "'{name}': skipped {skipped_before_keyframe} video packets before the first keyframe \
-             (they cannot be decoded on their own)."
+            "'{name}': it starts mid-GOP: the {skipped_before_keyframe} video packets ({} s) \
+             before the first keyframe cannot be decoded on their own and are not used; the \
+             benchmark covers the video from the first keyframe on.",
+            fmt_seconds(lead_in.max(0.0))
+        ));
+    }
+    let restarts = video_continuity.restarts.max(audio_continuity.restarts);
+    if restarts > 0 {
+        let at = video_continuity
+            .first_restart_ticks
+            .map(|t| seconds(t, video_time_base) - origin_seconds);
+        warnings.push(format!(
+            "'{name}': its timestamps restart {restarts} time(s) (first at {} s: files joined \
+             end to end, or a spliced capture); rigbench shifted each later part to continue \
+             after the one before, so all {} s of video are segmented. Check that this is the \
+             stream you meant to benchmark.",
+            at.map_or("?".to_string(), |a| fmt_seconds(a.max(0.0))),
+            fmt_seconds(duration_seconds)
         ));
     }
     if read_errors > 0 && read_stopped.is_none() {
@@ -604,6 +704,9 @@ pub fn prepare_file(
         keyframe_interval_max_seconds,
         segment_seconds,
         segment_count: segments.len() as u32,
+        timestamp_restarts: restarts,
+        lead_in_packets_skipped: skipped_before_keyframe,
+        packets_left_out: refused_packets,
     };
     Ok(PreparedSource {
         info,
@@ -616,6 +719,36 @@ pub fn prepare_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn continuity_shifts_restarts_and_leaves_reordering_alone() {
+        // Time base 1/1000 s: threshold 1000 ticks. Cases: (dts, duration) → offset.
+        let mut c = Continuity::new(0.001);
+        let steps: &[(Option<i64>, i64, i64)] = &[
+            (Some(0), 40, 0),
+            (Some(2000), 40, 0),
+            (Some(1980), 40, 0), // back 20 ms: reordering noise, not a restart
+            (Some(4000), 40, 0),
+            (None, 40, 0),
+            (Some(0), 40, 4040), // back to 0: the second file; continues at 4040
+            (Some(40), 40, 4040),
+            (Some(9000), 40, 4040),     // a forward gap is kept
+            (Some(10), 40, 13080 - 10), // a second restart
+        ];
+        for (i, &(dts, dur, want)) in steps.iter().enumerate() {
+            assert_eq!(c.offset_for(dts, dur), want, "step {i}");
+        }
+        assert_eq!(c.restarts, 2);
+        assert_eq!(c.first_restart_ticks, Some(4040));
+        // No time base: never a restart.
+        let mut none = Continuity::new(0.0);
+        assert_eq!(none.offset_for(Some(100), 1), 0);
+        assert_eq!(none.offset_for(Some(0), 1), 0);
+        // Extreme timestamps saturate instead of overflowing.
+        let mut ext = Continuity::new(1.0 / 90_000.0);
+        ext.offset_for(Some(i64::MAX - 1), 10);
+        assert!(ext.offset_for(Some(i64::MIN), 10) > 0);
+    }
 
     #[test]
     fn ends_segment_table() {

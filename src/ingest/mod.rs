@@ -61,6 +61,18 @@ pub struct SourceInfo {
     pub segment_seconds: f64,
     /// Number of segments the source was cut into (or the playlist lists).
     pub segment_count: u32,
+    /// Times the source's timestamps jumped back (files joined end to end, a spliced capture);
+    /// each later part was shifted to continue after the one before and is segmented too.
+    #[serde(default)]
+    pub timestamp_restarts: u32,
+    /// Video packets before the first keyframe (a capture starting mid-GOP), not used: they
+    /// cannot be decoded on their own.
+    #[serde(default)]
+    pub lead_in_packets_skipped: u64,
+    /// Packets the MPEG-TS muxer refused (bad or out-of-order timestamps), left out of the
+    /// segments: the benchmark covers less than the whole input when this is above 0.
+    #[serde(default)]
+    pub packets_left_out: u64,
 }
 
 /// One segment: the bytes a broadcaster would send for it.

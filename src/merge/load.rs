@@ -52,17 +52,26 @@ pub struct NodeInput {
     pub run: Option<RunResult>,
     /// Its task.json, when a scheduler task wrote one.
     pub task: Option<TaskMarker>,
+    /// Its capacity.json (`rigbench capacity`), when there is one; `run` is then the probe run
+    /// its money rests on.
+    pub capacity: Option<CapacityNode>,
     /// The last non-empty line of its rigbench.log (the task's captured output), for failed
     /// nodes.
     pub log_tail: Option<String>,
-    /// Why the run's `economics` could not be read (an older or newer layout of that part): the
-    /// rest of the run was read and the node is listed without money unless `--rig` re-prices it.
-    pub economics_unreadable: Option<String>,
+}
+
+/// A capacity search's result and the capacity input it gives the economics.
+#[derive(Debug, Clone)]
+pub struct CapacityNode {
+    pub result: crate::capacity::result::CapacityResult,
+    /// `Searched { streams, limit, confidence }`.
+    pub source: crate::economics::CapacitySource,
 }
 
 /// The file names a node folder may hold.
 pub const RUN_FILE: &str = "run.json";
 pub const TASK_FILE: &str = "task.json";
+pub const CAPACITY_FILE: &str = "capacity.json";
 pub const LOG_FILE: &str = "rigbench.log";
 
 /// Reads a node folder. No result and no task marker, a corrupt or other-schema run.json, or a
@@ -73,21 +82,48 @@ pub fn read_node(folder: &Path) -> Result<NodeInput, MergeError> {
         return Err(MergeError::NotAFolder { folder: shown });
     }
     let run_path = folder.join(RUN_FILE);
-    let mut economics_unreadable = None;
     let run = if run_path.is_file() {
         let text = std::fs::read_to_string(&run_path).map_err(|e| MergeError::Unreadable {
             folder: shown.clone(),
             file: RUN_FILE,
             message: e.to_string(),
         })?;
-        let (run, why) = parse_run(&text, &run_path.display().to_string()).map_err(|message| {
-            MergeError::BadRun {
-                folder: shown.clone(),
-                message,
-            }
-        })?;
-        economics_unreadable = why;
-        Some(run)
+        Some(
+            crate::economics::parse_run_json(&text, &run_path.display().to_string()).map_err(
+                |e| MergeError::BadRun {
+                    folder: shown.clone(),
+                    message: e.to_string(),
+                },
+            )?,
+        )
+    } else {
+        None
+    };
+    let mut run = run;
+    let capacity_path = folder.join(CAPACITY_FILE);
+    let capacity = if capacity_path.is_file() {
+        let bad = |message: String| MergeError::BadRun {
+            folder: shown.clone(),
+            message,
+        };
+        let result =
+            crate::capacity::load_capacity_json(&capacity_path).map_err(|e| bad(e.to_string()))?;
+        let source = crate::capacity::searched_capacity(
+            result.decision.capacity_streams,
+            &result.binding_limit,
+            &result.decision.confidence,
+            &match result.backend.used.as_str() {
+                "nvidia" => crate::transcode::Backend::Nvidia,
+                "hybrid" => crate::transcode::Backend::Hybrid,
+                _ => crate::transcode::Backend::Cpu,
+            },
+        );
+        if run.is_none() && result.economics_run_dir.is_some() {
+            let (probe, _) =
+                crate::capacity::money_inputs(&capacity_path).map_err(|e| bad(format!("{e:#}")))?;
+            run = Some(probe);
+        }
+        Some(CapacityNode { result, source })
     } else {
         None
     };
@@ -107,7 +143,7 @@ pub fn read_node(folder: &Path) -> Result<NodeInput, MergeError> {
     } else {
         None
     };
-    if run.is_none() && task.is_none() {
+    if run.is_none() && task.is_none() && capacity.is_none() {
         return Err(MergeError::NoResult { folder: shown });
     }
     let log_tail = std::fs::read(folder.join(LOG_FILE))
@@ -117,31 +153,9 @@ pub fn read_node(folder: &Path) -> Result<NodeInput, MergeError> {
         folder: folder.to_path_buf(),
         run,
         task,
+        capacity,
         log_tail,
-        economics_unreadable,
     })
-}
-
-/// Parses run.json text. When only its `economics` does not parse (written by a rigbench whose
-/// money layout differs), returns the run without it and the reason; any other error is fatal.
-pub fn parse_run(text: &str, origin: &str) -> Result<(RunResult, Option<String>), String> {
-    let first = match crate::economics::parse_run_json(text, origin) {
-        Ok(run) => return Ok((run, None)),
-        Err(e) => e.to_string(),
-    };
-    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|_| first.clone())?;
-    let had = value
-        .as_object_mut()
-        .and_then(|m| m.insert("economics".to_string(), serde_json::Value::Null))
-        .is_some_and(|v| !v.is_null());
-    if !had {
-        return Err(first);
-    }
-    let stripped = serde_json::to_string(&value).map_err(|_| first.clone())?;
-    match crate::economics::parse_run_json(&stripped, origin) {
-        Ok(run) => Ok((run, Some(first))),
-        Err(_) => Err(first),
-    }
 }
 
 /// The last non-empty line of a log, trimmed and cut to 300 characters.

@@ -25,11 +25,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::economics::{Economics, Rig};
+use crate::economics::{CapacityMethod, Economics, PowerStatus, Rig};
 use crate::ingest::SourceInfo;
 use crate::result::RunResult;
 use crate::transcode::ladder::Profile;
-pub use load::{NodeInput, TaskMarker};
+pub use load::{CapacityNode, NodeInput, TaskMarker};
 
 /// Version of fleet.json's layout; bumped whenever a field changes meaning or disappears.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;
@@ -125,16 +125,16 @@ pub struct NodeRow {
     pub streams_sustained: Option<u32>,
     /// True when the run did not reach the limit, so the node may hold more.
     pub streams_is_lower_bound: bool,
-    /// How the capacity was found (`live_realtime_ratio`, `no_live_throughput`, ...).
-    pub capacity_method: Option<String>,
+    /// How the capacity was found (live real-time ratio, no-live throughput, a search).
+    pub capacity_method: Option<CapacityMethod>,
     /// What limits the node: CPU, GPU, NVENC session cap, bandwidth.
     pub limiting_resource: Option<String>,
     /// The go-livepeer `-maxSessions` for this node (= streams_sustained).
     pub max_sessions: Option<u32>,
     /// Wall watts at the streams sold; None when unknown.
     pub rig_watts: Option<f64>,
-    /// `measured`, `estimated`, `included` or `unknown`.
-    pub power_status: Option<String>,
+    /// How the watts were found: measured, estimated, included or unknown.
+    pub power_status: Option<PowerStatus>,
     /// Operator revenue (fees after fee share, minus gas) per stream-hour, USD.
     pub revenue_usd_per_stream_hour: Option<f64>,
     /// Costs per stream-hour (power, bandwidth, hardware), USD.
@@ -329,29 +329,16 @@ fn assemble(
             ));
         }
     }
-    let no_econ: Vec<&str> = inputs
+    let no_econ: Vec<&str> = nodes
         .iter()
-        .zip(&nodes)
-        .filter(|(n, r)| {
-            r.status == NodeStatus::Ok
-                && r.streams_sustained.is_none()
-                && n.economics_unreadable.is_none()
-        })
-        .map(|(_, r)| r.node.as_str())
+        .filter(|r| r.status == NodeStatus::Ok && r.streams_sustained.is_none())
+        .map(|r| r.node.as_str())
         .collect();
     if !no_econ.is_empty() {
         warnings.push(format!(
             "no economics for {}: run with --rig FILE, or merge with --rig FILE, to get capacity and money",
             no_econ.join(", ")
         ));
-    }
-    for (n, r) in inputs.iter().zip(&nodes) {
-        if n.economics_unreadable.is_some() && opts.rig.is_none() {
-            warnings.push(format!(
-                "{}: the run's economics were written in another layout and are left out; merge with --rig FILE to re-price every node",
-                r.node
-            ));
-        }
     }
     if first.is_none() {
         warnings.push("no node has a result: every run failed".to_string());
@@ -372,24 +359,32 @@ fn assemble(
 
 /// Same source and ladder? Err names what differs and how.
 pub fn check_comparable(a: &RunResult, b: &RunResult) -> Result<(), (&'static str, String)> {
-    let fields = differing_fields(&a.source, &b.source);
+    check_same_input((&a.source, &a.ladder), (&b.source, &b.ladder))
+}
+
+/// [`check_comparable`] on the parts it compares: (source, ladder) of each.
+pub fn check_same_input(
+    a: (&SourceInfo, &[Profile]),
+    b: (&SourceInfo, &[Profile]),
+) -> Result<(), (&'static str, String)> {
+    let fields = differing_fields(a.0, b.0);
     if !fields.is_empty() {
         return Err(("source", fields.join("; ")));
     }
-    if a.ladder != b.ladder {
+    if a.1 != b.1 {
         let names = |l: &[Profile]| {
             l.iter()
                 .map(|p| format!("{} {}x{}@{}", p.name, p.width, p.height, p.bitrate_bps))
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let detail = if names(&a.ladder) == names(&b.ladder) {
+        let detail = if names(a.1) == names(b.1) {
             format!(
                 "{} (same sizes and bitrates, other settings differ)",
-                names(&b.ladder)
+                names(b.1)
             )
         } else {
-            format!("{} vs {}", names(&b.ladder), names(&a.ladder))
+            format!("{} vs {}", names(b.1), names(a.1))
         };
         return Err(("ladder", detail));
     }
@@ -420,20 +415,46 @@ pub fn differing_fields(a: &SourceInfo, b: &SourceInfo) -> Vec<String> {
         .collect()
 }
 
+/// What the status of a node needs from its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunState {
+    pub partial: bool,
+    pub total_segments: u64,
+    pub renditions_checked: u64,
+    pub renditions_failed: u64,
+}
+
+impl RunState {
+    pub fn of(run: &RunResult) -> RunState {
+        RunState {
+            partial: run.partial,
+            total_segments: run.summary.total_segments,
+            renditions_checked: run.summary.validation.renditions_checked,
+            renditions_failed: run.summary.validation.renditions_failed,
+        }
+    }
+}
+
 /// Status of a node from its run and task marker.
 pub fn node_status(n: &NodeInput) -> (NodeStatus, Option<String>) {
-    let exit = n.task.as_ref().and_then(|t| t.exit_code);
-    let finished = n
-        .task
-        .as_ref()
-        .is_none_or(|t| t.finished_utc.is_some() || t.exit_code.is_some());
-    let log = n
-        .log_tail
-        .as_ref()
-        .map(|l| format!(": {l}"))
-        .unwrap_or_default();
-    let started = n.task.as_ref().is_none_or(|t| !t.started_utc.is_empty());
-    match &n.run {
+    status_of(
+        n.run.as_ref().map(RunState::of),
+        n.task.as_ref(),
+        n.log_tail.as_deref(),
+    )
+}
+
+/// [`node_status`] on the parts it reads: the pure rule.
+pub fn status_of(
+    run: Option<RunState>,
+    task: Option<&TaskMarker>,
+    log_tail: Option<&str>,
+) -> (NodeStatus, Option<String>) {
+    let exit = task.and_then(|t| t.exit_code);
+    let finished = task.is_none_or(|t| t.finished_utc.is_some() || t.exit_code.is_some());
+    let log = log_tail.map(|l| format!(": {l}")).unwrap_or_default();
+    let started = task.is_none_or(|t| !t.started_utc.is_empty());
+    match run {
         None if !started => (
             NodeStatus::Failed,
             Some("the task never started (cancelled, or its node never came up)".to_string()),
@@ -455,14 +476,14 @@ pub fn node_status(n: &NodeInput) -> (NodeStatus, Option<String>) {
             NodeStatus::Partial,
             Some(format!(
                 "the run stopped midway: {} segments finished{log}",
-                run.summary.total_segments
+                run.total_segments
             )),
         ),
-        Some(run) if run.summary.validation.renditions_failed > 0 => (
+        Some(run) if run.renditions_failed > 0 => (
             NodeStatus::Invalid,
             Some(format!(
                 "{} of {} renditions failed validation",
-                run.summary.validation.renditions_failed, run.summary.validation.renditions_checked
+                run.renditions_failed, run.renditions_checked
             )),
         ),
         Some(_) if !finished => (
@@ -567,21 +588,24 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
     row.backend = Some(run.backend.used.clone());
     row.throughput_x = Some(run.summary.throughput_x);
     row.realtime_duration_ratio = Some(run.summary.realtime_duration_ratio);
-    let econ: Result<Option<Economics>, String> = match rig {
-        Some(rig) => crate::economics::evaluate(run, rig)
+    let overrides = crate::economics::Overrides {
+        capacity: n
+            .capacity
+            .as_ref()
+            .map_or_else(Default::default, |c| c.source.clone()),
+        ..Default::default()
+    };
+    let econ: Result<Option<Economics>, String> = match (rig, &n.capacity) {
+        (Some(rig), _) => crate::economics::evaluate_with(run, rig, &overrides)
             .map(Some)
             .map_err(|e| e.to_string()),
-        None => Ok(run.economics.clone()),
+        (None, Some(c)) => Ok(c.result.economics.clone()),
+        (None, None) => Ok(run.economics.clone()),
     };
     match econ {
         Ok(Some(e)) => apply_economics(&mut row, &e),
         Ok(None) => {
-            row.verdict = match &n.economics_unreadable {
-                Some(why) => format!(
-                    "no verdict: this rigbench cannot read the run's economics ({why}); merge with --rig FILE to re-price it"
-                ),
-                None => "no verdict: the run had no --rig (merge with --rig FILE)".to_string(),
-            }
+            row.verdict = "no verdict: the run had no --rig (merge with --rig FILE)".to_string()
         }
         Err(message) => {
             if status == NodeStatus::Ok {
@@ -589,6 +613,27 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
                 status_reason = Some(format!("cannot price the run: {message}"));
             }
             row.verdict = format!("no verdict: {message}");
+        }
+    }
+    if let Some(c) = &n.capacity {
+        let d = &c.result.decision;
+        row.streams_sustained = Some(d.capacity_streams);
+        row.streams_is_lower_bound = d.lower_bound;
+        row.capacity_method = Some(CapacityMethod::Searched);
+        row.max_sessions = Some(d.capacity_streams);
+        if row.limiting_resource.is_none() {
+            row.limiting_resource = Some(c.result.binding_limit.clone());
+        }
+        if c.result.partial && status == NodeStatus::Ok {
+            status = NodeStatus::Partial;
+            status_reason = Some(format!(
+                "the capacity search stopped early ({}): {} streams is a lower bound",
+                c.result
+                    .partial_reason
+                    .as_deref()
+                    .unwrap_or("no reason given"),
+                d.capacity_streams
+            ));
         }
     }
     row.status = status;
@@ -603,11 +648,11 @@ fn apply_economics(row: &mut NodeRow, e: &Economics) {
     // sets the figure.
     row.streams_is_lower_bound =
         c.streams_compute_is_lower_bound && c.streams_sustained == c.streams_compute;
-    row.capacity_method = Some(c.method.clone());
+    row.capacity_method = Some(c.method);
     row.limiting_resource = Some(c.limiting_resource.clone());
     row.max_sessions = Some(c.streams_sustained);
     row.rig_watts = e.power.rig_watts;
-    row.power_status = Some(e.power.status.clone());
+    row.power_status = Some(e.power.status);
     if let Some(s) = &e.per_stream_hour {
         row.revenue_usd_per_stream_hour = Some(s.revenue_usd_per_hour);
         row.costs_usd_per_stream_hour = s.costs_usd_per_hour;

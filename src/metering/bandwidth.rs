@@ -13,10 +13,8 @@
 //! the mean; shorter runs cannot see 5-minute variation and leave it None (economics then takes
 //! live streams as constant-bitrate, ratio 1, and says so).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-use crate::result::{SegmentRecord, Summary};
 
 /// Seconds per 95th-percentile sample (the industry's 5-minute polling).
 pub const PERCENTILE_WINDOW_SECONDS: u64 = 300;
@@ -51,27 +49,39 @@ pub struct BandwidthSummary {
     pub notes: Vec<String>,
 }
 
-fn parse_timestamp(ts: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(ts.trim(), "%Y-%m-%d %H:%M:%S%.f").ok()
+/// One finished segment's bytes: what the meter needs of a segment row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentBytes {
+    /// When the segment finished.
+    pub finished_utc: DateTime<Utc>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// The run's totals the rates are taken over.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunTotals {
+    /// Wall-clock seconds of the run.
+    pub wall_seconds: f64,
+    /// Source seconds transcoded, summed over sessions (stream-seconds).
+    pub stream_seconds: f64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
 }
 
 /// Bytes per whole second since the first segment finished, binned by finish time.
-fn per_second_bytes(records: &[SegmentRecord]) -> Option<(Vec<u64>, Vec<u64>)> {
-    let times: Vec<NaiveDateTime> = records
-        .iter()
-        .map(|r| parse_timestamp(&r.timestamp))
-        .collect::<Option<_>>()?;
-    let first = *times.iter().min()?;
-    let last = *times.iter().max()?;
+fn per_second_bytes(segments: &[SegmentBytes]) -> Option<(Vec<u64>, Vec<u64>)> {
+    let first = segments.iter().map(|s| s.finished_utc).min()?;
+    let last = segments.iter().map(|s| s.finished_utc).max()?;
     let span = (last - first).num_seconds().max(0) as usize + 1;
     if span > 31 * 24 * 3600 {
         return None;
     }
     let (mut bin_in, mut bin_out) = (vec![0u64; span], vec![0u64; span]);
-    for (r, t) in records.iter().zip(&times) {
-        let i = ((*t - first).num_seconds().max(0) as usize).min(span - 1);
-        bin_in[i] = bin_in[i].saturating_add(r.bytes_in);
-        bin_out[i] = bin_out[i].saturating_add(r.bytes_out);
+    for s in segments {
+        let i = ((s.finished_utc - first).num_seconds().max(0) as usize).min(span - 1);
+        bin_in[i] = bin_in[i].saturating_add(s.bytes_in);
+        bin_out[i] = bin_out[i].saturating_add(s.bytes_out);
     }
     Some((bin_in, bin_out))
 }
@@ -111,15 +121,15 @@ pub fn p95_to_mean_windows(
     (mean > 0.0).then(|| p95 / mean)
 }
 
-/// Bandwidth of a run from its segment rows and summary.
+/// Bandwidth of a run from its segments' bytes and its totals.
 pub fn summarize(
-    records: &[SegmentRecord],
-    summary: &Summary,
+    segments: &[SegmentBytes],
+    totals: &RunTotals,
     concurrent_sessions: u32,
 ) -> BandwidthSummary {
     let mut notes = Vec::new();
-    let wall = summary.wall_seconds;
-    let stream_seconds = summary.source_seconds;
+    let wall = totals.wall_seconds;
+    let stream_seconds = totals.stream_seconds;
     let per_wall = |b: u64| if wall > 0.0 { b as f64 / wall } else { 0.0 };
     let per_stream_mbps = |b: u64| {
         if stream_seconds > 0.0 {
@@ -131,7 +141,7 @@ pub fn summarize(
     if wall <= 0.0 || stream_seconds <= 0.0 {
         notes.push("no wall or source time recorded: rates are 0".to_string());
     }
-    let (series_in, series_out, p95) = match per_second_bytes(records) {
+    let (series_in, series_out, p95) = match per_second_bytes(segments) {
         Some((i, o)) => {
             let bits = |v: &[u64]| v.iter().map(|b| b.saturating_mul(8)).collect::<Vec<u64>>();
             let (bi, bo) = (bits(&i), bits(&o));
@@ -140,8 +150,8 @@ pub fn summarize(
             (mbps(&bi), mbps(&bo), p95)
         }
         None => {
-            if !records.is_empty() {
-                notes.push("segment timestamps unreadable: no per-second series".to_string());
+            if !segments.is_empty() {
+                notes.push("run longer than 31 days: no per-second series".to_string());
             }
             (Vec::new(), Vec::new(), None)
         }
@@ -151,18 +161,18 @@ pub fn summarize(
             "run shorter than two {PERCENTILE_WINDOW_SECONDS}-second windows: no 95th-percentile sample of its own"
         ));
     }
-    let mbps_in_per_stream = per_stream_mbps(summary.bytes_in);
-    let mbps_out_per_stream = per_stream_mbps(summary.bytes_out);
+    let mbps_in_per_stream = per_stream_mbps(totals.bytes_in);
+    let mbps_out_per_stream = per_stream_mbps(totals.bytes_out);
     BandwidthSummary {
-        bytes_in: summary.bytes_in,
-        bytes_out: summary.bytes_out,
+        bytes_in: totals.bytes_in,
+        bytes_out: totals.bytes_out,
         wall_seconds: wall,
         stream_seconds,
         concurrent_sessions,
-        bytes_in_per_second: per_wall(summary.bytes_in),
-        bytes_out_per_second: per_wall(summary.bytes_out),
-        mbps_in_total: per_wall(summary.bytes_in) * 8.0 / 1e6,
-        mbps_out_total: per_wall(summary.bytes_out) * 8.0 / 1e6,
+        bytes_in_per_second: per_wall(totals.bytes_in),
+        bytes_out_per_second: per_wall(totals.bytes_out),
+        mbps_in_total: per_wall(totals.bytes_in) * 8.0 / 1e6,
+        mbps_out_total: per_wall(totals.bytes_out) * 8.0 / 1e6,
         mbps_in_per_stream,
         mbps_out_per_stream,
         gb_in_per_stream_hour: mbps_in_per_stream * 1e6 / 8.0 * 3600.0 / 1e9,
@@ -178,41 +188,29 @@ pub fn summarize(
 mod tests {
     use super::*;
 
-    fn rec(ts: &str, bytes_in: u64, bytes_out: u64) -> SegmentRecord {
-        SegmentRecord {
-            timestamp: ts.into(),
-            session: 0,
-            segment: 0,
-            seg_dur: 2.0,
-            transcode_time: 0.5,
-            frames: 50,
-            pixels: 0,
+    fn seg(ts: &str, bytes_in: u64, bytes_out: u64) -> SegmentBytes {
+        let t = chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        SegmentBytes {
+            finished_utc: t.and_utc(),
             bytes_in,
             bytes_out,
-            renditions: 4,
-            valid_renditions: 4,
-            decode_errors: 0,
-            tickets: 0,
-            fee_wei: "0".into(),
-            repeat: 0,
         }
     }
 
     #[test]
     fn rates_per_run_and_per_stream() {
         // 2 sessions × 5 segments × 2 s = 20 stream-seconds over 10 wall seconds.
-        let summary = Summary {
+        let totals = RunTotals {
             wall_seconds: 10.0,
-            source_seconds: 20.0,
+            stream_seconds: 20.0,
             bytes_in: 15_000_000,
             bytes_out: 14_000_000,
-            ..Summary::default()
         };
-        let records = vec![
-            rec("2026-11-24 10:00:00.5", 7_500_000, 7_000_000),
-            rec("2026-11-24 10:00:09.9", 7_500_000, 7_000_000),
+        let segments = vec![
+            seg("2026-11-24 10:00:00.5", 7_500_000, 7_000_000),
+            seg("2026-11-24 10:00:09.9", 7_500_000, 7_000_000),
         ];
-        let b = summarize(&records, &summary, 2);
+        let b = summarize(&segments, &totals, 2);
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9 * b.abs().max(1.0);
         assert!(close(b.bytes_in_per_second, 1_500_000.0));
         assert!(close(b.mbps_in_total, 12.0));
@@ -245,10 +243,14 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_timestamps_and_empty_runs() {
-        let b = summarize(&[rec("yesterday", 1, 1)], &Summary::default(), 1);
+    fn empty_runs_have_zero_rates_and_say_why() {
+        let b = summarize(&[], &RunTotals::default(), 1);
         assert!(b.series_mbps_in.is_empty());
         assert_eq!(b.mbps_in_per_stream, 0.0);
-        assert!(b.notes.iter().any(|n| n.contains("timestamps unreadable")));
+        assert!(
+            b.notes.iter().any(|n| n.contains("rates are 0")),
+            "{:?}",
+            b.notes
+        );
     }
 }

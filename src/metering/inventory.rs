@@ -7,7 +7,6 @@
 //! `unknown_reasons` under the field's name.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use nvml_wrapper::enum_wrappers::device::EncoderType;
 use nvml_wrapper::error::NvmlError;
@@ -298,80 +297,6 @@ pub fn parse_os_release_pretty_name(text: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
-fn or_unknown<T: std::fmt::Display>(v: &Option<T>, field: &str, host: &HostInfo) -> String {
-    match v {
-        Some(v) => v.to_string(),
-        None => match host.unknown_reasons.get(field) {
-            Some(r) => format!("unknown ({r})"),
-            None => "unknown".to_string(),
-        },
-    }
-}
-
-/// The inventory as `rigbench probe` prints it (the lead appends the backends' capabilities).
-pub fn probe_text(host: &HostInfo) -> String {
-    let mut s = String::new();
-    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-    let _ = writeln!(
-        s,
-        "host:      {}",
-        or_unknown(&host.hostname, "hostname", host)
-    );
-    let _ = writeln!(
-        s,
-        "cpu:       {}",
-        or_unknown(&host.cpu_model, "cpu_model", host)
-    );
-    let _ = writeln!(
-        s,
-        "cores:     {}",
-        or_unknown(&host.logical_cores, "logical_cores", host)
-    );
-    let mem = host.memory_bytes.map(|b| format!("{:.1} GiB", gib(b)));
-    let _ = writeln!(s, "memory:    {}", or_unknown(&mem, "memory_bytes", host));
-    let _ = writeln!(s, "os:        {}", or_unknown(&host.os, "os", host));
-    let _ = writeln!(s, "kernel:    {}", or_unknown(&host.kernel, "kernel", host));
-    let f = &host.ffmpeg;
-    let _ = writeln!(
-        s,
-        "ffmpeg:    avutil {} avcodec {} avformat {} avfilter {} swscale {}",
-        f.avutil, f.avcodec, f.avformat, f.avfilter, f.swscale
-    );
-    let _ = writeln!(s, "nvml:      {}", host.nvml_status);
-    if let Some(d) = &host.nvidia_driver_version {
-        let _ = writeln!(s, "driver:    {d}");
-    }
-    if host.gpus.is_empty() {
-        let _ = writeln!(s, "gpus:      none");
-    }
-    for g in &host.gpus {
-        let yes_no = |v: Option<bool>| match v {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "unknown",
-        };
-        let _ = writeln!(
-            s,
-            "gpu {}:     {} ({}), {}, NVENC {}{}, NVDEC {}",
-            g.index,
-            g.name.as_deref().unwrap_or("unknown name"),
-            g.uuid.as_deref().unwrap_or("unknown uuid"),
-            g.memory_bytes
-                .map(|b| format!("{:.1} GiB", gib(b)))
-                .unwrap_or_else(|| "memory unknown".into()),
-            yes_no(g.nvenc_present),
-            g.nvenc_h264_capacity
-                .map(|c| format!(" (H.264 capacity {c})"))
-                .unwrap_or_default(),
-            yes_no(g.nvdec_present),
-        );
-        for n in &g.notes {
-            let _ = writeln!(s, "           note: {n}");
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,8 +367,5 @@ mod tests {
                 "{field} unknown without a reason"
             );
         }
-        let text = probe_text(&host);
-        assert!(text.contains("nvml:"));
-        assert!(text.contains("ffmpeg:"));
     }
 }

@@ -10,12 +10,16 @@ pub mod power;
 #[derive(Debug, thiserror::Error)]
 pub enum MeteringError {
     /// The sampling interval is outside what the sampler supports.
-    #[error("power sampling interval {interval_ms} ms is out of range: use 10 ms to 60000 ms")]
+    #[error(
+        "power sampling interval {interval_ms} ms is out of range: use {} ms to {} ms",
+        power::MIN_INTERVAL_MS,
+        power::MAX_INTERVAL_MS
+    )]
     BadInterval { interval_ms: u64 },
     /// A declared component's model is invalid (the rig file checks this too).
     #[error("declared power component `{name}`: {reason}")]
     BadComponent { name: String, reason: String },
     /// The operating system refused to start the sampler thread.
-    #[error("could not start the power sampler thread: {0}")]
+    #[error("could not start the power sampler thread")]
     Spawn(#[source] std::io::Error),
 }

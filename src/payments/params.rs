@@ -17,6 +17,14 @@ pub const PARAMS_EXPIRY_BLOCKS: u64 = 40;
 pub const MAX_SENDER_NONCES: usize = 600;
 /// go-livepeer's default `txCostMultiplier`: face value = 100 × redemption cost.
 pub const TX_COST_MULTIPLIER: u64 = 100;
+/// go-livepeer's default ticket EV, wei (8 gwei; older docs say 1000 gwei).
+pub const DEFAULT_TICKET_EV_WEI: u64 = 8_000_000_000;
+/// go-livepeer's redeem-gas estimate on Arbitrum One: face values are sized from it.
+pub const ARBITRUM_REDEEM_GAS: u64 = 1_200_000;
+/// go-livepeer's redeem-gas estimate on Ethereum L1.
+pub const L1_REDEEM_GAS: u64 = 350_000;
+/// The reference gas price (3 gwei) at which a face value below txCost is still refused.
+pub const REFERENCE_GAS_PRICE_WEI: u64 = 3_000_000_000;
 /// The sender's ceiling on a ticket's EV (go-livepeer `-maxTicketEV`, 3e12 wei).
 pub const SENDER_MAX_EV_WEI: u64 = 3_000_000_000_000;
 /// The sender over-estimates a segment's fee by 2% (`1.02`), kept as a ratio.
@@ -120,13 +128,70 @@ impl Payment {
 pub enum ParamsError {
     #[error("insufficient sender reserve: the face value the sender's reserve allows ({face_value_wei} wei) is below the ticket EV ({ev_wei} wei); the sender must fund its reserve (fundReserve) or the orchestrator must lower --ticket-ev")]
     InsufficientSenderReserve { face_value_wei: U256, ev_wei: U256 },
+    #[error("insufficient sender reserve: the face value the sender's reserve allows ({face_value_wei} wei) is below the cost of redeeming a winner ({tx_cost_wei} wei), even at the 3 gwei reference gas price; the sender must fund its reserve (fundReserve)")]
+    BelowTxCost {
+        face_value_wei: U256,
+        tx_cost_wei: U256,
+    },
     #[error("ticket EV is zero; give --ticket-ev a positive number of wei")]
     ZeroEv,
 }
 
+/// Ticket parameters as go-livepeer sizes them from the configured redeem-gas estimate: the
+/// one computation the run's payments and the economics share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketSizing {
+    /// redeemGas × gasPrice, wei.
+    pub tx_cost_wei: U256,
+    pub face_value_wei: U256,
+    /// winProb as the raw uint256 (a fraction of 2^256 − 1).
+    pub win_prob: U256,
+}
+
+impl TicketSizing {
+    /// Winning tickets a stream of `fees_wei` in payments draws on average: fees / faceValue
+    /// (every fee is paid in tickets of EV = faceValue × winProb).
+    pub fn winners_for(&self, fees_wei: f64) -> f64 {
+        let fv = u256_to_f64(self.face_value_wei);
+        if fv > 0.0 {
+            fees_wei / fv
+        } else {
+            0.0
+        }
+    }
+}
+
+/// U256 as f64 (rounded; exact below 2^53).
+pub fn u256_to_f64(v: U256) -> f64 {
+    v.to_string().parse().unwrap_or(f64::INFINITY)
+}
+
+/// go-livepeer's ticket parameters for an EV at a gas price: [`face_value_wei`] and
+/// [`win_prob`] together. Economics pass `U256::MAX` as the float and `None` as the cap.
+pub fn ticket_sizing(
+    redeem_gas: u64,
+    gas_price_wei: U256,
+    ev_wei: U256,
+    max_float_wei: U256,
+    max_face_value_wei: Option<U256>,
+) -> Result<TicketSizing, ParamsError> {
+    let face_value = face_value_wei(
+        redeem_gas,
+        gas_price_wei,
+        ev_wei,
+        max_float_wei,
+        max_face_value_wei,
+    )?;
+    Ok(TicketSizing {
+        tx_cost_wei: U256::from(redeem_gas).saturating_mul(gas_price_wei),
+        face_value_wei: face_value,
+        win_prob: win_prob(ev_wei, face_value),
+    })
+}
+
 /// Orchestrator side: `faceValue = max(redeemGas × gasPrice × 100, EV × 100)`, capped by the
-/// sender's reserve allowance (`max_float_wei`: reserve / activeSetSize minus what pending
-/// winners already claim) and by `max_face_value_wei`; refused when it falls below EV.
+/// sender's max float (see [`max_float_wei`]) and by `max_face_value_wei`; refused when it
+/// falls below EV, or below txCost while also below txCost at the 3 gwei reference price.
 pub fn face_value_wei(
     redeem_gas: u64,
     gas_price_wei: U256,
@@ -154,7 +219,41 @@ pub fn face_value_wei(
             ev_wei,
         });
     }
+    let tx_cost_at_reference =
+        U256::from(redeem_gas).saturating_mul(U256::from(REFERENCE_GAS_PRICE_WEI));
+    if face_value < tx_cost && face_value < tx_cost_at_reference {
+        return Err(ParamsError::BelowTxCost {
+            face_value_wei: face_value,
+            tx_cost_wei: tx_cost,
+        });
+    }
     Ok(face_value)
+}
+
+/// The sender's max float for one recipient (go-livepeer `pm/sendermonitor.go`, facts doc §3):
+/// (reserve remaining + claimed from the reserve this round) / pool size − what this recipient
+/// claimed this round; winners pending redemption are subtracted too, but only when the deposit
+/// covers them less than 3 times over (deposit / pending < 3).
+pub fn max_float_wei(
+    reserve_remaining_wei: U256,
+    claimed_this_round_wei: U256,
+    pool_size: U256,
+    claimed_by_recipient_wei: U256,
+    deposit_wei: U256,
+    pending_wei: U256,
+) -> U256 {
+    let pool = if pool_size.is_zero() {
+        U256::from(1u64)
+    } else {
+        pool_size
+    };
+    let share = reserve_remaining_wei.saturating_add(claimed_this_round_wei) / pool;
+    let float = share.saturating_sub(claimed_by_recipient_wei);
+    if !pending_wei.is_zero() && deposit_wei / pending_wei < U256::from(3u64) {
+        float.saturating_sub(pending_wei)
+    } else {
+        float
+    }
 }
 
 /// `winProb = EV × ceil((2^256 − 1) / faceValue)`, saturating at 2^256 − 1 (always wins).
@@ -332,14 +431,14 @@ mod tests {
                 None,
                 Ok(u(800_000_000_000)),
             ),
-            // Capped by the reserve allowance.
+            // Capped by the reserve allowance, still above txCost (1.2e13).
             (
                 1_200_000,
                 u(10_000_000),
                 u(8_000_000_000),
-                u(1_000_000_000_000),
+                u(100_000_000_000_000),
                 None,
-                Ok(u(1_000_000_000_000)),
+                Ok(u(100_000_000_000_000)),
             ),
             // Capped by the configured maximum.
             (
@@ -347,17 +446,39 @@ mod tests {
                 u(10_000_000),
                 u(8_000_000_000),
                 big,
-                Some(u(5_000_000_000_000)),
-                Ok(u(5_000_000_000_000)),
+                Some(u(50_000_000_000_000)),
+                Ok(u(50_000_000_000_000)),
             ),
-            // Allowance exactly EV still works.
+            // Capped to exactly txCost: accepted.
             (
                 1_200_000,
                 u(10_000_000),
                 u(8_000_000_000),
-                u(8_000_000_000),
+                u(12_000_000_000_000),
                 None,
-                Ok(u(8_000_000_000)),
+                Ok(u(12_000_000_000_000)),
+            ),
+            // Below txCost (and below txCost at 3 gwei): refused.
+            (
+                1_200_000,
+                u(10_000_000),
+                u(8_000_000_000),
+                u(11_999_999_999_999),
+                None,
+                Err(ParamsError::BelowTxCost {
+                    face_value_wei: u(11_999_999_999_999),
+                    tx_cost_wei: u(12_000_000_000_000),
+                }),
+            ),
+            // A gas spike to 10 gwei: below txCost (1.2e16) but not below txCost at 3 gwei
+            // (3.6e15): go-livepeer keeps paying through the spike.
+            (
+                1_200_000,
+                u(10_000_000_000),
+                u(8_000_000_000),
+                u(4_000_000_000_000_000),
+                None,
+                Ok(u(4_000_000_000_000_000)),
             ),
             // Below EV: insufficient sender reserve.
             (
@@ -397,6 +518,70 @@ mod tests {
                 want,
                 "gas {gas} price {price} ev {ev} float {float}"
             );
+        }
+    }
+
+    #[test]
+    fn max_float_table() {
+        // (reserve left, claimed this round, pool, claimed by me, deposit, pending, float)
+        let cases = [
+            // 1 ETH reserve over 100 orchestrators.
+            (1_000_000u64, 0u64, 100u64, 0u64, 0u64, 0u64, 10_000u64),
+            // What was claimed this round still counts toward the round's share.
+            (900_000, 100_000, 100, 0, 0, 0, 10_000),
+            // What this recipient already claimed this round comes off its share.
+            (900_000, 100_000, 100, 4_000, 0, 0, 6_000),
+            (900_000, 100_000, 100, 20_000, 0, 0, 0),
+            // Pending winners: subtracted when the deposit covers them less than 3 times.
+            (1_000_000, 0, 100, 0, 2_000, 1_000, 9_000),
+            (1_000_000, 0, 100, 0, 2_999, 1_000, 9_000),
+            // ... and not when it covers them 3 times or more.
+            (1_000_000, 0, 100, 0, 3_000, 1_000, 10_000),
+            (1_000_000, 0, 100, 0, 0, 20_000, 0),
+            // A pool of 0 is taken as 1.
+            (1_000, 0, 0, 0, 0, 0, 1_000),
+        ];
+        for (reserve, claimed, pool, mine, deposit, pending, want) in cases {
+            assert_eq!(
+                max_float_wei(u(reserve), u(claimed), u(pool), u(mine), u(deposit), u(pending)),
+                u(want),
+                "reserve {reserve} claimed {claimed} pool {pool} mine {mine} deposit {deposit} pending {pending}"
+            );
+        }
+    }
+
+    #[test]
+    fn ticket_sizing_is_face_value_and_win_prob_together() {
+        // (gas, gas price, ev) → (txCost, faceValue): Arbitrum, L1 at 30 gwei, tiny gas.
+        let cases = [
+            (
+                ARBITRUM_REDEEM_GAS,
+                10_000_000u64,
+                DEFAULT_TICKET_EV_WEI,
+                12_000_000_000_000u64,
+                1_200_000_000_000_000u64,
+            ),
+            (
+                L1_REDEEM_GAS,
+                30_000_000_000,
+                DEFAULT_TICKET_EV_WEI,
+                10_500_000_000_000_000,
+                1_050_000_000_000_000_000,
+            ),
+            (
+                ARBITRUM_REDEEM_GAS,
+                1,
+                DEFAULT_TICKET_EV_WEI,
+                1_200_000,
+                800_000_000_000,
+            ),
+        ];
+        for (gas, price, ev, tx, fv) in cases {
+            let t = ticket_sizing(gas, u(price), u(ev), U256::MAX, None).unwrap();
+            assert_eq!((t.tx_cost_wei, t.face_value_wei), (u(tx), u(fv)));
+            assert_eq!(t.win_prob, win_prob(u(ev), u(fv)));
+            let winners = t.winners_for(fv as f64 * 3.0);
+            assert!((winners - 3.0).abs() < 1e-12, "{winners}");
         }
     }
 

@@ -34,7 +34,7 @@ use super::{ChainSummary, PaymentsSummary};
 use crate::chain::{Chain, ChainError, RoundInfo, SenderFunds};
 
 /// go-livepeer's redeem gas estimate on Arbitrum, used to size face values (not measured).
-pub const DEFAULT_REDEEM_GAS_ESTIMATE: u64 = 1_200_000;
+pub const DEFAULT_REDEEM_GAS_ESTIMATE: u64 = super::params::ARBITRUM_REDEEM_GAS;
 /// Default sender deposit the run funds each session's sender with: 1 ETH.
 pub const DEFAULT_SENDER_DEPOSIT_WEI: u128 = 1_000_000_000_000_000_000;
 /// Default sender reserve: 1 ETH (with Livepeer's active set of 100, 0.01 ETH per orchestrator).
@@ -77,7 +77,7 @@ impl PaymentsConfig {
     pub fn new(data_dir: PathBuf) -> PaymentsConfig {
         PaymentsConfig {
             price_per_pixel_wei: U256::from(1_000u64),
-            ticket_ev_wei: U256::from(8_000_000_000u64),
+            ticket_ev_wei: U256::from(super::params::DEFAULT_TICKET_EV_WEI),
             redeem_gas_price_wei: U256::from(10_000_000u64),
             redeem_gas_estimate: DEFAULT_REDEEM_GAS_ESTIMATE,
             data_dir,
@@ -117,6 +117,12 @@ pub enum PaymentsError {
         session: u32,
         balance_wei: I256,
         ev_wei: U256,
+        rejected: String,
+    },
+    #[error("session {session}: the payment failed at its first failing ticket ({reason}), so no ticket after it was credited and the segment is refused, as go-livepeer does (rejected tickets: {rejected})")]
+    PaymentFailed {
+        session: u32,
+        reason: &'static str,
         rejected: String,
     },
     #[error("session {session} is out of range: the run was started with {sessions} sessions")]
@@ -269,6 +275,8 @@ impl Shared {
         SenderView {
             funds: view.funds.get(&sender).copied().unwrap_or_default(),
             active_set_size: view.round.active_set_size,
+            // The chains do not report per-round reserve claims yet.
+            ..SenderView::default()
         }
     }
 
@@ -442,7 +450,12 @@ impl PaymentRun {
             recipient,
             queue,
             stats: Mutex::new(stats),
-            retry: cfg.redeem_retry,
+            retry: RetryPolicy {
+                // go-livepeer holds a winner whose face value is at or below txCost.
+                tx_cost_wei: U256::from(cfg.redeem_gas_estimate)
+                    .saturating_mul(cfg.redeem_gas_price_wei),
+                ..cfg.redeem_retry
+            },
             price,
             gas_price_wei: cfg.redeem_gas_price_wei,
             closing: AtomicBool::new(false),
@@ -830,21 +843,29 @@ impl SessionPayer {
             }
         }
         let ev = payment.ticket_params.ev_wei();
+        let rejected_text = if verdict.rejected.is_empty() {
+            "none".into()
+        } else {
+            verdict
+                .rejected
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if verdict.balance_wei < super::recipient::to_signed(ev) {
             return Err(PaymentsError::InsufficientBalance {
                 session: self.session,
                 balance_wei: verdict.balance_wei,
                 ev_wei: ev,
-                rejected: if verdict.rejected.is_empty() {
-                    "none".into()
-                } else {
-                    verdict
-                        .rejected
-                        .iter()
-                        .map(|(r, n)| format!("{n} {r}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
+                rejected: rejected_text,
+            });
+        }
+        if let Some(reason) = verdict.failed {
+            return Err(PaymentsError::PaymentFailed {
+                session: self.session,
+                reason,
+                rejected: rejected_text,
             });
         }
         Ok(SegmentPayment {

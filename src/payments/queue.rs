@@ -223,22 +223,35 @@ fn sync_dir(dir: &Path) -> Result<(), QueueError> {
         .map_err(io("fsync directory", dir))
 }
 
-/// Bounded retries for an unreachable chain: `tries` attempts, sleeping `initial`, then twice
-/// as long each time, between them.
+/// How winners are redeemed: bounded retries for an unreachable chain (`tries` attempts,
+/// sleeping `initial_backoff`, then twice as long each time, between them), and go-livepeer's
+/// hold on winners not worth redeeming at the current gas price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub tries: u32,
     pub initial_backoff: Duration,
+    /// txCost now (redeem-gas estimate × gas price), wei: a winner whose face value is at or
+    /// below it is kept pending, waiting for cheaper gas (0 = no hold).
+    pub tx_cost_wei: U256,
 }
 
 impl Default for RetryPolicy {
-    /// 5 tries, 0.2 s doubling: about 3 s of waiting at most per ticket.
+    /// 5 tries, 0.2 s doubling: about 3 s of waiting at most per ticket; no gas hold.
     fn default() -> Self {
         RetryPolicy {
             tries: 5,
             initial_backoff: Duration::from_millis(200),
+            tx_cost_wei: U256::ZERO,
         }
     }
+}
+
+/// Why a winner waits instead of being redeemed now: its face value is at or below the current
+/// txCost, so redeeming it would cost at least what it pays (go-livepeer keeps it pending).
+pub fn hold_reason(face_value_wei: U256, tx_cost_wei: U256) -> Option<String> {
+    (!tx_cost_wei.is_zero() && face_value_wei <= tx_cost_wei).then(|| {
+        format!("held: face value {face_value_wei} wei is at or below the current txCost {tx_cost_wei} wei; redeeming would cost what it pays, so it waits for cheaper gas (`rigbench redeem` later)")
+    })
 }
 
 /// What one redemption attempt did.
@@ -279,6 +292,11 @@ where
     if entry.state != TicketState::Pending {
         let state = entry.state;
         return Ok((Redemption::NotPending(state), entry));
+    }
+    if let Some(why) = hold_reason(entry.ticket.face_value_wei, policy.tx_cost_wei) {
+        entry.last_error = Some(why.clone());
+        queue.write(&entry)?;
+        return Ok((Redemption::LeftPending(why), entry));
     }
     let call = entry.ticket.to_call(&entry.sig, entry.recipient_rand);
     let hash = entry.ticket_hash;
@@ -360,4 +378,54 @@ pub fn redeem_entry_on(
     chain: &mut dyn Chain,
 ) -> Result<(Redemption, QueuedTicket), QueueError> {
     redeem_entry(queue, entry, policy, |f| f(chain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_reason_table() {
+        let u = U256::from;
+        // (face value, txCost, held)
+        let cases = [
+            (1_200_000_000_000_000u64, 12_000_000_000_000u64, false),
+            (12_000_000_000_000, 12_000_000_000_000, true),
+            (11_000_000_000_000, 12_000_000_000_000, true),
+            (1, 0, false),
+        ];
+        for (fv, tx, held) in cases {
+            assert_eq!(hold_reason(u(fv), u(tx)).is_some(), held, "{fv} {tx}");
+        }
+    }
+
+    #[test]
+    fn a_winner_at_or_below_tx_cost_stays_pending_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = RedemptionQueue::open(dir.path()).unwrap();
+        let ticket = Ticket {
+            recipient: Address::repeat_byte(1),
+            sender: Address::repeat_byte(2),
+            face_value_wei: U256::from(1000u64),
+            win_prob: U256::MAX,
+            sender_nonce: 1,
+            recipient_rand_hash: B256::ZERO,
+            creation_round: U256::ZERO,
+            creation_round_block_hash: B256::ZERO,
+        };
+        let entry = QueuedTicket::pending(ticket, vec![0; 65], U256::ZERO, false, 1, Address::ZERO);
+        queue.enqueue(&entry).unwrap();
+        let policy = RetryPolicy {
+            tx_cost_wei: U256::from(1000u64),
+            ..RetryPolicy::default()
+        };
+        let (outcome, after) = redeem_entry(&queue, &entry, &policy, |_| {
+            panic!("a held winner must not reach the chain")
+        })
+        .unwrap();
+        assert!(matches!(outcome, Redemption::LeftPending(ref why) if why.contains("txCost")));
+        assert_eq!(after.state, TicketState::Pending);
+        let stored = queue.load(&entry.ticket_hash).unwrap().unwrap();
+        assert!(stored.last_error.unwrap().contains("cheaper gas"));
+    }
 }

@@ -3,8 +3,10 @@
 //!
 //! Source: go-livepeer `pm/recipient.go` (`TicketParams`, `ReceiveTicket`, nonce bookkeeping,
 //! `maxSenderNonces = 600`), `pm/validator.go` (`ValidateTicket`), `pm/sendermonitor.go`
-//! (`MaxFloat` = reserve / activeSetSize − pending winners) and `core/accounting.go`
-//! (`Balances`); livepeer-facts.md §3.
+//! (`MaxFloat`, [`super::params::max_float_wei`]), `core/orchestrator.go` (`ProcessPayment`:
+//! after the first failing ticket the rest of the payment is not credited and the payment
+//! fails; winners are kept whatever else failed) and `core/accounting.go` (`Balances`);
+//! livepeer-facts.md §3.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -12,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use alloy_primitives::{Address, B256, I256, U256};
 
 use super::params::{
-    face_value_wei, win_prob, ExpirationParams, ParamsError, Payment, PriceInfo, TicketParams,
-    MAX_SENDER_NONCES, PARAMS_EXPIRY_BLOCKS,
+    face_value_wei, max_float_wei, win_prob, ExpirationParams, ParamsError, Payment, PriceInfo,
+    TicketParams, MAX_SENDER_NONCES, PARAMS_EXPIRY_BLOCKS,
 };
 use super::recipient_rand::{recipient_rand, recipient_rand_hash, RandInputs};
 use super::sig::{KeyError, KnownSigner};
@@ -41,6 +43,11 @@ pub struct SenderView {
     pub funds: SenderFunds,
     /// How many orchestrators share the reserve.
     pub active_set_size: U256,
+    /// What all recipients claimed from the sender's reserve in the current round (it counts
+    /// toward the round's share); rigbench's chains do not report it yet, so 0 there.
+    pub claimed_this_round_wei: U256,
+    /// What this recipient claimed from the reserve in the current round.
+    pub claimed_by_recipient_wei: U256,
 }
 
 impl SenderView {
@@ -74,6 +81,9 @@ pub struct PaymentVerdict {
     pub credited_wei: U256,
     /// The session's balance after crediting, wei (may be negative after an underpaid segment).
     pub balance_wei: I256,
+    /// The reason of the payment's first failing ticket: the payment failed, and no ticket
+    /// after it was credited (go-livepeer `ProcessPayment`). None when every ticket passed.
+    pub failed: Option<&'static str>,
 }
 
 /// Why the recipient could not act on a request (as opposed to rejecting a ticket).
@@ -113,6 +123,8 @@ struct State {
     sessions: HashMap<u32, SessionState>,
     /// Face value of winners not yet redeemed, per sender (go-livepeer's `pendingAmount`).
     pending_wei: HashMap<Address, U256>,
+    /// Hashes of winners already handed out, so a replayed winner is not queued twice.
+    winners_seen: HashSet<B256>,
 }
 
 /// The orchestrator. `Sync`: sessions validate concurrently; signature recovery runs outside
@@ -140,6 +152,8 @@ pub mod reason {
     pub const INSUFFICIENT_SENDER_RESERVE: &str = "insufficient_sender_reserve";
     pub const WRONG_PRICE: &str = "wrong_price";
     pub const SENDER_UNLOCKED: &str = "sender_unlocked";
+    /// A ticket after the payment's first failing ticket: not credited (go-livepeer).
+    pub const AFTER_FAILED_TICKET: &str = "after_failed_ticket";
 }
 
 impl Recipient {
@@ -199,7 +213,8 @@ impl Recipient {
         Ok(())
     }
 
-    /// What `sender` may still be paid from its reserve: reserve share − pending winners.
+    /// What `sender` may still be paid from its reserve: go-livepeer's max float
+    /// ([`max_float_wei`]) with this recipient's winners pending redemption.
     pub fn max_float_wei(
         &self,
         sender: Address,
@@ -211,7 +226,7 @@ impl Recipient {
             .get(&sender)
             .copied()
             .unwrap_or_default();
-        Ok(view.reserve_share_wei().saturating_sub(pending))
+        Ok(view_float(view, pending))
     }
 
     /// Fresh parameters for `sender` at `current_block` in `round`.
@@ -352,8 +367,6 @@ impl Recipient {
         let payment_reason = payment_reason.or_else(|| {
             if recipient_rand_hash(rand) != params.recipient_rand_hash {
                 Some(reason::WRONG_RECIPIENT_RAND)
-            } else if params.expiration_block <= U256::from(current_block) {
-                Some(reason::EXPIRED)
             } else if view.funds.deposit.is_zero() && view.funds.reserve.is_zero() {
                 Some(reason::NO_SENDER_FUNDS)
             } else if !view.funds.withdraw_round.is_zero() {
@@ -364,14 +377,17 @@ impl Recipient {
         });
         if let Some(r) = payment_reason {
             reject(&mut verdict, r, count);
+            verdict.failed = Some(r);
             verdict.balance_wei = self.balance_wei(session)?;
             return Ok(verdict);
         }
+        let expired = params.expiration_block <= U256::from(current_block);
 
         // Signatures: the expensive part, outside the lock. The sender's public key is
         // recovered from its first valid ticket, then tickets verify against it (faster).
         let mut known = self.known_signer(payment.sender)?;
-        let mut signed = Vec::with_capacity(payment.tickets.len());
+        // In payment order: each ticket's signature check (Err = its reason).
+        let mut checked_tickets = Vec::with_capacity(payment.tickets.len());
         for tsp in &payment.tickets {
             let ticket = payment.ticket(tsp);
             let hash = ticket.hash();
@@ -381,30 +397,34 @@ impl Recipient {
                     known = Some(self.remember_signer(k));
                 }),
             };
-            match checked {
-                Ok(()) => signed.push((ticket, tsp)),
-                Err(e) => reject(&mut verdict, e.reason(), 1),
-            }
+            checked_tickets.push(checked.map(|()| (ticket, tsp)).map_err(|e| e.reason()));
         }
 
         let ev = params.ev_wei();
         let mut state = self.lock()?;
         let state = &mut *state;
-        let share = view.reserve_share_wei();
         if state.nonces.len() >= NONCE_SETS_BEFORE_PRUNING {
             let now = U256::from(current_block);
             state.nonces.retain(|_, s| s.expiration_block > now);
         }
-        for (ticket, tsp) in signed {
+        for checked in checked_tickets {
+            let (ticket, tsp) = match checked {
+                Ok(t) => t,
+                Err(r) => {
+                    reject(&mut verdict, r, 1);
+                    verdict.failed.get_or_insert(r);
+                    continue;
+                }
+            };
             let pending = state
                 .pending_wei
                 .get(&payment.sender)
                 .copied()
                 .unwrap_or_default();
-            if ticket.face_value_wei > share.saturating_sub(pending) {
-                reject(&mut verdict, reason::INSUFFICIENT_SENDER_RESERVE, 1);
-                continue;
-            }
+            // go-livepeer's order: the reserve, then the nonce, then the expiry.
+            let mut failure =
+                ticket_failure(ticket.face_value_wei, view_float(view, pending), false);
+            // Nonces of the tickets that passed the checks above.
             let seen = &mut state
                 .nonces
                 .entry(ticket.recipient_rand_hash)
@@ -413,18 +433,18 @@ impl Recipient {
                     nonces: HashSet::new(),
                 })
                 .nonces;
-            if seen.contains(&ticket.sender_nonce) {
-                reject(&mut verdict, reason::REPLAYED_NONCE, 1);
-                continue;
+            if failure.is_none() {
+                failure = nonce_failure(seen, ticket.sender_nonce);
             }
-            if seen.len() >= MAX_SENDER_NONCES {
-                reject(&mut verdict, reason::TOO_MANY_NONCES, 1);
-                continue;
+            if failure.is_none() && expired {
+                failure = Some(reason::EXPIRED);
             }
-            seen.insert(ticket.sender_nonce);
-            verdict.valid += 1;
-            verdict.credited_wei = verdict.credited_wei.saturating_add(ev);
-            if wins(&tsp.sig, rand, ticket.win_prob) {
+            // A winner is kept whatever else failed (expired, replayed): it is still redeemable
+            // on chain. Only a reserve too small for it stops it (it could not be paid).
+            let won = failure != Some(reason::INSUFFICIENT_SENDER_RESERVE)
+                && wins(&tsp.sig, rand, ticket.win_prob)
+                && state.winners_seen.insert(ticket.hash());
+            if won {
                 let pending = state.pending_wei.entry(payment.sender).or_default();
                 *pending = pending.saturating_add(ticket.face_value_wei);
                 verdict.winners.push(Winner {
@@ -432,6 +452,17 @@ impl Recipient {
                     sig: tsp.sig.to_vec(),
                     recipient_rand: rand,
                 });
+            }
+            match (failure, verdict.failed) {
+                (Some(r), _) => {
+                    reject(&mut verdict, r, 1);
+                    verdict.failed.get_or_insert(r);
+                }
+                (None, Some(_)) => reject(&mut verdict, reason::AFTER_FAILED_TICKET, 1),
+                (None, None) => {
+                    verdict.valid += 1;
+                    verdict.credited_wei = verdict.credited_wei.saturating_add(ev);
+                }
             }
         }
         let s = state
@@ -485,6 +516,47 @@ impl Recipient {
     }
 }
 
+/// Why one validly signed ticket fails (before nonces): a face value above what the sender's
+/// max float allows, or expired parameters.
+pub fn ticket_failure(
+    face_value_wei: U256,
+    max_float: U256,
+    expired: bool,
+) -> Option<&'static str> {
+    if face_value_wei > max_float {
+        Some(reason::INSUFFICIENT_SENDER_RESERVE)
+    } else if expired {
+        Some(reason::EXPIRED)
+    } else {
+        None
+    }
+}
+
+/// Records `nonce` among those seen under one recipientRand; why it fails, if it does (a
+/// replay, or more than [`MAX_SENDER_NONCES`]).
+fn nonce_failure(seen: &mut HashSet<u32>, nonce: u32) -> Option<&'static str> {
+    if seen.contains(&nonce) {
+        Some(reason::REPLAYED_NONCE)
+    } else if seen.len() >= MAX_SENDER_NONCES {
+        Some(reason::TOO_MANY_NONCES)
+    } else {
+        seen.insert(nonce);
+        None
+    }
+}
+
+/// The max float of `view` with `pending` face value awaiting redemption.
+fn view_float(view: &SenderView, pending: U256) -> U256 {
+    max_float_wei(
+        view.funds.reserve,
+        view.claimed_this_round_wei,
+        view.active_set_size,
+        view.claimed_by_recipient_wei,
+        view.funds.deposit,
+        pending,
+    )
+}
+
 /// U256 → I256, saturating at I256::MAX.
 pub fn to_signed(v: U256) -> I256 {
     I256::try_from(v).unwrap_or(I256::MAX)
@@ -515,7 +587,16 @@ mod tests {
                 withdraw_round: U256::ZERO,
             },
             active_set_size: U256::from(10u64),
+            ..SenderView::default()
         }
+    }
+
+    /// A recipient with session 0 registered to a fixed sender key.
+    fn registered() -> (Recipient, Key) {
+        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
+        let key = Key::from_bytes(&[7; 32]).unwrap();
+        r.register_session(0, key.address()).unwrap();
+        (r, key)
     }
 
     fn round() -> RoundInfo {
@@ -585,9 +666,7 @@ mod tests {
 
     #[test]
     fn valid_tickets_credit_ev_and_replays_are_rejected() {
-        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
-        let key = Key::from_bytes(&[7; 32]).unwrap();
-        r.register_session(0, key.address()).unwrap();
+        let (r, key) = registered();
         let p = r
             .ticket_params(key.address(), 100, &round(), &view())
             .unwrap();
@@ -597,14 +676,16 @@ mod tests {
         assert_eq!(v.valid, 3);
         assert!(v.rejected.is_empty());
         assert_eq!(v.credited_wei, p.ev_wei() * U256::from(3u64));
+        // Nonce 3 is a replay: the payment fails there and 4, after it, is not credited.
         let v = r
             .receive_payment(0, &pay(&key, &p, &[3, 4]), 100, &view())
             .unwrap();
-        assert_eq!(v.valid, 1);
+        assert_eq!(v.valid, 0);
         assert_eq!(v.rejected.get(reason::REPLAYED_NONCE), Some(&1));
+        assert_eq!(v.rejected.get(reason::AFTER_FAILED_TICKET), Some(&1));
         assert_eq!(
             r.balance_wei(0).unwrap(),
-            to_signed(p.ev_wei() * U256::from(4u64))
+            to_signed(p.ev_wei() * U256::from(3u64))
         );
         let b = r.debit(0, p.ev_wei() * U256::from(5u64)).unwrap();
         assert!(b.is_negative());
@@ -612,9 +693,7 @@ mod tests {
 
     #[test]
     fn nonces_of_expired_parameters_are_forgotten() {
-        let r = Recipient::with_secret(Address::repeat_byte(9), [5; 32], cfg());
-        let key = Key::from_bytes(&[7; 32]).unwrap();
-        r.register_session(0, key.address()).unwrap();
+        let (r, key) = registered();
         // ~10 of these tickets win; a reserve that pending winners cannot exhaust.
         let rich = SenderView {
             funds: SenderFunds {
@@ -646,5 +725,112 @@ mod tests {
             1
         );
         assert_eq!(r.nonce_sets(), 1);
+    }
+
+    #[test]
+    fn ticket_failure_table() {
+        let u = U256::from;
+        // (face value, max float, expired, reason)
+        let cases = [
+            (100u64, 100u64, false, None),
+            (101, 100, false, Some(reason::INSUFFICIENT_SENDER_RESERVE)),
+            (100, 100, true, Some(reason::EXPIRED)),
+            (101, 100, true, Some(reason::INSUFFICIENT_SENDER_RESERVE)),
+        ];
+        for (fv, float, expired, want) in cases {
+            assert_eq!(
+                ticket_failure(u(fv), u(float), expired),
+                want,
+                "{fv} {float} {expired}"
+            );
+        }
+        let mut seen = HashSet::new();
+        assert_eq!(nonce_failure(&mut seen, 1), None);
+        assert_eq!(nonce_failure(&mut seen, 1), Some(reason::REPLAYED_NONCE));
+        for n in 2..=MAX_SENDER_NONCES as u32 {
+            assert_eq!(nonce_failure(&mut seen, n), None);
+        }
+        assert_eq!(
+            nonce_failure(&mut seen, 9999),
+            Some(reason::TOO_MANY_NONCES)
+        );
+    }
+
+    #[test]
+    fn the_rest_of_a_payment_fails_after_its_first_failing_ticket() {
+        // (nonces in one payment, valid, rejected by reason, first failure)
+        type Case = (
+            &'static [u32],
+            u32,
+            &'static [(&'static str, u32)],
+            Option<&'static str>,
+        );
+        let cases: [Case; 4] = [
+            (&[1, 2, 3], 3, &[], None),
+            (
+                &[1, 1, 2],
+                1,
+                &[
+                    (reason::REPLAYED_NONCE, 1),
+                    (reason::AFTER_FAILED_TICKET, 1),
+                ],
+                Some(reason::REPLAYED_NONCE),
+            ),
+            (
+                &[5, 6, 5, 7, 8],
+                2,
+                &[
+                    (reason::REPLAYED_NONCE, 1),
+                    (reason::AFTER_FAILED_TICKET, 2),
+                ],
+                Some(reason::REPLAYED_NONCE),
+            ),
+            (
+                &[9, 10, 10],
+                2,
+                &[(reason::REPLAYED_NONCE, 1)],
+                Some(reason::REPLAYED_NONCE),
+            ),
+        ];
+        for (nonces, valid, rejected, failed) in cases {
+            let (r, key) = registered();
+            let p = r
+                .ticket_params(key.address(), 100, &round(), &view())
+                .unwrap();
+            let v = r
+                .receive_payment(0, &pay(&key, &p, nonces), 100, &view())
+                .unwrap();
+            assert_eq!(v.valid, valid, "{nonces:?}");
+            let want: BTreeMap<&str, u32> = rejected.iter().copied().collect();
+            assert_eq!(v.rejected, want, "{nonces:?}");
+            assert_eq!(v.failed, failed, "{nonces:?}");
+            assert_eq!(v.credited_wei, p.ev_wei() * U256::from(valid));
+        }
+    }
+
+    #[test]
+    fn winners_of_expired_or_replayed_tickets_are_kept_once() {
+        let (r, key) = registered();
+        // Calibration parameters: every ticket wins.
+        let p = r
+            .calibration_params(key.address(), 100, &round(), &view())
+            .unwrap();
+        // Expired (block 140 = expiration): not credited, but the winner is kept.
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[1]), 140, &view())
+            .unwrap();
+        assert_eq!((v.valid, v.failed), (0, Some(reason::EXPIRED)));
+        assert_eq!(v.winners.len(), 1);
+        // Replayed: the same winning ticket again is not queued a second time.
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[1]), 139, &view())
+            .unwrap();
+        assert_eq!(v.failed, Some(reason::REPLAYED_NONCE));
+        assert_eq!(v.winners.len(), 0);
+        // A fresh nonce under the same parameters is a new winner.
+        let v = r
+            .receive_payment(0, &pay(&key, &p, &[2]), 139, &view())
+            .unwrap();
+        assert_eq!((v.valid, v.winners.len()), (1, 1));
     }
 }

@@ -50,29 +50,45 @@ pub fn parse_address(arg: &'static str, text: &str) -> Result<Address, ArgError>
     Ok(Address::from(bytes))
 }
 
-/// A uint256: decimal, or 0x-hex.
-pub fn parse_u256(arg: &'static str, text: &str) -> Result<U256, ArgError> {
+/// Why a text is not a uint256 (see [`parse_uint`]); the caller names the flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UintError {
+    #[error("is empty; give a whole number, decimal or 0x-hex")]
+    Empty,
+    #[error("{0:?} is not a whole number (decimal digits, or 0x followed by hex digits)")]
+    NotWhole(String),
+    #[error("{0:?} is larger than uint256 (at most 2^256 − 1)")]
+    TooLarge(String),
+}
+
+/// The one parser of uint256 amounts (wei, win probabilities, nonces): decimal digits, or `0x`/`0X`
+/// and hex digits; surrounding spaces ignored; no sign, no fraction, no exponent, no separators.
+pub fn parse_uint(text: &str) -> Result<U256, UintError> {
     let t = text.trim();
-    let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        if h.is_empty() {
-            return Err(arg_err(arg, "\"0x\" has no digits"));
-        }
-        U256::from_str_radix(h, 16)
-    } else {
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(arg_err(
-                arg,
-                format!("{text:?} is not a decimal or 0x-hex integer"),
-            ));
-        }
-        U256::from_str_radix(t, 10)
+    let (digits, radix) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => (h, 16),
+        None => (t, 10),
     };
-    parsed.map_err(|e| {
-        arg_err(
-            arg,
-            format!("{text:?}: {e} (a uint256 is at most 2^256 − 1)"),
-        )
-    })
+    if t.is_empty() {
+        return Err(UintError::Empty);
+    }
+    let all_digits = !digits.is_empty()
+        && digits.chars().all(|c| {
+            if radix == 16 {
+                c.is_ascii_hexdigit()
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !all_digits {
+        return Err(UintError::NotWhole(text.to_string()));
+    }
+    U256::from_str_radix(digits, radix).map_err(|_| UintError::TooLarge(text.to_string()))
+}
+
+/// A uint256 flag: decimal, or 0x-hex ([`parse_uint`]).
+pub fn parse_u256(arg: &'static str, text: &str) -> Result<U256, ArgError> {
+    parse_uint(text).map_err(|e| arg_err(arg, e.to_string()))
 }
 
 /// A uint32 (sender nonce): decimal or 0x-hex.
@@ -103,7 +119,7 @@ pub fn parse_b256(arg: &'static str, text: &str) -> Result<B256, ArgError> {
     Ok(B256::from(bytes))
 }
 
-/// Arbitrary 0x-hex bytes (a signature: its length is checked by `verify`, which says why).
+/// Arbitrary 0x-hex bytes (`ticket verify` reports a wrong signature length as its verdict).
 pub fn parse_bytes(arg: &'static str, text: &str) -> Result<Vec<u8>, ArgError> {
     let t = text.trim();
     let digits = t
@@ -111,6 +127,15 @@ pub fn parse_bytes(arg: &'static str, text: &str) -> Result<Vec<u8>, ArgError> {
         .or_else(|| t.strip_prefix("0X"))
         .unwrap_or(t);
     hex::decode(digits).map_err(|e| arg_err(arg, format!("{text:?} is not hex: {e}")))
+}
+
+/// A ticket signature, 0x-hex: exactly 65 bytes (r ‖ s ‖ v), the length `verify` requires.
+pub fn parse_signature(arg: &'static str, text: &str) -> Result<Vec<u8>, ArgError> {
+    let bytes = parse_bytes(arg, text)?;
+    if bytes.len() != sig::SIG_LEN {
+        return Err(arg_err(arg, SigError::BadLength(bytes.len()).to_string()));
+    }
+    Ok(bytes)
 }
 
 /// The ticket hash, 0x-hex. auxData is present when a creation round or its block hash is
@@ -152,6 +177,22 @@ pub fn verify(hash: &B256, sig: &[u8], signer: Address) -> Result<(), VerifyErro
 /// Whether the ticket with this signature wins with this recipientRand and win probability.
 pub fn wins(sig: &[u8], recipient_rand: U256, win_prob: U256) -> bool {
     ticket::wins(sig, recipient_rand, win_prob)
+}
+
+/// Environment variable holding the orchestrator's key (0x-hex), for rpc chains and
+/// `rigbench ticket sign`.
+pub const KEY_ENV: &str = "RIGBENCH_PRIVATE_KEY";
+/// Environment variable holding the keystore's password.
+pub const KEYSTORE_PASSWORD_ENV: &str = "RIGBENCH_KEYSTORE_PASSWORD";
+
+/// The orchestrator's key from [`KEY_ENV`] or `keystore` (password in [`KEYSTORE_PASSWORD_ENV`]).
+/// Never printed.
+pub fn operator_key(keystore: Option<&Path>) -> Result<Key, KeyError> {
+    load_key(
+        std::env::var(KEY_ENV).ok(),
+        keystore,
+        std::env::var(KEYSTORE_PASSWORD_ENV).ok(),
+    )
 }
 
 /// The key for `rigbench ticket sign` (and rpc chains): from `RIGBENCH_PRIVATE_KEY` (`env`) or
@@ -217,6 +258,56 @@ mod tests {
             let e = parse_u256("face-value", bad).unwrap_err();
             assert_eq!(e.arg, "face-value", "{bad}");
             assert!(e.to_string().starts_with("--face-value: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn parse_uint_is_the_one_rule() {
+        let ok = [
+            ("0", U256::ZERO),
+            (" 42 ", U256::from(42u64)),
+            ("0x10", U256::from(16u64)),
+            ("0X10", U256::from(16u64)),
+            ("0xFf", U256::from(255u64)),
+        ];
+        for (t, want) in ok {
+            assert_eq!(parse_uint(t).unwrap(), want, "{t:?}");
+        }
+        let too_large = format!("{}0", U256::MAX);
+        assert_eq!(parse_uint("").unwrap_err(), UintError::Empty);
+        assert_eq!(parse_uint("  ").unwrap_err(), UintError::Empty);
+        for bad in [
+            "0x", "-1", "+1", "1.5", "1e18", "1_000", "0x1_0", "0xg", "0x 1",
+        ] {
+            assert_eq!(
+                parse_uint(bad).unwrap_err(),
+                UintError::NotWhole(bad.to_string()),
+                "{bad:?}"
+            );
+        }
+        let e = parse_uint(&too_large).unwrap_err();
+        assert!(e.to_string().contains("larger than uint256"), "{e}");
+        let e = parse_uint(&format!("0x1{}", "0".repeat(64))).unwrap_err();
+        assert!(matches!(e, UintError::TooLarge(_)), "{e:?}");
+    }
+
+    #[test]
+    fn signatures_are_65_bytes() {
+        assert_eq!(
+            parse_signature("sig", &format!("0x{}", "11".repeat(65)))
+                .unwrap()
+                .len(),
+            65
+        );
+        for bad in [
+            "0x0102",
+            "0x",
+            &format!("0x{}", "11".repeat(64)),
+            &format!("0x{}", "11".repeat(66)),
+        ] {
+            let e = parse_signature("sig", bad).unwrap_err();
+            assert_eq!(e.arg, "sig");
+            assert!(e.detail.contains("65 bytes"), "{e}");
         }
     }
 

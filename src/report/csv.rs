@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use crate::metering::power::model::ComponentKind;
+use crate::metering::power::{PowerRecording, Status};
 use crate::result::SegmentRecord;
 
 /// The header, livepeer_bench's columns first.
@@ -61,7 +63,7 @@ pub fn header_line() -> String {
 pub fn row_line(r: &SegmentRecord) -> String {
     format!(
         "{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{}\n",
-        r.timestamp,
+        livepeer_timestamp(r.timestamp),
         r.session,
         r.segment,
         r.seg_dur,
@@ -90,10 +92,31 @@ pub fn read(path: &Path) -> Result<Vec<SegmentRecord>> {
         );
     }
     let mut out = Vec::new();
-    for row in rd.deserialize() {
-        out.push(row?);
+    for row in rd.records() {
+        let row = row?;
+        // The timestamp column is livepeer_bench's layout; the record holds a typed time.
+        let text = row.get(0).unwrap_or_default();
+        let t = parse_livepeer_timestamp(text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: timestamp {text:?} is not YYYY-MM-DD HH:MM:SS[.ffff]",
+                path.display()
+            )
+        })?;
+        let mut typed = csv::StringRecord::new();
+        typed.push_field(&t.to_rfc3339());
+        for field in row.iter().skip(1) {
+            typed.push_field(field);
+        }
+        out.push(typed.deserialize(Some(&headers))?);
     }
     Ok(out)
+}
+
+/// Parses [`livepeer_timestamp`]'s layout (UTC).
+pub fn parse_livepeer_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// Go's `2006-01-02 15:04:05.9999` layout, as livepeer_bench writes timestamps: up to four
@@ -107,6 +130,80 @@ pub fn livepeer_timestamp(t: DateTime<Utc>) -> String {
     } else {
         format!("{base}.{frac}")
     }
+}
+
+/// `power.csv`: one row per sample. Columns are `t_seconds`, then per device `<dev>_watts` (or
+/// `<dev>_watts_estimated`), `<dev>_energy_joules` (counter, where the device has one),
+/// `<dev>_utilisation_percent`, and for GPUs their telemetry; then `rig_watts` (or
+/// `rig_watts_estimated`; empty where unknown).
+pub fn power_csv(rec: &PowerRecording) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["t_seconds".to_string()];
+    for d in &rec.devices {
+        let est = if d.status == Status::Estimated {
+            "_estimated"
+        } else {
+            ""
+        };
+        header.push(format!("{}_watts{est}", d.device));
+        header.push(format!("{}_energy_joules", d.device));
+        header.push(format!("{}_utilisation_percent", d.device));
+        if d.kind == ComponentKind::Gpu && d.sensor == "nvml" {
+            for col in [
+                "encoder_utilisation_percent",
+                "decoder_utilisation_percent",
+                "encoder_sessions",
+                "encoder_average_fps",
+                "sm_clock_mhz",
+                "video_clock_mhz",
+                "temperature_celsius",
+                "throttle_reasons",
+            ] {
+                header.push(format!("{}_{col}", d.device));
+            }
+        }
+    }
+    header.push(if rec.any_estimated() {
+        "rig_watts_estimated".into()
+    } else {
+        "rig_watts".into()
+    });
+    let _ = w.write_record(&header);
+    for s in &rec.samples {
+        let mut row = vec![format!("{:.3}", s.t_seconds)];
+        for (d, r) in rec.devices.iter().zip(&s.readings) {
+            row.push(r.power_watts.map(|v| format!("{v:.3}")).unwrap_or_default());
+            row.push(
+                r.energy_counter_joules
+                    .map(|v| format!("{v:.3}"))
+                    .unwrap_or_default(),
+            );
+            row.push(
+                r.utilisation_percent
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_default(),
+            );
+            if d.kind == ComponentKind::Gpu && d.sensor == "nvml" {
+                let g = r.gpu.clone().unwrap_or_default();
+                row.push(opt(g.encoder_utilisation_percent));
+                row.push(opt(g.decoder_utilisation_percent));
+                row.push(opt(g.encoder_sessions));
+                row.push(opt(g.encoder_average_fps));
+                row.push(opt(g.sm_clock_mhz));
+                row.push(opt(g.video_clock_mhz));
+                row.push(opt(g.temperature_celsius));
+                row.push(g.throttle_reasons.map(|v| v.join("|")).unwrap_or_default());
+            }
+        }
+        let rig = rec.rig_watts(s).map(|w| format!("{w:.3}"));
+        row.push(rig.unwrap_or_default());
+        let _ = w.write_record(&row);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -146,7 +243,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("segments.csv");
         let rec = SegmentRecord {
-            timestamp: "2026-11-24 10:00:00.12".into(),
+            timestamp: parse_livepeer_timestamp("2026-11-24 10:00:00.12").unwrap(),
             session: 1,
             segment: 2,
             seg_dur: 2.0,
@@ -168,5 +265,6 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].fee_wei, "123000");
         assert_eq!(back[0].pixels, 123);
+        assert_eq!(back[0].timestamp, rec.timestamp);
     }
 }

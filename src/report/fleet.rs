@@ -2,6 +2,7 @@
 //! and as one self-contained HTML page (inline CSS, no scripts, no network). The rows are built
 //! once ([`node_table`], [`group_table`], [`totals_rows`]) and rendered by both.
 
+use crate::economics::PowerStatus;
 use crate::merge::{FleetResult, NodeRow, Spread};
 
 /// A table: header and rows of cells.
@@ -89,8 +90,8 @@ pub fn node_table(f: &FleetResult) -> Table {
                     r.limiting_resource
                         .clone()
                         .unwrap_or_else(|| "unknown".to_string()),
-                    match (r.rig_watts, r.power_status.as_deref()) {
-                        (Some(w), Some("estimated")) => format!("{w:.0} (estimated)"),
+                    match (r.rig_watts, r.power_status) {
+                        (Some(w), Some(PowerStatus::Estimated)) => format!("{w:.0} (estimated)"),
                         (w, _) => opt(w, |w| format!("{w:.0}")),
                     },
                     per_stream(r, r.revenue_usd_per_stream_hour),

@@ -1,6 +1,6 @@
 //! report.md: the same sections as the terminal table, as Markdown, for publishing a run.
 
-use super::table::{rows, Section};
+use super::sections::{rows, Section};
 use crate::result::RunResult;
 
 /// The Markdown report of a run.

@@ -2,10 +2,13 @@
 //! Exporters return bytes or strings; writing files is the caller's job, except the
 //! segments.csv writer, which must flush each row as its segment finishes.
 
+pub mod capacity;
 pub mod csv;
 pub mod fleet;
 pub mod json;
 pub mod markdown;
+pub mod money;
 pub mod progress;
 pub mod sections;
 pub mod table;
+pub mod text;

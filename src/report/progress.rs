@@ -5,6 +5,19 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::result::SegmentRecord;
 
+/// Prints one line on stderr. A failed write to stderr is ignored: there is nowhere left to
+/// report it, and it must not stop the run (`eprintln!` would panic on `2> /dev/full`).
+pub fn stderr_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Prints `warning: {text}` on stderr ([`stderr_line`]).
+pub fn warn(text: &str) {
+    stderr_line(&format!("warning: {text}"));
+}
+
+/// The run's progress bar.
 pub struct Progress {
     bar: ProgressBar,
 }

@@ -1,10 +1,149 @@
-//! Table sections for the parts of a run that other stages own: payments, power, bandwidth,
-//! economics, and the probe listing. Estimated figures say so; unknown ones say "unknown".
+//! Section building: every label/value section of the end-of-run table (livepeer_bench's lines
+//! first, with its labels, then rigbench's: payments, power, bandwidth, economics). The terminal
+//! table ([`super::table`]) and Markdown ([`super::markdown`]) only render them. Estimated figures
+//! say so; unknown ones say "unknown".
 
-use super::table::{row, Section};
-use crate::metering::inventory::HostInfo;
-use crate::result::RunResult;
-use crate::transcode::BackendCapability;
+use crate::metering::power::{EnergyMethod, PowerSummary};
+use crate::result::{RunResult, Summary};
+
+/// A titled group of label/value rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+}
+
+/// One label/value row.
+pub(crate) fn row(label: &str, value: impl Into<String>) -> (String, String) {
+    (label.to_string(), value.into())
+}
+
+/// livepeer_bench's summary lines, with its labels, for one summary.
+pub fn livepeer_bench_rows(concurrent_sessions: u32, s: &Summary) -> Vec<(String, String)> {
+    vec![
+        row("Concurrent Sessions", concurrent_sessions.to_string()),
+        row("Total Segs Transcoded", s.total_segments.to_string()),
+        row("Real-Time Segs Transcoded", s.realtime_segments.to_string()),
+        row(
+            "* Real-Time Segs Ratio *",
+            format!("{:.4}", s.realtime_segs_ratio),
+        ),
+        row("Total Source Duration", format!("{:.3}s", s.source_seconds)),
+        row(
+            "Total Transcoding Duration",
+            format!("{:.3}s", s.total_transcode_seconds),
+        ),
+        row(
+            "* Real-Time Duration Ratio *",
+            format!("{:.4}", s.realtime_duration_ratio),
+        ),
+    ]
+}
+
+/// rigbench's additions for one summary.
+pub fn throughput_rows(s: &Summary) -> Vec<(String, String)> {
+    vec![
+        row("Wall-clock time", format!("{:.3} s", s.wall_seconds)),
+        row("Throughput", format!("{:.2}x real time", s.throughput_x)),
+        row("Output frame rate", format!("{:.1} fps", s.output_fps)),
+        row(
+            "Output pixel rate",
+            format!("{:.2} Mpixel/s", s.output_pixels_per_second / 1e6),
+        ),
+        row(
+            "Latency p50 / p95 / p99 / max",
+            format!(
+                "{:.3} / {:.3} / {:.3} / {:.3} s",
+                s.latency_seconds.p50,
+                s.latency_seconds.p95,
+                s.latency_seconds.p99,
+                s.latency_seconds.max
+            ),
+        ),
+        row(
+            "Bytes in / out",
+            format!("{} / {} B", s.bytes_in, s.bytes_out),
+        ),
+        row("Decode errors", s.decode_errors.to_string()),
+        row(
+            "Renditions valid",
+            format!(
+                "{} of {}",
+                s.validation.renditions_checked - s.validation.renditions_failed,
+                s.validation.renditions_checked
+            ),
+        ),
+    ]
+}
+
+/// Every section of the end-of-run table.
+pub fn rows(r: &RunResult) -> Vec<Section> {
+    let mut out = Vec::new();
+    if r.repeats.len() > 1 {
+        for (i, s) in r.repeats.iter().enumerate() {
+            out.push(Section {
+                title: format!("Repeat {} of {}", i + 1, r.repeats.len()),
+                rows: livepeer_bench_rows(r.sessions.concurrent_sessions, s),
+            });
+        }
+    }
+    out.push(Section {
+        title: if r.repeats.len() > 1 {
+            "All repeats (livepeer_bench)".into()
+        } else {
+            "livepeer_bench".into()
+        },
+        rows: livepeer_bench_rows(r.sessions.concurrent_sessions, &r.summary),
+    });
+    let mut rig = vec![
+        row(
+            "Backend",
+            match &r.backend.fallback_reason {
+                Some(why) => format!("{} (auto fell back: {why})", r.backend.used),
+                None => r.backend.used.clone(),
+            },
+        ),
+        row("Encoders", r.backend.encoders.join(", ")),
+        row(
+            "Source",
+            format!(
+                "{}x{} {} {:.2} fps, {:.2} s",
+                r.source.width,
+                r.source.height,
+                r.source.codec,
+                r.source.fps,
+                r.source.duration_seconds
+            ),
+        ),
+        row(
+            "Ladder",
+            r.ladder
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    rig.extend(throughput_rows(&r.summary));
+    out.push(Section {
+        title: "rigbench".into(),
+        rows: rig,
+    });
+    out.extend(super::sections::payments(r));
+    out.extend(super::sections::power(r));
+    out.extend(super::sections::bandwidth(r));
+    out.extend(super::sections::economics(r));
+    if r.partial {
+        out.push(Section {
+            title: "Note".into(),
+            rows: vec![row(
+                "Partial run",
+                "figures cover the finished segments only",
+            )],
+        });
+    }
+    out
+}
 
 /// One line about the host, for report headers.
 pub fn host_line(r: &RunResult) -> String {
@@ -104,7 +243,7 @@ pub fn payments(r: &RunResult) -> Option<Section> {
 pub fn power(r: &RunResult) -> Option<Section> {
     Some(Section {
         title: "Power".into(),
-        rows: r.power.as_ref()?.table_rows(),
+        rows: power_rows(r.power.as_ref()?),
     })
 }
 
@@ -150,20 +289,87 @@ pub fn economics(r: &RunResult) -> Vec<Section> {
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         ),
-        rows: e.table_rows(),
+        rows: super::money::table_rows(e),
     }]
 }
 
-/// `rigbench probe`'s text: the inventory, then each backend and why it cannot run.
-pub fn probe_text(host: &HostInfo, backends: &[BackendCapability]) -> String {
-    let mut s = crate::metering::inventory::probe_text(host);
-    s.push_str("backends:\n");
-    for b in backends {
-        match (&b.available, &b.reason) {
-            (true, _) => s.push_str(&format!("  {:<8} available\n", b.name)),
-            (false, Some(why)) => s.push_str(&format!("  {:<8} unavailable: {why}\n", b.name)),
-            (false, None) => s.push_str(&format!("  {:<8} unavailable\n", b.name)),
-        }
+/// Label/value rows for the terminal and Markdown tables; every figure says whether it is
+/// measured or estimated, and unknown power says why.
+pub fn power_rows(p: &PowerSummary) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for s in &p.sources {
+        let watts = match (s.average_watts, s.peak_watts) {
+            (Some(a), Some(p)) => format!("{a:.1} W average, {p:.1} W peak"),
+            (Some(a), None) => format!("{a:.1} W average"),
+            _ => "unknown".to_string(),
+        };
+        let method = match s.energy_method {
+            EnergyMethod::EnergyCounter => "energy counter",
+            EnergyMethod::IntegratedPower => "integrated power",
+            EnergyMethod::ModelUtilisation => "declared model × utilisation",
+        };
+        rows.push((
+            format!("power {} ({})", s.device, s.status.as_str()),
+            format!("{watts}, {:.0} J ({}, {method})", s.energy_joules, s.sensor),
+        ));
     }
-    s
+    for u in &p.unknown_components {
+        rows.push(("power unknown".to_string(), u.clone()));
+    }
+    match &p.rig {
+        Some(r) => rows.push((
+            format!("power whole rig ({})", r.status.as_str()),
+            format!(
+                "{:.1} W average, {:.1} W peak, {:.0} J over {:.1} s ({} samples)",
+                r.average_watts, r.peak_watts, r.energy_joules, p.duration_seconds, p.sample_count
+            ),
+        )),
+        None => rows.push((
+            "power whole rig".to_string(),
+            format!(
+                "unknown: {}",
+                p.rig_unknown_reason.as_deref().unwrap_or("no reading")
+            ),
+        )),
+    }
+    let label = p
+        .status
+        .map(|s| format!(" ({})", s.as_str()))
+        .unwrap_or_default();
+    if let Some(i) = &p.idle {
+        rows.push((
+            format!(
+                "power at idle{}",
+                i.status
+                    .map(|s| format!(" ({})", s.as_str()))
+                    .unwrap_or_default()
+            ),
+            match i.rig_average_watts {
+                Some(w) => format!("{w:.1} W over {:.1} s", i.seconds),
+                None => format!(
+                    "unknown{}",
+                    i.note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ),
+            },
+        ));
+    }
+    if let Some(e) = p.incremental_energy_joules {
+        rows.push((format!("energy above idle{label}"), format!("{e:.0} J")));
+    }
+    if let Some(j) = p.joules_per_output_megapixel {
+        rows.push((
+            format!("energy per output megapixel{label}"),
+            format!("{j:.3} J"),
+        ));
+    }
+    if let Some(j) = p.joules_per_stream_hour {
+        rows.push((
+            format!("energy per stream-hour{label}"),
+            format!("{:.1} Wh", j / 3600.0),
+        ));
+    }
+    rows
 }

@@ -324,6 +324,8 @@ pub struct GasCost {
     pub gas_price_gwei: f64,
     /// Arbitrum's L1 data fee per transaction, wei (an assumption unless set; 0 on L1).
     pub l1_data_fee_wei: f64,
+    /// True when `l1_data_fee_wei` is rigbench's default assumption, not the rig's figure.
+    pub l1_data_fee_assumed: bool,
     /// gas × gas price + L1 data fee, USD.
     pub gas_usd_per_redemption: f64,
     /// txCost = redeem-gas estimate × gas price, wei.

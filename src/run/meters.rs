@@ -2,12 +2,13 @@
 //! bandwidth and power summaries folded in at the end. The meters themselves live in
 //! `crate::metering`.
 
+use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 
 use crate::config::RunConfig;
-use crate::metering::bandwidth::{self, BandwidthSummary};
+use crate::metering::bandwidth::{self, BandwidthSummary, RunTotals, SegmentBytes};
 use crate::metering::power::{self, IdleBaseline, PowerConfig, PowerSampler, PowerSummary};
 use crate::result::{SegmentRecord, Summary};
 use crate::transcode::{Backend, ResolvedBackend};
@@ -43,14 +44,20 @@ fn power_config(cfg: &RunConfig, backend: &ResolvedBackend) -> PowerConfig {
 }
 
 impl Meters {
-    /// Measures the idle baseline (when asked), then starts the power sampler.
-    pub fn start(cfg: &RunConfig, backend: &ResolvedBackend) -> Result<Meters> {
+    /// Measures the idle baseline (when asked; `stop` cuts it short), then starts the power
+    /// sampler.
+    pub fn start(cfg: &RunConfig, backend: &ResolvedBackend, stop: &AtomicBool) -> Result<Meters> {
         let pc = power_config(cfg, backend);
         let idle = (cfg.idle_seconds > 0).then(|| {
             if !cfg.quiet {
-                eprintln!("measuring the rig at rest for {} s ...", cfg.idle_seconds);
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "measuring the rig at rest for {} s ...",
+                    cfg.idle_seconds
+                );
             }
-            power::measure_idle(&pc, cfg.idle_seconds as f64, &AtomicBool::new(false))
+            power::measure_idle(&pc, cfg.idle_seconds as f64, stop)
         });
         let sampler = PowerSampler::start(pc).context("cannot start the power sampler")?;
         Ok(Meters { sampler, idle })
@@ -65,12 +72,12 @@ impl Meters {
         warnings: &mut Vec<String>,
     ) -> Metered {
         let recording = self.sampler.stop();
-        let power_csv = Some(power::samples_csv(&recording));
+        let power_csv = Some(crate::report::csv::power_csv(&recording));
         let power = power::summarize(
             &recording,
             self.idle.as_ref(),
             summary.output_pixels,
-            power::stream_hours(summary),
+            power::stream_hours(summary.source_seconds),
         );
         if power.rig.is_none() {
             warnings.push(format!(
@@ -81,8 +88,23 @@ impl Meters {
                     .unwrap_or("no sensor and no declared model (give --rig FILE)")
             ));
         }
-        let bandwidth = (!records.is_empty())
-            .then(|| bandwidth::summarize(records, summary, cfg.concurrent_sessions));
+        let bandwidth = (!records.is_empty()).then(|| {
+            let segments: Vec<SegmentBytes> = records
+                .iter()
+                .map(|r| SegmentBytes {
+                    finished_utc: r.timestamp,
+                    bytes_in: r.bytes_in,
+                    bytes_out: r.bytes_out,
+                })
+                .collect();
+            let totals = RunTotals {
+                wall_seconds: summary.wall_seconds,
+                stream_seconds: summary.source_seconds,
+                bytes_in: summary.bytes_in,
+                bytes_out: summary.bytes_out,
+            };
+            bandwidth::summarize(&segments, &totals, cfg.concurrent_sessions)
+        });
         Metered {
             power: Some(power),
             power_csv,

@@ -1,42 +1,60 @@
-//! The run: schedules sessions, drives each segment through ingest → transcode → validation with
-//! payments beside it and meters around it, and folds everything into one [`RunResult`].
+//! The run: a pipeline of named steps, [`prepare`] → [`start_sidecars`] → [`run_repeats`] →
+//! [`finish`]. Preparing claims the out-dir and cuts the source into segments; the sidecars are
+//! the chain and payments, the meters and segments.csv; each repeat runs one thread per session
+//! ([`sessions`]) and the calling thread writes every finished row as it arrives; finishing folds
+//! everything into one [`RunResult`] and writes run.json and report.md atomically.
 //!
-//! Threads: one per session (each owns its long-lived transcoder and its broadcaster's payer);
-//! the calling thread owns the output files and the progress bar and receives finished segments
-//! over a channel, so every row is flushed as soon as its segment is done. Validation runs in
-//! the session thread right after the transcode and is not part of `transcode_time`.
+//! Validation runs in the session threads right after the transcode and is not part of
+//! `transcode_time`. Ctrl-C and SIGTERM stop sessions after their current segment; the run is then
+//! written as partial.
 
+pub mod cpu_clock;
+pub mod files;
 pub mod meters;
 pub mod payments;
+pub mod sessions;
 pub mod summary;
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::config::RunConfig;
 use crate::error::Failure;
-use crate::ingest::{self, PreparedSource, Segment};
-use crate::result::{BackendReport, RunResult, SegmentRecord, SessionsReport, SCHEMA_VERSION};
-use crate::transcode::{self, ResolvedBackend, SegmentOutput, Session, SessionConfig};
-use crate::validation;
-use summary::{RenditionVerdict, SegmentExtras};
+use crate::ingest::{self, PreparedSource};
+use crate::metering::inventory::HostInfo;
+use crate::result::{
+    BackendReport, RunResult, SegmentRecord, SessionsReport, Summary, SCHEMA_VERSION,
+};
+use crate::transcode::{self, ResolvedBackend};
+use sessions::{Event, SessionCtx};
+use summary::SegmentExtras;
 
-/// Set by Ctrl-C: sessions stop after their current segment and the run is written as partial.
+/// Set by Ctrl-C or SIGTERM: sessions stop after their current segment and the run is written as
+/// partial.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the Ctrl-C handler once per process.
+/// Whether Ctrl-C or SIGTERM arrived since the run started.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Asks a running [`execute`] to stop after the current segments, as a signal does (used by
+/// `rigbench capacity`'s time budget). The run is written as partial.
+pub fn request_stop() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Installs the Ctrl-C / SIGTERM / SIGHUP handler once per process (ctrlc's `termination`
+/// feature: what `docker stop`, systemd and `timeout` send is handled like Ctrl-C).
 pub fn install_interrupt_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // A second handler (e.g. a host program's) is not ours to replace; Ctrl-C then just
+        // A second handler (e.g. a host program's) is not ours to replace; a signal then just
         // kills the process and the rows already flushed stay on disk.
         let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     });
@@ -49,15 +67,9 @@ pub struct RunOutcome {
     pub out_dir: PathBuf,
     /// Renditions failed validation and `--allow-invalid` was not given.
     pub invalid_renditions: bool,
-    /// Why the run stopped early (a session failed, or Ctrl-C); run.json is written and marked
+    /// Why the run stopped early (a session failed, or a signal); run.json is written and marked
     /// partial either way.
     pub stopped: Option<anyhow::Error>,
-}
-
-/// One message from a session thread.
-enum Event {
-    Segment(Box<(SegmentRecord, SegmentExtras)>),
-    Failed { session: u32, error: anyhow::Error },
 }
 
 /// Runs the whole benchmark described by `cfg`.
@@ -66,22 +78,37 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     ingest::init_ffmpeg();
     install_interrupt_handler();
     INTERRUPTED.store(false, Ordering::SeqCst);
+    let prepared = prepare(cfg)?;
+    let mut sidecars = start_sidecars(cfg, &prepared)?;
+    let repeats = run_repeats(cfg, &prepared, &mut sidecars);
+    finish(cfg, argv, started_utc, prepared, sidecars, repeats)
+}
 
-    fs::create_dir_all(&cfg.out_dir)
-        .with_context(|| format!("cannot create --out-dir {}", cfg.out_dir.display()))
-        .map_err(Failure::usage)?;
+/// Step 1: the out-dir claimed, the source cut into segments, the backend resolved; everything
+/// here that goes wrong is the input's fault (exit 2), except a backend that cannot run.
+pub struct Prepared {
+    // Field order is drop order: the work folder goes before the out-dir guard looks at it.
+    pub workdir: tempfile::TempDir,
+    pub out: files::OutDir,
+    pub source: PreparedSource,
+    pub resolved: ResolvedBackend,
+    pub warnings: Vec<String>,
+}
+
+/// Step 1 of [`execute`].
+pub fn prepare(cfg: &RunConfig) -> Result<Prepared, Failure> {
+    let out = files::claim(&cfg.out_dir, cfg.force).map_err(Failure::usage)?;
     let workdir = tempfile::Builder::new()
         .prefix(".segments-")
-        .tempdir_in(&cfg.out_dir)
+        .tempdir_in(out.path())
         .with_context(|| format!("cannot create a work folder in {}", cfg.out_dir.display()))
         .map_err(Failure::usage)?;
-
     let source = ingest::prepare(&cfg.input, cfg.segment_seconds, workdir.path())
-        .with_context(|| format!("cannot use input {}", cfg.input.display()))
+        .with_context(|| format!("cannot use --in {}", cfg.input.display()))
         .map_err(Failure::usage)?;
     if source.segments.is_empty() {
         return Err(Failure::usage(anyhow!(
-            "input {} yielded no segment to transcode",
+            "--in {} yielded no segment to transcode",
             cfg.input.display()
         )));
     }
@@ -91,7 +118,6 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         )));
     }
     let mut warnings = source.warnings.clone();
-
     let resolved = transcode::resolve_backend(cfg.backend, &cfg.gpus)
         .context("the requested backend cannot run here")
         .map_err(Failure::run)?;
@@ -106,134 +132,238 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     if let Some(reason) = &resolved.fallback_reason {
         warnings.push(format!("backend auto fell back to cpu: {reason}"));
     }
-    for w in &warnings {
-        if !cfg.quiet {
-            eprintln!("warning: {w}");
+    if !cfg.quiet {
+        for w in &warnings {
+            crate::report::progress::warn(w);
         }
     }
+    Ok(Prepared {
+        workdir,
+        out,
+        source,
+        resolved,
+        warnings,
+    })
+}
 
-    let host = crate::metering::inventory::HostInfo::detect();
-    let renditions_dir = cfg.out_dir.join("renditions");
+/// Step 2: what runs beside the sessions.
+pub struct Sidecars {
+    pub host: HostInfo,
+    pub payments: Option<payments::RunPayments>,
+    /// One broadcaster per session for the whole run: its nonces, credit and balance carry across
+    /// repeats, as they would across a long stream.
+    pub payers: Vec<Option<payments::SessionPayments>>,
+    pub meters: meters::Meters,
+    pub csv: crate::report::csv::SegmentsWriter,
+    pub progress: crate::report::progress::Progress,
+}
 
-    let mut payments = match &cfg.payments {
-        Some(p) => Some(crate::run::payments::start(p, cfg).map_err(Failure::run)?),
+/// Step 2 of [`execute`]: the chain and payments, the meters (idle baseline first), segments.csv.
+pub fn start_sidecars(cfg: &RunConfig, prepared: &Prepared) -> Result<Sidecars, Failure> {
+    let host = HostInfo::detect();
+    let payments = match &cfg.payments {
+        Some(p) => Some(payments::start(p, cfg).map_err(Failure::run)?),
         None => None,
     };
-
-    let meters = crate::run::meters::Meters::start(cfg, &resolved).map_err(Failure::run)?;
-
-    let segments_csv = cfg.out_dir.join("segments.csv");
-    let mut csv = crate::report::csv::SegmentsWriter::create(&segments_csv)
-        .with_context(|| format!("cannot write {}", segments_csv.display()))
-        .map_err(Failure::usage)?;
-
-    let per_session = segments_per_session(&source, cfg);
-    let total = per_session as u64 * cfg.concurrent_sessions as u64 * cfg.repeat as u64;
-    let progress = crate::report::progress::Progress::new(total, cfg.quiet || cfg.json);
-
-    // One broadcaster per session for the whole run: its nonces, credit and balance carry across
-    // repeats, as they would across a long stream.
-    let mut payers = Vec::new();
-    if let Some(p) = payments.as_ref() {
-        for session in 0..cfg.concurrent_sessions {
-            payers.push(Some(p.session(session).map_err(Failure::run)?));
-        }
-    } else {
-        payers.resize_with(cfg.concurrent_sessions as usize, || None);
+    let mut payers = Vec::with_capacity(cfg.concurrent_sessions as usize);
+    for session in 0..cfg.concurrent_sessions {
+        payers.push(match payments.as_ref() {
+            Some(p) => Some(p.session(session).map_err(Failure::run)?),
+            None => None,
+        });
     }
+    let meters =
+        meters::Meters::start(cfg, &prepared.resolved, &INTERRUPTED).map_err(Failure::run)?;
+    let segments_csv = cfg.out_dir.join("segments.csv");
+    let csv = crate::report::csv::SegmentsWriter::create(&segments_csv)
+        .with_context(|| format!("cannot write {}", segments_csv.display()))
+        .map_err(Failure::run)?;
+    let per_session = segments_per_session(&prepared.source, cfg);
+    let total = u64::from(per_session) * u64::from(cfg.concurrent_sessions) * u64::from(cfg.repeat);
+    let progress = crate::report::progress::Progress::new(total, cfg.quiet || cfg.json);
+    Ok(Sidecars {
+        host,
+        payments,
+        payers,
+        meters,
+        csv,
+        progress,
+    })
+}
 
-    let mut all_records: Vec<(SegmentRecord, SegmentExtras)> = Vec::new();
-    let mut repeats = Vec::new();
-    let mut wall_total = 0.0;
-    let mut failure: Option<anyhow::Error> = None;
+/// Step 3's output: every finished segment and each repeat's summary.
+pub struct Repeats {
+    pub records: Vec<(SegmentRecord, SegmentExtras)>,
+    pub summaries: Vec<Summary>,
+    pub wall_seconds: f64,
+    /// The first thing that went wrong (the rest of the run stops there).
+    pub failure: Option<anyhow::Error>,
+    /// CPU time by side over the repeats, and the process's CPU time meanwhile.
+    pub cpu: cpu_clock::CpuTally,
+    pub process_cpu_ns: u64,
+}
 
+/// Step 3 of [`execute`]: `--repeat` times, every session over the source; stops at the first
+/// failure or signal.
+pub fn run_repeats(cfg: &RunConfig, prepared: &Prepared, sidecars: &mut Sidecars) -> Repeats {
+    let mut out = Repeats {
+        records: Vec::new(),
+        summaries: Vec::new(),
+        wall_seconds: 0.0,
+        failure: None,
+        cpu: cpu_clock::CpuTally::default(),
+        process_cpu_ns: 0,
+    };
+    let renditions_dir = cfg.out_dir.join("renditions");
     for repeat in 0..cfg.repeat {
-        if cfg.keep_renditions {
-            let dir = kept_dir(&renditions_dir, repeat);
-            if let Err(e) = fs::create_dir_all(&dir) {
-                failure.get_or_insert(anyhow!("cannot create {}: {e}", dir.display()));
+        let keep_dir = cfg
+            .keep_renditions
+            .then(|| kept_dir(&renditions_dir, repeat));
+        if let Some(dir) = &keep_dir {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                out.failure = Some(anyhow!("cannot create {}: {e}", dir.display()));
                 break;
             }
         }
-        let (tx, rx) = mpsc::channel::<Event>();
-        let stop = Arc::new(AtomicBool::new(false));
-        let repeat_start = Instant::now();
-        let mut records = Vec::new();
-        std::thread::scope(|scope| {
-            for (session, payer) in (0..cfg.concurrent_sessions).zip(payers.iter_mut()) {
-                let tx = tx.clone();
-                let stop = Arc::clone(&stop);
-                let ctx = SessionCtx {
-                    cfg,
-                    source: &source,
-                    resolved: &resolved,
-                    keep_dir: cfg
-                        .keep_renditions
-                        .then(|| kept_dir(&renditions_dir, repeat)),
-                    repeat,
-                    per_session,
-                };
-                scope.spawn(move || {
-                    // Stagger session starts like livepeer_bench's -concurrentSessionDelay.
-                    if !ingest::pacing::sleep_unless_stopped(cfg.session_delay * session, &stop) {
-                        return;
-                    }
-                    if let Err(error) = run_session(&ctx, session, payer.as_mut(), &tx, &stop) {
-                        let _ = tx.send(Event::Failed { session, error });
-                    }
-                });
-            }
-            drop(tx);
-            loop {
-                // Poll, so Ctrl-C reaches sessions that are sleeping between live segments.
-                let event = match rx.recv_timeout(Duration::from_millis(100)) {
-                    Ok(event) => event,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if INTERRUPTED.load(Ordering::SeqCst) {
-                            stop.store(true, Ordering::SeqCst);
-                        }
-                        continue;
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                };
-                if INTERRUPTED.load(Ordering::SeqCst) {
-                    stop.store(true, Ordering::SeqCst);
-                }
-                match event {
-                    Event::Segment(boxed) => {
-                        let (record, extras) = *boxed;
-                        if let Err(e) = csv.write(&record) {
-                            failure.get_or_insert(e.context("cannot write segments.csv"));
-                            stop.store(true, Ordering::SeqCst);
-                        }
-                        progress.segment_done(&record);
-                        records.push((record, extras));
-                    }
-                    Event::Failed { session, error } => {
-                        stop.store(true, Ordering::SeqCst);
-                        failure.get_or_insert(error.context(format!("session {session} failed")));
-                    }
-                }
-            }
-        });
-        let wall = repeat_start.elapsed().as_secs_f64();
-        wall_total += wall;
-        repeats.push(summary::summarize(&records, wall));
-        all_records.extend(records);
-        if failure.is_some() || INTERRUPTED.load(Ordering::SeqCst) {
+        let started = Instant::now();
+        let process_cpu = cpu_clock::process_cpu_ns();
+        let (records, failure) =
+            run_one_repeat(cfg, prepared, sidecars, repeat, keep_dir, &out.cpu);
+        out.process_cpu_ns += cpu_clock::process_cpu_ns().saturating_sub(process_cpu);
+        let wall = started.elapsed().as_secs_f64();
+        out.wall_seconds += wall;
+        out.summaries.push(summary::summarize(&records, wall));
+        out.records.extend(records);
+        if let Some(f) = failure {
+            out.failure.get_or_insert(f);
+        }
+        if out.failure.is_some() || interrupted() {
             break;
         }
     }
-    progress.finish();
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
-    if interrupted {
-        warnings.push("interrupted by Ctrl-C: results cover the finished segments only".into());
-    }
+    sidecars.progress.finish();
+    out
+}
 
-    let summary = summary::summarize(&all_records, wall_total);
+/// One repeat: spawns the sessions, then writes each finished segment's row as it arrives.
+fn run_one_repeat(
+    cfg: &RunConfig,
+    prepared: &Prepared,
+    sidecars: &mut Sidecars,
+    repeat: u32,
+    keep_dir: Option<PathBuf>,
+    cpu: &cpu_clock::CpuTally,
+) -> (Vec<(SegmentRecord, SegmentExtras)>, Option<anyhow::Error>) {
+    let per_session = segments_per_session(&prepared.source, cfg);
+    let (tx, rx) = mpsc::channel::<Event>();
+    let stop = AtomicBool::new(false);
+    let mut records = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    let Sidecars {
+        payers,
+        csv,
+        progress,
+        ..
+    } = sidecars;
+    std::thread::scope(|scope| {
+        for (session, payer) in (0..cfg.concurrent_sessions).zip(payers.iter_mut()) {
+            let ctx = SessionCtx {
+                cfg,
+                source: &prepared.source,
+                resolved: &prepared.resolved,
+                keep_dir: keep_dir.clone(),
+                repeat,
+                per_session,
+                cpu,
+            };
+            if let Err(e) =
+                sessions::spawn_session(scope, ctx, session, payer.as_mut(), tx.clone(), &stop)
+            {
+                failure.get_or_insert(e);
+                stop.store(true, Ordering::SeqCst);
+                break;
+            }
+        }
+        drop(tx);
+        loop {
+            // Poll, so a signal reaches sessions that are sleeping between live segments.
+            let event = match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(event) => event,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if interrupted() {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            if interrupted() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            match event {
+                Event::Segment(boxed) => {
+                    let (record, extras) = *boxed;
+                    if let Err(e) = csv.write(&record) {
+                        failure.get_or_insert(e.context("cannot write segments.csv"));
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    progress.segment_done(&record);
+                    records.push((record, extras));
+                }
+                Event::Failed { session, error } => {
+                    stop.store(true, Ordering::SeqCst);
+                    failure.get_or_insert(error.context(format!("session {session} failed")));
+                }
+            }
+        }
+    });
+    (records, failure)
+}
+
+/// Step 4 of [`execute`]: payments settled, meters read, the result built and written.
+pub fn finish(
+    cfg: &RunConfig,
+    argv: Vec<String>,
+    started_utc: DateTime<Utc>,
+    prepared: Prepared,
+    sidecars: Sidecars,
+    repeats: Repeats,
+) -> Result<RunOutcome, Failure> {
+    let Prepared {
+        workdir,
+        out,
+        source,
+        resolved,
+        mut warnings,
+    } = prepared;
+    let Sidecars {
+        host,
+        payments,
+        payers,
+        meters,
+        csv,
+        progress: _,
+    } = sidecars;
+    drop(csv);
+    let Repeats {
+        records,
+        summaries,
+        wall_seconds,
+        mut failure,
+        cpu,
+        process_cpu_ns,
+    } = repeats;
+    let interrupted = interrupted();
+    if interrupted {
+        warnings.push(
+            "interrupted by a signal (Ctrl-C or SIGTERM): results cover the finished segments only"
+                .into(),
+        );
+    }
+    let summary = summary::summarize(&records, wall_seconds);
     drop(payers);
-    let payments_summary = match payments.take() {
-        Some(p) => match crate::run::payments::finish(p) {
+    let payments_summary = match payments {
+        Some(p) => match payments::finish(p) {
             Ok(s) => Some(s),
             Err(e) => {
                 failure.get_or_insert(e);
@@ -242,15 +372,14 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         },
         None => None,
     };
-    let records_only: Vec<SegmentRecord> = all_records.iter().map(|(r, _)| r.clone()).collect();
+    let records_only: Vec<SegmentRecord> = records.into_iter().map(|(r, _)| r).collect();
     let metered = meters.finish(&summary, &records_only, cfg, &mut warnings);
     if let Some(csv_bytes) = &metered.power_csv {
         let path = cfg.out_dir.join("power.csv");
-        if let Err(e) = fs::write(&path, csv_bytes) {
-            warnings.push(format!("cannot write {}: {e}", path.display()));
+        if let Err(e) = files::write_atomic(&path, csv_bytes) {
+            warnings.push(format!("{e:#}"));
         }
     }
-
     let mut result = RunResult {
         schema_version: SCHEMA_VERSION,
         rigbench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -261,30 +390,16 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
         host,
         source: source.info.clone(),
         ladder: cfg.ladder.clone(),
-        backend: BackendReport {
-            requested: format!("{:?}", cfg.backend).to_lowercase(),
-            used: resolved.backend.name().to_string(),
-            fallback_reason: resolved.fallback_reason.clone(),
-            gpu_devices: resolved.devices.clone(),
-            encoders: resolved.encoders.clone(),
-            decoder: resolved.decoder.clone(),
-        },
-        sessions: SessionsReport {
-            concurrent_sessions: cfg.concurrent_sessions,
-            session_delay_ms: cfg.session_delay.as_millis() as u64,
-            loops: cfg.loops,
-            repeats: cfg.repeat,
-            segs_limit: cfg.segs,
-            live: cfg.live,
-            segment_seconds: cfg.segment_seconds,
-        },
-        repeats,
+        backend: backend_report(cfg, &resolved),
+        sessions: sessions_report(cfg),
+        repeats: summaries,
         summary,
         payments: payments_summary,
         power: metered.power,
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        cpu: Some(cpu.split(process_cpu_ns)),
     };
     if let Some(rig) = &cfg.rig {
         match crate::economics::evaluate(&result, rig) {
@@ -294,15 +409,23 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
                 .push(format!("economics not computed: {e:#}")),
         }
     }
-
-    write_run_json(&cfg.out_dir, &result).map_err(Failure::run)?;
+    if let Err(e) = write_run_json(&cfg.out_dir, &result) {
+        // The first cause (often the same full disk) is the one worth reading.
+        let error = match failure {
+            Some(first) => anyhow!("{first:#}; then run.json could not be written either: {e:#}"),
+            None => e,
+        };
+        return Err(Failure::run(error));
+    }
     let report_md = cfg.out_dir.join("report.md");
-    if let Err(e) = fs::write(&report_md, crate::report::markdown::report(&result)) {
-        result
-            .warnings
-            .push(format!("cannot write {}: {e}", report_md.display()));
+    if let Err(e) = files::write_atomic(
+        &report_md,
+        crate::report::markdown::report(&result).as_bytes(),
+    ) {
+        result.warnings.push(format!("{e:#}"));
     }
     drop(workdir);
+    drop(out);
 
     let stopped = match failure {
         Some(error) => Some(error.context(format!(
@@ -310,7 +433,7 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
             cfg.out_dir.display()
         ))),
         None if interrupted => Some(anyhow!(
-            "interrupted by Ctrl-C after {} segments; they are in {}",
+            "interrupted by a signal after {} segments; they are in {}",
             result.summary.total_segments,
             cfg.out_dir.display()
         )),
@@ -325,15 +448,33 @@ pub fn execute(cfg: &RunConfig, argv: Vec<String>) -> Result<RunOutcome, Failure
     })
 }
 
-/// Writes run.json (pretty, newline-terminated).
+fn backend_report(cfg: &RunConfig, resolved: &ResolvedBackend) -> BackendReport {
+    BackendReport {
+        requested: format!("{:?}", cfg.backend).to_lowercase(),
+        used: resolved.backend.name().to_string(),
+        fallback_reason: resolved.fallback_reason.clone(),
+        gpu_devices: resolved.devices.clone(),
+        encoders: resolved.encoders.clone(),
+        decoder: resolved.decoder.clone(),
+    }
+}
+
+fn sessions_report(cfg: &RunConfig) -> SessionsReport {
+    SessionsReport {
+        concurrent_sessions: cfg.concurrent_sessions,
+        session_delay_ms: u64::try_from(cfg.session_delay.as_millis()).unwrap_or(u64::MAX),
+        loops: cfg.loops,
+        repeats: cfg.repeat,
+        segs_limit: cfg.segs,
+        live: cfg.live,
+        segment_seconds: cfg.segment_seconds,
+    }
+}
+
+/// Writes run.json (pretty, newline-terminated), atomically.
 pub fn write_run_json(out_dir: &Path, result: &RunResult) -> anyhow::Result<()> {
-    let path = out_dir.join("run.json");
     let bytes = crate::report::json::run_json(result)?;
-    let mut f =
-        fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(&bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
+    files::write_atomic(&out_dir.join("run.json"), &bytes)
 }
 
 /// Where a repeat's kept renditions go: `renditions/` for the first, `renditions/repeat-N/` for
@@ -346,149 +487,14 @@ fn kept_dir(renditions_dir: &Path, repeat: u32) -> PathBuf {
     }
 }
 
-/// Segments each session transcodes in one repeat: the source times `--loop`, capped by `--segs`.
+/// Segments each session transcodes in one repeat: the source times `--loop`, capped by `--segs`
+/// (and by u32, the segment numbers' type).
 fn segments_per_session(source: &PreparedSource, cfg: &RunConfig) -> u32 {
-    let all = source.segments.len() as u32 * cfg.loops;
+    let all = (source.segments.len() as u64).saturating_mul(u64::from(cfg.loops));
+    let all = u32::try_from(all).unwrap_or(u32::MAX);
     if cfg.segs > 0 {
         all.min(cfg.segs)
     } else {
         all
     }
-}
-
-/// What a session thread borrows from the run.
-struct SessionCtx<'a> {
-    cfg: &'a RunConfig,
-    source: &'a PreparedSource,
-    resolved: &'a ResolvedBackend,
-    keep_dir: Option<PathBuf>,
-    repeat: u32,
-    per_session: u32,
-}
-
-/// A transcoded segment on its way to the broadcaster's checks.
-struct ToValidate<'a> {
-    seg: &'a Segment,
-    out: SegmentOutput,
-    record: SegmentRecord,
-}
-
-/// One stream: a long-lived transcoder and a broadcaster paying for each segment. The
-/// broadcaster's validation runs on a second thread, one segment behind the transcode, so it
-/// overlaps the next segment's transcode instead of delaying it (it is the broadcaster's work,
-/// not the orchestrator's, and never part of `transcode_time`).
-fn run_session(
-    ctx: &SessionCtx<'_>,
-    session: u32,
-    payer: Option<&mut crate::run::payments::SessionPayments>,
-    tx: &mpsc::Sender<Event>,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
-    let (vtx, vrx) = mpsc::sync_channel::<ToValidate<'_>>(1);
-    std::thread::scope(|scope| {
-        let fps = ctx.source.info.fps;
-        let ladder = &ctx.cfg.ladder;
-        scope.spawn(move || {
-            for job in vrx {
-                let checks = validation::validate_segment(&job.out, ladder, job.seg, fps);
-                let verdicts: Vec<RenditionVerdict> = job
-                    .out
-                    .renditions
-                    .iter()
-                    .zip(&checks)
-                    .map(|(r, check)| RenditionVerdict {
-                        rendition: r.name.clone(),
-                        failed_checks: check
-                            .failures
-                            .iter()
-                            .map(|c| c.as_str().to_string())
-                            .collect(),
-                    })
-                    .collect();
-                let mut record = job.record;
-                record.valid_renditions = verdicts
-                    .iter()
-                    .filter(|v| v.failed_checks.is_empty())
-                    .count() as u32;
-                let extras = SegmentExtras {
-                    output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
-                    verdicts,
-                };
-                if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
-                    break;
-                }
-            }
-        });
-        // Dropping `vtx` when this returns lets the validator finish the queue and end.
-        transcode_loop(ctx, session, payer, vtx, stop)
-    })
-}
-
-/// The orchestrator's side of one session: pay, transcode, debit, hand over for validation.
-fn transcode_loop<'a>(
-    ctx: &SessionCtx<'a>,
-    session: u32,
-    mut payer: Option<&mut crate::run::payments::SessionPayments>,
-    validator: mpsc::SyncSender<ToValidate<'a>>,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
-    let cfg = ctx.cfg;
-    let mut transcoder = Session::new(
-        SessionConfig {
-            backend: ctx.resolved.backend,
-            gpu: transcode::assign_device(session, &ctx.resolved.devices),
-            ladder: cfg.ladder.clone(),
-            keep_renditions_dir: ctx.keep_dir.clone(),
-            session,
-        },
-        &ctx.source.info,
-    )
-    .context("cannot open the transcoder")?;
-    let n = ctx.source.segments.len() as u32;
-    for number in 0..ctx.per_session {
-        if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
-            break;
-        }
-        let seg: &'a Segment = &ctx.source.segments[(number % n) as usize];
-        let tickets = match payer.as_mut() {
-            Some(p) => p.pay_segment(&cfg.ladder, seg)?,
-            None => 0,
-        };
-        let started = Instant::now();
-        let out = transcoder
-            .transcode_segment(seg)
-            .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
-        let transcode_time = started.elapsed().as_secs_f64();
-        let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
-        let fee_wei = match payer.as_mut() {
-            Some(p) => p.debit(pixels)?.to_string(),
-            None => "0".to_string(),
-        };
-        let record = SegmentRecord {
-            timestamp: crate::report::csv::livepeer_timestamp(Utc::now()),
-            session,
-            segment: number,
-            seg_dur: seg.duration_seconds,
-            transcode_time,
-            frames: out.renditions.first().map_or(0, |r| r.frames),
-            pixels,
-            bytes_in: seg.bytes,
-            bytes_out: out.renditions.iter().map(|r| r.data.len() as u64).sum(),
-            renditions: out.renditions.len() as u32,
-            valid_renditions: 0,
-            decode_errors: out.decode_errors,
-            tickets,
-            fee_wei,
-            repeat: ctx.repeat,
-        };
-        if validator.send(ToValidate { seg, out, record }).is_err() {
-            break;
-        }
-        if cfg.live
-            && !ingest::pacing::pace_after_segment(seg.duration_seconds, started.elapsed(), stop)
-        {
-            break;
-        }
-    }
-    Ok(())
 }

@@ -11,32 +11,18 @@ use crate::chain::{self, embedded::EmbeddedConfig, rpc::RpcConfig, ChainSpec, Se
 use crate::config::{ChainSettings, PaymentsSettings, RunConfig};
 use crate::error::Failure;
 use crate::ingest::Segment;
-use crate::payments::{self, Key, PaymentRun, PaymentsConfig, PaymentsSummary, RenditionSpec};
+use crate::payments::{
+    self, Key, PaymentRun, PaymentsConfig, PaymentsSummary, RedeemReport, RenditionSpec,
+};
 use crate::transcode::ladder::Profile;
 
-/// Environment variable holding the orchestrator's key (0x-hex), for rpc chains and
-/// `rigbench ticket sign`.
-pub const KEY_ENV: &str = "RIGBENCH_PRIVATE_KEY";
-/// Environment variable holding the keystore's password.
-pub const KEYSTORE_PASSWORD_ENV: &str = "RIGBENCH_KEYSTORE_PASSWORD";
+// Key loading lives with payments; re-exported for callers of the run's payments wiring.
+pub use crate::payments::tools::{operator_key, KEYSTORE_PASSWORD_ENV, KEY_ENV};
 
 /// The embedded chain keeps its state here, inside the data directory, so that
 /// `rigbench redeem --data-dir DIR` finds both the pending winners and the chain they are for.
 pub fn embedded_state_dir(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("embedded-chain")
-}
-
-/// The orchestrator's key from `RIGBENCH_PRIVATE_KEY` or a keystore. Never printed.
-pub fn operator_key(keystore: Option<&Path>) -> Result<Key> {
-    let env = std::env::var(KEY_ENV).ok();
-    let password = std::env::var(KEYSTORE_PASSWORD_ENV).ok();
-    if env.is_none() && keystore.is_none() {
-        anyhow::bail!(
-            "no key: set {KEY_ENV} to a 0x-hex secp256k1 secret key, or give --keystore FILE \
-             (password in {KEYSTORE_PASSWORD_ENV})"
-        );
-    }
-    payments::tools::load_key(env, keystore, password).context("cannot load the orchestrator's key")
 }
 
 /// Opens the chain named by `settings`; for rpc also returns the operator's key (the recipient).
@@ -93,8 +79,9 @@ pub fn start(p: &PaymentsSettings, cfg: &RunConfig) -> Result<RunPayments> {
     pc.price_per_pixel_wei = p.price_per_pixel_wei;
     pc.ticket_ev_wei = p.ticket_ev_wei;
     pc.redeem_gas_price_wei = p.gas_price_wei;
-    if let Some(gas) = cfg.rig.as_ref().and_then(|r| r.chain.redeem_gas_estimate) {
-        pc.redeem_gas_estimate = gas;
+    if let Some(rig) = cfg.rig.as_ref() {
+        // The same estimate the economics size face values from (chain-aware default).
+        pc.redeem_gas_estimate = rig.chain.redeem_gas();
     }
     pc.recipient_key = recipient_key;
     pc.sender_deposit_wei = p.sender_deposit_wei;
@@ -152,45 +139,19 @@ pub fn rendition_specs(ladder: &[Profile]) -> Vec<RenditionSpec> {
         .collect()
 }
 
-/// `rigbench redeem`: redeems a data directory's pending winners on the chain given.
-pub fn redeem(settings: &ChainSettings, data_dir: &Path) -> Result<String, Failure> {
+/// `rigbench redeem`: redeems a data directory's pending winners on the chain given. The text
+/// of the report is `crate::report::text::redeem`'s.
+pub fn redeem(settings: &ChainSettings, data_dir: &Path) -> Result<RedeemReport, Failure> {
     let gas = crate::config::gwei_to_wei("gas price", crate::config::DEFAULT_GAS_PRICE_GWEI)
         .map_err(Failure::usage)?;
     if matches!(settings, ChainSettings::Embedded) && !embedded_state_dir(data_dir).is_dir() {
         return Err(Failure::usage(anyhow::anyhow!(
-            "{} holds no embedded-chain state; give the --data-dir of an embedded-chain run, or --chain rpc for winners issued on a node",
+            "--data-dir {} holds no embedded-chain state; give the --data-dir of an embedded-chain run, or --chain rpc for winners issued on a node",
             data_dir.display()
         )));
     }
     let (mut chain, _) = open_chain(settings, data_dir, gas).map_err(Failure::run)?;
-    let report = payments::payer::redeem_pending(data_dir, chain.as_mut())
+    payments::payer::redeem_pending(data_dir, chain.as_mut())
         .context("redemption failed")
-        .map_err(Failure::run)?;
-    let mut text = format!(
-        "redeemed {} winners ({} calibration), {} failed, {} already used on chain, {} still pending, {} for another chain; gas used {}",
-        report.redeemed,
-        report.calibration,
-        report.failed,
-        report.already_used,
-        report.pending,
-        report.other_chain,
-        report.gas_used_total
-    );
-    if let Some(g) = report.gas_per_redemption {
-        text.push_str(&format!(" ({g} per redemption)"));
-    }
-    text.push_str(&format!(
-        "; face value redeemed {} wei",
-        report.face_value_redeemed_wei
-    ));
-    if let Some(e) = &report.last_error {
-        text.push_str(&format!("\nlast error: {e}"));
-    }
-    if report.pending > 0 {
-        return Err(Failure::run(anyhow::anyhow!(
-            "{text}\n{} winners are still pending; run `rigbench redeem` again when the chain is reachable",
-            report.pending
-        )));
-    }
-    Ok(text)
+        .map_err(Failure::run)
 }

@@ -103,7 +103,7 @@ mod tests {
     fn rec(seg_dur: f64, transcode_time: f64, pixels: u64) -> (SegmentRecord, SegmentExtras) {
         (
             SegmentRecord {
-                timestamp: String::new(),
+                timestamp: chrono::DateTime::UNIX_EPOCH,
                 session: 0,
                 segment: 0,
                 seg_dur,

@@ -253,6 +253,7 @@ pub fn parse_presets(list: &str) -> Result<Vec<Profile>, LadderError> {
     if ladder.is_empty() {
         return Err(LadderError::Empty);
     }
+    check_profile_names(&ladder)?;
     Ok(ladder)
 }
 
@@ -297,7 +298,53 @@ pub fn parse_ladder_json(text: &str, source: &str) -> Result<Vec<Profile>, Ladde
             path: source.to_string(),
         });
     }
-    raw.into_iter().map(profile_from_json).collect()
+    let ladder: Vec<Profile> = raw
+        .into_iter()
+        .map(profile_from_json)
+        .collect::<Result<_, _>>()?;
+    check_profile_names(&ladder)?;
+    Ok(ladder)
+}
+
+/// Longest profile name: it becomes part of file names (`<profile>_<session>_<segment>.ts`).
+pub const MAX_PROFILE_NAME_CHARS: usize = 64;
+
+/// A profile name is used as a file name: only `A-Z a-z 0-9 . _ -`, 1 to
+/// [`MAX_PROFILE_NAME_CHARS`] characters, not `.` or `..`.
+pub fn check_profile_name(name: &str) -> Result<(), LadderError> {
+    let safe = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !safe
+        || name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.len() > MAX_PROFILE_NAME_CHARS
+    {
+        return Err(field(
+            name,
+            "name",
+            format!(
+                "is not a safe file name; use 1 to {MAX_PROFILE_NAME_CHARS} of the characters A-Z a-z 0-9 . _ - (not \".\" or \"..\")"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every name safe ([`check_profile_name`]) and none twice (renditions are told apart by name).
+fn check_profile_names(ladder: &[Profile]) -> Result<(), LadderError> {
+    for (i, p) in ladder.iter().enumerate() {
+        check_profile_name(&p.name)?;
+        if ladder[..i].iter().any(|q| q.name == p.name) {
+            return Err(field(
+                &p.name,
+                "name",
+                "appears twice in the ladder; give each profile its own name",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn field(profile: &str, field: &'static str, problem: impl Into<String>) -> LadderError {
@@ -687,6 +734,41 @@ mod tests {
                 assert!(e.contains("profile \"r\""), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn profile_names_are_safe_file_names_and_unique() {
+        for good in [
+            "P720p30fps16x9",
+            "a",
+            "x.y_z-1",
+            &"n".repeat(MAX_PROFILE_NAME_CHARS),
+        ] {
+            assert_eq!(check_profile_name(good), Ok(()), "{good:?}");
+        }
+        let long = "n".repeat(MAX_PROFILE_NAME_CHARS + 1);
+        for bad in [
+            "", ".", "..", "../../x", "/abs", "a/b", "a\\b", "nul\0", "sp ace", "é", &long,
+        ] {
+            assert!(
+                matches!(
+                    check_profile_name(bad),
+                    Err(LadderError::Field { field: "name", .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        let twice = r#"[{"name":"a","width":320,"height":180,"bitrate":300000},
+                        {"name":"a","width":640,"height":360,"bitrate":900000}]"#;
+        let e = parse_ladder_json(twice, "t.json").unwrap_err();
+        assert!(e.to_string().contains("appears twice"), "{e}");
+        let e = parse_ladder_json(
+            r#"[{"name":"../x","width":320,"height":180,"bitrate":300000}]"#,
+            "t.json",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("safe file name"), "{e}");
+        assert!(parse_presets("P240p30fps16x9,P240p30fps16x9").is_err());
     }
 
     #[test]

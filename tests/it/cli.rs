@@ -256,7 +256,7 @@ fn default_run(sessions: &str) {
     assert!(s["output_pixels"].as_u64().unwrap() > 0);
     assert!(s["realtime_duration_ratio"].as_f64().unwrap() > 0.0);
     assert_eq!(j["partial"], false);
-    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["schema_version"], rigbench::result::SCHEMA_VERSION);
     assert!(j["payments"]["tickets_sent"].as_u64().unwrap() > 0);
     let kept: Vec<PathBuf> = std::fs::read_dir(out.join("renditions"))
         .unwrap()
@@ -366,16 +366,44 @@ fn json_flag_prints_run_json() {
 }
 
 #[test]
-fn probe_reports_backends() {
-    let o = run(&["probe"]);
+fn probe_reports_each_backend_with_a_reason_when_unavailable() {
+    let o = run(&["probe", "--json"]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("cpu"), "{text}");
-    assert!(text.contains("nvidia"), "{text}");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("probe --json is JSON");
+    let backends = j["backends"].as_array().expect("a backends array");
+    let names: Vec<&str> = backends.iter().filter_map(|b| b["name"].as_str()).collect();
+    assert_eq!(names, ["cpu", "nvidia", "hybrid"], "{j}");
+    for b in backends {
+        let available = b["available"].as_bool().expect("available is a bool");
+        let reason = b["reason"].as_str().unwrap_or_default();
+        assert!(
+            available || !reason.is_empty(),
+            "unavailable without a reason: {b}"
+        );
+    }
+    assert_eq!(backends[0]["available"], true, "libx264 is always here");
+    // No GPU for NVML to see, no GPU backend to offer.
+    if j["host"]["gpus"].as_array().is_some_and(|g| g.is_empty()) {
+        assert_eq!(backends[1]["available"], false, "{j}");
+    }
+    // The text form lists the same verdicts, one line per backend.
+    let text = run(&["probe"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    for b in backends {
+        let name = b["name"].as_str().unwrap();
+        let want = if b["available"] == true {
+            format!("  {name:<8} available")
+        } else {
+            format!("  {name:<8} unavailable: {}", b["reason"].as_str().unwrap())
+        };
+        assert!(text.contains(&want), "{want:?} in {text}");
+    }
 }
 
-#[test]
-fn ctrl_c_keeps_finished_segments_and_marks_partial() {
+/// Live pacing: a 2-s segment per 2 s. Waits for the first finished row, sends `signal`, and
+/// checks that the run ends like Ctrl-C: exit 3, run.json partial with every finished row, the
+/// report written, the temporary segment folder gone.
+fn signal_keeps_finished_segments_and_marks_partial(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut child = bin()
@@ -392,7 +420,6 @@ fn ctrl_c_keeps_finished_segments_and_marks_partial() {
         ])
         .spawn()
         .unwrap();
-    // Live pacing: a 2-s segment per 2 s. Wait for the first finished row, then interrupt.
     let csv = out.join("segments.csv");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -405,15 +432,36 @@ fn ctrl_c_keeps_finished_segments_and_marks_partial() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-INT", &pid]).status();
+    let _ = Command::new("kill").args([signal, &pid]).status();
     let status = child.wait().unwrap();
     // An interrupted run did not do what was asked: exit 3, with everything finished kept.
-    assert_eq!(status.code(), Some(3));
+    assert_eq!(status.code(), Some(3), "{signal}");
     let j = read_json(&out.join("run.json"));
     assert_eq!(j["partial"], true);
     let rows = std::fs::read_to_string(&csv).unwrap().lines().count() - 1;
     assert!(rows >= 1);
     assert_eq!(j["summary"]["total_segments"], rows as u64);
+    assert!(out.join("report.md").is_file(), "{signal}: report written");
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "{signal}: temporary files left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn ctrl_c_keeps_finished_segments_and_marks_partial() {
+    signal_keeps_finished_segments_and_marks_partial("-INT");
+}
+
+#[test]
+fn sigterm_behaves_like_ctrl_c() {
+    signal_keeps_finished_segments_and_marks_partial("-TERM");
 }
 
 #[test]

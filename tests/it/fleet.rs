@@ -26,30 +26,28 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The published default run (a real result), priced by this rigbench with
-/// fixtures/rigs/cpu-only.toml (`rigbench economics --json`), so the economics are in this
-/// version's layout whatever the one it was published with.
+/// A real result of this rigbench: one short no-live run of the bundled clip priced with
+/// fixtures/rigs/cpu-only.toml, made once for the module's merge tests.
 fn published() -> Value {
     static RUN: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
-        let path = repo().join("reports/2026-11-24-2core-vm-cpu-default/run.json");
-        let mut run: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        run["economics"] = Value::Null;
         let tmp = tempfile::tempdir().unwrap();
-        let bare = tmp.path().join("run.json");
-        std::fs::write(&bare, run.to_string()).unwrap();
+        let out = tmp.path().join("run");
         let rig = repo().join("fixtures/rigs/cpu-only.toml");
         let o = rigbench(&[
-            "economics",
-            "--run",
-            bare.to_str().unwrap(),
+            "run",
+            "--segs",
+            "1",
+            "--no-live",
+            "--no-payments",
+            "--quiet",
             "--rig",
             rig.to_str().unwrap(),
-            "--json",
+            "--out-dir",
+            out.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
-        run["economics"] = serde_json::from_slice(&o.stdout).unwrap();
-        run
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap()
     })
     .clone()
 }
@@ -274,25 +272,32 @@ fn merge_of_the_published_reports_gives_one_page() {
         .filter(|p| p.join("run.json").is_file())
         .collect();
     assert!(!folders.is_empty());
+    let current = rigbench::result::SCHEMA_VERSION;
+    let old: Vec<&PathBuf> = folders
+        .iter()
+        .filter(|f| {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(f.join("run.json")).unwrap())
+                    .unwrap();
+            v["schema_version"].as_u64() != Some(u64::from(current))
+        })
+        .collect();
     let tmp = tempfile::tempdir().unwrap();
     let refs: Vec<&Path> = folders.iter().map(PathBuf::as_path).collect();
     let o = merge(&refs, tmp.path(), &[]);
+    if let Some(first_old) = old.first() {
+        // A published run of an older layout is refused, naming it, until it is re-published.
+        eprintln!("note: {first_old:?} has an older schema_version than {current}: re-publish it");
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("schema_version"), "{}", stderr(&o));
+        return;
+    }
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         fleet_json(tmp.path())["nodes"].as_array().unwrap().len(),
         folders.len()
     );
     assert!(tmp.path().join("fleet.html").is_file());
-    // Re-priced with one rig file, every node has a verdict whatever layout it was published in.
-    let rig = repo().join("fixtures/rigs/cpu-only.toml");
-    let o = merge(&refs, tmp.path(), &["--rig", rig.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let f = fleet_json(tmp.path());
-    assert!(f["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|n| n["profitable"].is_boolean()));
 }
 
 #[test]

@@ -520,3 +520,81 @@ fn directory_is_not_a_file() {
     let err = prepare_err(dir.path(), 2.0);
     assert!(matches!(err, IngestError::NotAFile { .. }), "{err}");
 }
+
+/// Two MPEG-TS files joined with `cat`: the second's timestamps start again near 0. All of it is
+/// segmented, the restart is counted and the warning says what was done.
+#[test]
+fn concatenated_ts_uses_both_parts_and_says_so() {
+    if !have_ffmpeg_cli() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("part.ts");
+    ffmpeg_cli(&[
+        "-i",
+        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "mpegts",
+        part.to_str().unwrap(),
+    ]);
+    let one = std::fs::read(&part).unwrap();
+    let joined = dir.path().join("joined.ts");
+    std::fs::write(&joined, [one.as_slice(), one.as_slice()].concat()).unwrap();
+    let (_w, single) = prepare(&part, 2.0);
+    let (_w2, both) = prepare(&joined, 2.0);
+    assert_eq!(single.info.timestamp_restarts, 0);
+    assert_eq!(both.info.timestamp_restarts, 1, "{:?}", both.warnings);
+    assert_eq!(
+        both.info.video_frames,
+        2 * single.info.video_frames,
+        "every frame used"
+    );
+    let ratio = both.info.duration_seconds / single.info.duration_seconds;
+    assert!((ratio - 2.0).abs() < 0.05, "{ratio}");
+    assert!(both.truncated.is_none(), "{:?}", both.truncated);
+    assert!(
+        both.warnings
+            .iter()
+            .any(|w| w.contains("timestamps restart")),
+        "{:?}",
+        both.warnings
+    );
+    assert_eq!(both.info.packets_left_out, 0);
+}
+
+/// A capture that starts mid-GOP: the lead-in before the first keyframe is not used, counted,
+/// and the file is not called truncated.
+#[test]
+fn ts_capture_starting_mid_gop_is_not_truncated() {
+    if !have_ffmpeg_cli() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ts = dir.path().join("capture.ts");
+    // Start 0.5 s in without re-encoding: the first packets precede the 2-s keyframe.
+    ffmpeg_cli(&[
+        "-i",
+        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
+        "-c",
+        "copy",
+        "-bsf:v",
+        "h264_mp4toannexb",
+        "-f",
+        "mpegts",
+        dir.path().join("whole.ts").to_str().unwrap(),
+    ]);
+    let whole = std::fs::read(dir.path().join("whole.ts")).unwrap();
+    // Cut at a 188-byte packet boundary about a fifth of the way in: mid-GOP.
+    let start = (whole.len() / 5) / 188 * 188;
+    std::fs::write(&ts, &whole[start..]).unwrap();
+    let (_w, p) = prepare(&ts, 2.0);
+    assert!(p.truncated.is_none(), "{:?}", p.truncated);
+    assert!(p.info.lead_in_packets_skipped > 0, "{:?}", p.info);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("mid-GOP")),
+        "{:?}",
+        p.warnings
+    );
+}

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod anvil;
+mod capacity;
 mod chain_contract;
 mod chain_embedded;
 mod chain_rpc;
@@ -11,6 +12,7 @@ mod cli;
 mod cli_keys;
 mod economics;
 mod fleet;
+mod hostile;
 mod ingest;
 mod metering;
 mod payments;

@@ -5,8 +5,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rigbench::economics::Rig;
-use rigbench::metering::inventory::{probe_text, HostInfo};
+use rigbench::metering::inventory::HostInfo;
 use rigbench::metering::power::{self, PowerSampler, Status};
+use rigbench::report::text::probe_text;
 
 fn cpu_only_rig() -> Rig {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rigs/cpu-only.toml");
@@ -51,7 +52,7 @@ fn sampler_with_the_cpu_only_rig_gives_labelled_power() {
     }
     assert!(s.joules_per_output_megapixel.is_some());
     assert!(s.incremental_energy_joules.is_some() || idle.rig_average_watts.is_none());
-    let csv = String::from_utf8(power::samples_csv(&rec)).unwrap();
+    let csv = String::from_utf8(rigbench::report::csv::power_csv(&rec)).unwrap();
     let header = csv.lines().next().unwrap();
     assert!(
         header.starts_with("t_seconds,") && header.contains("rig_watts"),
@@ -78,7 +79,7 @@ fn with_no_model_and_no_sensor_power_is_unknown() {
 #[test]
 fn inventory_and_probe_text() {
     let host = HostInfo::detect();
-    let text = probe_text(&host);
+    let text = probe_text(&host, &rigbench::transcode::capabilities());
     println!("{text}");
     assert!(text.contains("cpu:") && text.contains("nvml:"));
     if host.gpus.is_empty() {

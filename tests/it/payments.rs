@@ -188,6 +188,7 @@ fn funded_view() -> SenderView {
             withdraw_round: U256::ZERO,
         },
         active_set_size: U256::from(10u64),
+        ..SenderView::default()
     }
 }
 
@@ -393,23 +394,26 @@ fn replayed_nonce_and_nonce_limit() {
 #[test]
 fn expired_parameters_are_rejected() {
     let s = setup();
-    let p = payment(
-        s.sender.address(),
-        &s.params,
-        vec![signed(&s.sender, &s.params, 1)],
-    );
+    // Each payment its own nonce: an expired ticket's nonce still counts as seen.
+    let p = |nonce| {
+        payment(
+            s.sender.address(),
+            &s.params,
+            vec![signed(&s.sender, &s.params, nonce)],
+        )
+    };
     // Issued at block 100, expiring at 140.
     assert_eq!(
-        only_reason(&s.recipient, &p, 140, &funded_view()),
+        only_reason(&s.recipient, &p(1), 140, &funded_view()),
         reason::EXPIRED
     );
     assert_eq!(
-        only_reason(&s.recipient, &p, 1_000, &funded_view()),
+        only_reason(&s.recipient, &p(2), 1_000, &funded_view()),
         reason::EXPIRED
     );
     assert_eq!(
         s.recipient
-            .receive_payment(0, &p, 139, &funded_view())
+            .receive_payment(0, &p(3), 139, &funded_view())
             .unwrap()
             .valid,
         1
@@ -477,6 +481,7 @@ fn sender_without_funds_gets_no_parameters_and_no_credit() {
     let broke = SenderView {
         funds: SenderFunds::default(),
         active_set_size: U256::from(10u64),
+        ..SenderView::default()
     };
     let err = s
         .recipient
@@ -546,6 +551,7 @@ fn quick_retry() -> RetryPolicy {
     RetryPolicy {
         tries: 3,
         initial_backoff: Duration::from_millis(5),
+        ..RetryPolicy::default()
     }
 }
 
@@ -804,6 +810,8 @@ fn winners_are_persisted_before_acknowledgement_and_redeemed() {
     let mut cfg = run_cfg(dir.path());
     // Face value capped at 4 × EV: each ticket wins with probability 1/4.
     cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(4u64));
+    // go-livepeer refuses face values below txCost: price gas at 1 wei so these are not.
+    cfg.redeem_gas_price_wei = U256::from(1u64);
     let run = PaymentRun::start(cfg, Box::new(chain.clone()), 1).unwrap();
     let mut payer = run.session(0).unwrap();
     let q = RedemptionQueue::open(dir.path()).unwrap();
@@ -839,6 +847,8 @@ fn chain_down_at_the_end_keeps_winners_pending_for_the_next_run() {
     let chain = MockChain::new();
     let mut cfg = run_cfg(dir.path());
     cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(2u64));
+    // go-livepeer refuses face values below txCost: price gas at 1 wei so these are not.
+    cfg.redeem_gas_price_wei = U256::from(1u64);
     let sender = Key::from_bytes(&[5; 32]).unwrap();
     cfg.sender_keys = vec![sender.clone()];
     // The redeemer shares the chain; take it down before any winner can be redeemed.
@@ -961,6 +971,8 @@ fn embedded_chain_run_measures_real_gas() {
         .unwrap();
     let mut cfg = run_cfg(dir.path());
     cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(3u64));
+    // go-livepeer refuses face values below txCost: price gas at 1 wei so these are not.
+    cfg.redeem_gas_price_wei = U256::from(1u64);
     let run = PaymentRun::start(cfg, Box::new(chain), 1).unwrap();
     let mut payer = run.session(0).unwrap();
     let mut winners = 0;
@@ -1032,6 +1044,8 @@ fn sigkill_child() {
 fn sigkill_cfg(dir: &std::path::Path) -> PaymentsConfig {
     let mut cfg = run_cfg(dir);
     cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(2u64));
+    // go-livepeer refuses face values below txCost: price gas at 1 wei so these are not.
+    cfg.redeem_gas_price_wei = U256::from(1u64);
     cfg.recipient_key = Some(Key::from_bytes(&[0x21; 32]).unwrap());
     cfg.sender_keys = vec![Key::from_bytes(&[0x22; 32]).unwrap()];
     cfg

@@ -44,12 +44,15 @@ fn node_stopped_mid_run_keeps_winners_pending_until_redeem() {
     let mut cfg = PaymentsConfig::new(data.clone());
     // Win probability 1/2 so a short run draws winners; modest funds from anvil's operator.
     cfg.max_face_value_wei = Some(cfg.ticket_ev_wei * U256::from(2u64));
+    // go-livepeer refuses face values below txCost: price gas at 1 wei so these are not.
+    cfg.redeem_gas_price_wei = U256::from(1u64);
     cfg.sender_deposit_wei = U256::from(10u64).pow(U256::from(17u64));
     cfg.sender_reserve_wei = U256::from(10u64).pow(U256::from(17u64));
     cfg.recipient_key = Some(Key::from_hex(ANVIL_KEY).unwrap());
     cfg.redeem_retry = RetryPolicy {
         tries: 2,
         initial_backoff: Duration::from_millis(20),
+        ..RetryPolicy::default()
     };
     let run = PaymentRun::start(cfg, Box::new(chain), 1).unwrap();
     let mut payer = run.session(0).unwrap();

@@ -46,7 +46,8 @@ fn defaults() {
     let r = Rig::parse(VALID, "test").unwrap();
     assert_eq!(r.power.psu_efficiency, 0.90);
     assert_eq!(r.power.rest_of_system_watts, 0.0);
-    assert_eq!(r.fees.fee_share, 1.0);
+    assert_eq!(r.staking.fee_share, 0.0);
+    assert!(r.fees.auto_adjust_price);
     assert_eq!(r.chain.chain, ChainKind::Arbitrum);
     assert_eq!(r.utilisation.share_sold, 1.0);
     let cfg = r.power_config(100);
@@ -121,8 +122,48 @@ fn bad_rig_files_name_the_key() {
         ),
         (
             "price_per_pixel_wei = 1000",
-            "price_per_pixel_wei = 1000\nfee_share = 1.5",
-            "`fees.fee_share` = 1.5",
+            "price_per_pixel_wei = 1000\nfee_share = 0.85",
+            "`fees.fee_share` is no longer a rig key: its meaning was inverted",
+        ),
+        (
+            "price_per_pixel_wei = 1000",
+            "price_per_pixel_wei = 1000.5",
+            "`fees.price_per_pixel_wei` = 1000.5: must be a whole number of wei",
+        ),
+        (
+            "[chain]",
+            "[staking]\nfee_share = 1.5\n[chain]",
+            "`staking.fee_share` = 1.5: is absurd",
+        ),
+        (
+            "[chain]",
+            "[staking]\nreward_cut = -0.1\n[chain]",
+            "`staking.reward_cut` = -0.1: must not be negative",
+        ),
+        (
+            "[chain]",
+            "[staking]\nown_stake_lpt = 500\ntotal_stake_lpt = 100\nlpt_usd = 6\n[chain]",
+            "`staking.own_stake_lpt` = 500: is larger than staking.total_stake_lpt 100",
+        ),
+        (
+            "[chain]",
+            "[staking]\nown_stake_lpt = 500\n[chain]",
+            "missing key `staking.lpt_usd`",
+        ),
+        (
+            "[chain]",
+            "[protocol]\ntotal_supply_lpt = -5\n[chain]",
+            "`protocol.total_supply_lpt` = -5: must not be negative",
+        ),
+        (
+            "[chain]",
+            "[protocol]\ninflation_per_round = -0.001\n[chain]",
+            "`protocol.inflation_per_round` = -0.001: must not be negative",
+        ),
+        (
+            "[chain]",
+            "[staking]\nown_stake_lpt = 1\nlpt_usd = 6\n[protocol]\ntotal_active_stake_lpt = 0.5\n[chain]",
+            "`staking.total_stake_lpt` = 1: is larger than protocol.total_active_stake_lpt 0.5",
         ),
         (
             "price_per_pixel_wei = 1000",
@@ -219,7 +260,10 @@ fn set_overrides_and_rechecks() {
         ("nosuch.key=1", "unknown key `nosuch.key`"),
         ("power.psu_efficiency=1.5", "`power.psu_efficiency` = 1.5"),
         ("power.electricity_usd_per_kwh=11", "is absurd"),
-        ("fees.fee_share=2", "`fees.fee_share` = 2"),
+        ("fees.fee_share=0.85", "its meaning was inverted"),
+        ("staking.fee_share=2", "`staking.fee_share` = 2"),
+        ("staking.own_stake_lpt=100", "missing key `staking.lpt_usd`"),
+        ("fees.price_per_pixel_wei=0.5", "whole number of wei"),
         ("power.components.3.idle_watts=1", "has no item 3"),
         ("power.components=1", "section or list"),
         ("power.electricity_usd_per_kwh", "no `=`"),

@@ -35,6 +35,11 @@ use serde::{Deserialize, Serialize};
 use self::model::{ComponentKind, DeclaredComponent};
 use super::MeteringError;
 
+/// Shortest sampling interval the sampler keeps up with (reading NVML and RAPL takes ~1 ms).
+pub const MIN_INTERVAL_MS: u64 = 10;
+/// Longest sampling interval (a minute; a slower one cannot follow a run's load).
+pub const MAX_INTERVAL_MS: u64 = 60_000;
+
 /// How the sampler is set up. `Default` reads every sensor it finds and declares nothing.
 #[derive(Debug, Clone)]
 pub struct PowerConfig {
@@ -492,7 +497,7 @@ impl PowerSampler {
 }
 
 fn check_config(cfg: &PowerConfig) -> Result<(), MeteringError> {
-    if !(10..=60_000).contains(&cfg.interval_ms) {
+    if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&cfg.interval_ms) {
         return Err(MeteringError::BadInterval {
             interval_ms: cfg.interval_ms,
         });
@@ -787,10 +792,10 @@ pub fn summarize(
     }
 }
 
-/// Stream-hours of a run: source seconds summed over sessions, in hours (one live stream for one
+/// Stream-hours of a run from its source seconds summed over sessions (one live stream for one
 /// hour is one stream-hour).
-pub fn stream_hours(summary: &crate::result::Summary) -> f64 {
-    summary.source_seconds.max(0.0) / 3600.0
+pub fn stream_hours(stream_seconds: f64) -> f64 {
+    stream_seconds.max(0.0) / 3600.0
 }
 
 /// The rig at rest for `seconds` (or until `stop` is set): the baseline `--idle-seconds`
@@ -857,177 +862,28 @@ pub fn idle_from_recording(rec: &PowerRecording, interrupted: bool) -> IdleBasel
     }
 }
 
-impl PowerSummary {
-    /// Label/value rows for the terminal and Markdown tables; every figure says whether it is
-    /// measured or estimated, and unknown power says why.
-    pub fn table_rows(&self) -> Vec<(String, String)> {
-        let mut rows = Vec::new();
-        for s in &self.sources {
-            let watts = match (s.average_watts, s.peak_watts) {
-                (Some(a), Some(p)) => format!("{a:.1} W average, {p:.1} W peak"),
-                (Some(a), None) => format!("{a:.1} W average"),
-                _ => "unknown".to_string(),
-            };
-            let method = match s.energy_method {
-                EnergyMethod::EnergyCounter => "energy counter",
-                EnergyMethod::IntegratedPower => "integrated power",
-                EnergyMethod::ModelUtilisation => "declared model × utilisation",
-            };
-            rows.push((
-                format!("power {} ({})", s.device, s.status.as_str()),
-                format!("{watts}, {:.0} J ({}, {method})", s.energy_joules, s.sensor),
-            ));
-        }
-        for u in &self.unknown_components {
-            rows.push(("power unknown".to_string(), u.clone()));
-        }
-        match &self.rig {
-            Some(r) => rows.push((
-                format!("power whole rig ({})", r.status.as_str()),
-                format!(
-                    "{:.1} W average, {:.1} W peak, {:.0} J over {:.1} s ({} samples)",
-                    r.average_watts,
-                    r.peak_watts,
-                    r.energy_joules,
-                    self.duration_seconds,
-                    self.sample_count
-                ),
-            )),
-            None => rows.push((
-                "power whole rig".to_string(),
-                format!(
-                    "unknown: {}",
-                    self.rig_unknown_reason.as_deref().unwrap_or("no reading")
-                ),
-            )),
-        }
-        let label = self
-            .status
-            .map(|s| format!(" ({})", s.as_str()))
-            .unwrap_or_default();
-        if let Some(i) = &self.idle {
-            rows.push((
-                format!(
-                    "power at idle{}",
-                    i.status
-                        .map(|s| format!(" ({})", s.as_str()))
-                        .unwrap_or_default()
-                ),
-                match i.rig_average_watts {
-                    Some(w) => format!("{w:.1} W over {:.1} s", i.seconds),
-                    None => format!(
-                        "unknown{}",
-                        i.note
-                            .as_deref()
-                            .map(|n| format!(": {n}"))
-                            .unwrap_or_default()
-                    ),
-                },
-            ));
-        }
-        if let Some(e) = self.incremental_energy_joules {
-            rows.push((format!("energy above idle{label}"), format!("{e:.0} J")));
-        }
-        if let Some(j) = self.joules_per_output_megapixel {
-            rows.push((
-                format!("energy per output megapixel{label}"),
-                format!("{j:.3} J"),
-            ));
-        }
-        if let Some(j) = self.joules_per_stream_hour {
-            rows.push((
-                format!("energy per stream-hour{label}"),
-                format!("{:.1} Wh", j / 3600.0),
-            ));
-        }
-        rows
+impl PowerRecording {
+    /// Whether the whole rig's watts are known for this recording: every component read or
+    /// modelled, a CPU among them.
+    pub fn rig_known(&self) -> bool {
+        self.unknown_components.is_empty()
+            && self.devices.iter().any(|d| d.kind == ComponentKind::Cpu)
     }
-}
 
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
+    /// Whether any device's figure is the declared model's estimate.
+    pub fn any_estimated(&self) -> bool {
+        self.devices.iter().any(|d| d.status == Status::Estimated)
+    }
 
-/// `power.csv`: one row per sample. Columns are `t_seconds`, then per device `<dev>_watts` (or
-/// `<dev>_watts_estimated`), `<dev>_energy_joules` (counter, where the device has one),
-/// `<dev>_utilisation_percent`, and for GPUs their telemetry; then `rig_watts` (or
-/// `rig_watts_estimated`; empty where unknown).
-pub fn samples_csv(rec: &PowerRecording) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["t_seconds".to_string()];
-    for d in &rec.devices {
-        let est = if d.status == Status::Estimated {
-            "_estimated"
-        } else {
-            ""
-        };
-        header.push(format!("{}_watts{est}", d.device));
-        header.push(format!("{}_energy_joules", d.device));
-        header.push(format!("{}_utilisation_percent", d.device));
-        if d.kind == ComponentKind::Gpu && d.sensor == "nvml" {
-            for col in [
-                "encoder_utilisation_percent",
-                "decoder_utilisation_percent",
-                "encoder_sessions",
-                "encoder_average_fps",
-                "sm_clock_mhz",
-                "video_clock_mhz",
-                "temperature_celsius",
-                "throttle_reasons",
-            ] {
-                header.push(format!("{}_{col}", d.device));
-            }
+    /// The whole rig's wall watts at one sample; None where the rig is not known or a reading is
+    /// missing.
+    pub fn rig_watts(&self, sample: &PowerSample) -> Option<f64> {
+        if !self.rig_known() {
+            return None;
         }
+        sample_components_watts(sample)
+            .map(|w| wall_watts(w, self.rest_of_system_watts, self.psu_efficiency))
     }
-    let rig_known = rec.unknown_components.is_empty()
-        && rec.devices.iter().any(|d| d.kind == ComponentKind::Cpu);
-    let rig_est = rec.devices.iter().any(|d| d.status == Status::Estimated);
-    header.push(if rig_est {
-        "rig_watts_estimated".into()
-    } else {
-        "rig_watts".into()
-    });
-    let _ = w.write_record(&header);
-    for s in &rec.samples {
-        let mut row = vec![format!("{:.3}", s.t_seconds)];
-        for (d, r) in rec.devices.iter().zip(&s.readings) {
-            row.push(r.power_watts.map(|v| format!("{v:.3}")).unwrap_or_default());
-            row.push(
-                r.energy_counter_joules
-                    .map(|v| format!("{v:.3}"))
-                    .unwrap_or_default(),
-            );
-            row.push(
-                r.utilisation_percent
-                    .map(|v| format!("{v:.1}"))
-                    .unwrap_or_default(),
-            );
-            if d.kind == ComponentKind::Gpu && d.sensor == "nvml" {
-                let g = r.gpu.clone().unwrap_or_default();
-                row.push(opt(g.encoder_utilisation_percent));
-                row.push(opt(g.decoder_utilisation_percent));
-                row.push(opt(g.encoder_sessions));
-                row.push(opt(g.encoder_average_fps));
-                row.push(opt(g.sm_clock_mhz));
-                row.push(opt(g.video_clock_mhz));
-                row.push(opt(g.temperature_celsius));
-                row.push(g.throttle_reasons.map(|v| v.join("|")).unwrap_or_default());
-            }
-        }
-        let rig = if rig_known {
-            sample_components_watts(s).map(|w| {
-                format!(
-                    "{:.3}",
-                    wall_watts(w, rec.rest_of_system_watts, rec.psu_efficiency)
-                )
-            })
-        } else {
-            None
-        };
-        row.push(rig.unwrap_or_default());
-        let _ = w.write_record(&row);
-    }
-    w.into_inner().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ fn summary_whole_rig_idle_and_ratios() {
     assert!((s.joules_per_stream_hour.unwrap() - 100_000.0).abs() < 1e-6);
     assert!((s.incremental_joules_per_stream_hour.unwrap() - 50_000.0).abs() < 1e-6);
 
-    let rows = s.table_rows();
+    let rows = crate::report::sections::power_rows(&s);
     assert!(
         rows.contains(&(
             "power cpu (estimated)".to_string(),
@@ -256,7 +256,7 @@ fn summary_whole_rig_idle_and_ratios() {
         "{rows:?}"
     );
 
-    let csv = String::from_utf8(samples_csv(&rec)).unwrap();
+    let csv = String::from_utf8(crate::report::csv::power_csv(&rec)).unwrap();
     let header = csv.lines().next().unwrap();
     assert_eq!(
         header,
@@ -286,7 +286,7 @@ fn no_sensor_and_no_model_is_unknown_never_zero() {
         .as_deref()
         .unwrap_or_default()
         .contains("cpu"));
-    let rows = s.table_rows();
+    let rows = crate::report::sections::power_rows(&s);
     assert!(
         rows.iter()
             .any(|(l, v)| l == "power whole rig" && v.starts_with("unknown: ")),
@@ -299,7 +299,7 @@ fn no_sensor_and_no_model_is_unknown_never_zero() {
         vec!["cpu: none".into()],
     );
     assert_eq!(summarize(&gpu_only, None, 0, 0.0).rig, None);
-    let csv = String::from_utf8(samples_csv(&rec)).unwrap();
+    let csv = String::from_utf8(crate::report::csv::power_csv(&rec)).unwrap();
     assert!(
         csv.lines().nth(1).unwrap().ends_with(','),
         "rig watts empty, not 0: {csv}"

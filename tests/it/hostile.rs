@@ -1,0 +1,679 @@
+//! A hostile user's inputs through the real binary: every flag at 0, negative, huge or garbage;
+//! files empty, truncated, a directory or garbage; stdout full, closed or a closed pipe. Each case
+//! asserts the exit code (never 101, the panic code), a message naming the flag or file, and that
+//! nothing was written outside the out-dir (each case runs in a fresh working folder, and a
+//! refused run leaves no out-dir behind). Most cases fail before any transcode, so this is fast.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rigbench");
+const U64_MAX: &str = "18446744073709551615";
+/// 2^256: one more than the largest uint256.
+const TWO_256: &str =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+const ADDR: &str = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf";
+const HASH: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
+
+fn manifest(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// A fresh working folder with the inputs the cases refer to by name.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new() -> Work {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("empty"), "").unwrap();
+        std::fs::write(
+            d.join("garbage"),
+            b"\x00\xffnot media, not json, not toml [[[",
+        )
+        .unwrap();
+        std::fs::create_dir(d.join("folder")).unwrap();
+        let clip = std::fs::read(manifest("fixtures/bbb_720p25_5s_gop2.mp4")).unwrap();
+        std::fs::write(d.join("truncated.mp4"), &clip[..clip.len().min(4096)]).unwrap();
+        std::fs::write(d.join("cut.json"), r#"[{"name":"x","width":320,"#).unwrap();
+        let ladder = |name: &str, extra: &str| {
+            format!(r#"[{{"name":{name},"width":320,"height":180,"bitrate":300000{extra}}}]"#)
+        };
+        let ladders = [
+            ("traversal.json", ladder(r#""../../x""#, "")),
+            ("absolute.json", ladder(r#""/tmp/x""#, "")),
+            ("slash.json", ladder(r#""a/b""#, "")),
+            ("nul.json", ladder(r#""a\u0000b""#, "")),
+            ("dot.json", ladder(r#"".""#, "")),
+            (
+                "bitrate1.json",
+                r#"[{"name":"x","width":320,"height":180,"bitrate":1}]"#.into(),
+            ),
+            (
+                "bitrate1e14.json",
+                r#"[{"name":"x","width":320,"height":180,"bitrate":100000000000000}]"#.into(),
+            ),
+            ("gop.json", ladder(r#""x""#, r#","gop":"1e308""#)),
+            (
+                "twice.json",
+                r#"[{"name":"a","width":320,"height":180,"bitrate":300000},
+                    {"name":"a","width":640,"height":360,"bitrate":900000}]"#
+                    .into(),
+            ),
+        ];
+        for (name, text) in ladders {
+            std::fs::write(d.join(name), text).unwrap();
+        }
+        std::fs::create_dir(d.join("held")).unwrap();
+        std::fs::write(d.join("held/run.json"), "{}").unwrap();
+        std::fs::create_dir(d.join("stranger")).unwrap();
+        std::fs::write(d.join("stranger/thesis.tex"), "mine").unwrap();
+        Work { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Every path under the folder.
+    fn listing(&self) -> BTreeSet<PathBuf> {
+        fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                out.insert(e.path());
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path(), out);
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(self.path(), &mut out);
+        out
+    }
+}
+
+/// `rigbench ARGS` in `work`, `{}` in an argument replaced by the working folder.
+fn rigbench(work: &Work, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(work.path());
+    c.args(
+        args.iter()
+            .map(|a| a.replace("{}", &work.path().display().to_string())),
+    );
+    c.env_remove("RIGBENCH_PRIVATE_KEY");
+    c.env_remove("RIGBENCH_KEYSTORE_PASSWORD");
+    c
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A refused `rigbench run` with `--out-dir {}/out` and these flags.
+fn run_case(flags: &[&'static str]) -> Vec<&'static str> {
+    let mut v = vec!["run", "--out-dir", "{}/out", "--quiet"];
+    v.extend_from_slice(flags);
+    v
+}
+
+#[test]
+fn bad_flags_and_files_are_usage_errors_naming_what_is_wrong() {
+    let no_pay = "--no-payments";
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        // Numbers: 0, negative, huge, garbage.
+        (
+            run_case(&[no_pay, "--idle-seconds", U64_MAX]),
+            &["--idle-seconds", "3600"],
+        ),
+        (
+            run_case(&[no_pay, "--session-delay", U64_MAX]),
+            &["--session-delay", "3600000"],
+        ),
+        (
+            run_case(&[no_pay, "--concurrent-sessions", "100000"]),
+            &["--concurrent-sessions", "1000"],
+        ),
+        (
+            run_case(&[no_pay, "--concurrent-sessions", "0"]),
+            &["--concurrent-sessions"],
+        ),
+        (
+            run_case(&[no_pay, "--concurrent-sessions", "-1"]),
+            &["--concurrent-sessions"],
+        ),
+        (
+            run_case(&[no_pay, "--concurrent-sessions", "many"]),
+            &["--concurrent-sessions"],
+        ),
+        (
+            run_case(&[no_pay, "--segment-seconds", "0"]),
+            &["--segment-seconds"],
+        ),
+        (
+            run_case(&[no_pay, "--segment-seconds", "-2"]),
+            &["--segment-seconds"],
+        ),
+        (
+            run_case(&[no_pay, "--segment-seconds", "NaN"]),
+            &["--segment-seconds"],
+        ),
+        (
+            run_case(&[no_pay, "--segment-seconds", "inf"]),
+            &["--segment-seconds"],
+        ),
+        (
+            run_case(&[no_pay, "--segment-seconds", "1e308"]),
+            &["--segment-seconds", "600"],
+        ),
+        (run_case(&[no_pay, "--loop", "0"]), &["--loop"]),
+        (
+            run_case(&[no_pay, "--loop", "4294967295"]),
+            &["--loop", "10000"],
+        ),
+        (run_case(&[no_pay, "--repeat", "0"]), &["--repeat"]),
+        (
+            run_case(&[no_pay, "--repeat", "4294967295"]),
+            &["--repeat", "1000"],
+        ),
+        (
+            run_case(&[no_pay, "--power-interval", "5"]),
+            &["--power-interval", "10"],
+        ),
+        (
+            run_case(&[no_pay, "--power-interval", "0"]),
+            &["--power-interval"],
+        ),
+        (
+            run_case(&[no_pay, "--power-interval", U64_MAX]),
+            &["--power-interval", "60000"],
+        ),
+        (run_case(&[no_pay, "--segs", "-1"]), &["--segs"]),
+        (run_case(&[no_pay, "--nvidia", "0,0"]), &["--nvidia"]),
+        (
+            run_case(&[no_pay, "--backend", "cpu", "--nvidia", "0"]),
+            &["--nvidia"],
+        ),
+        // Money flags.
+        (
+            run_case(&["--price-per-pixel", "1.5"]),
+            &["--price-per-pixel", "not a whole number"],
+        ),
+        (
+            run_case(&["--price-per-pixel", "-1"]),
+            &["--price-per-pixel"],
+        ),
+        (
+            run_case(&["--price-per-pixel", TWO_256]),
+            &["--price-per-pixel", "larger than uint256"],
+        ),
+        (
+            run_case(&["--price-per-pixel", "100000000000000000000"]),
+            &["--price-per-pixel", "bound"],
+        ),
+        (
+            run_case(&["--price-per-pixel", "0x"]),
+            &["--price-per-pixel"],
+        ),
+        (run_case(&["--ticket-ev", "0"]), &["--ticket-ev"]),
+        (run_case(&["--ticket-ev", "0X"]), &["--ticket-ev"]),
+        (
+            run_case(&["--redeem-gas-price", "NaN"]),
+            &["--redeem-gas-price"],
+        ),
+        (
+            run_case(&["--redeem-gas-price", "-1"]),
+            &["--redeem-gas-price"],
+        ),
+        (
+            run_case(&["--redeem-gas-price", "1e300"]),
+            &["--redeem-gas-price"],
+        ),
+        (
+            run_case(&["--sender-deposit", TWO_256]),
+            &["--sender-deposit", "uint256"],
+        ),
+        (
+            run_case(&["--sender-reserve", "1e18"]),
+            &["--sender-reserve"],
+        ),
+        // Flags the mode ignores.
+        (
+            run_case(&["--keystore", "{}/empty"]),
+            &["--keystore", "--chain rpc"],
+        ),
+        (run_case(&["--broker", ADDR]), &["--broker", "--chain rpc"]),
+        (
+            run_case(&[no_pay, "--price-per-pixel", "5"]),
+            &["--price-per-pixel", "--no-payments"],
+        ),
+        (
+            run_case(&[no_pay, "--data-dir", "{}/pay"]),
+            &["--data-dir", "--no-payments"],
+        ),
+        (
+            run_case(&["--set", "power.electricity_usd_per_kwh=1"]),
+            &["--set", "--rig"],
+        ),
+        (run_case(&["--chain", "rpc"]), &["--chain-rpc"]),
+        // Ladders.
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/folder"]),
+            &["--transcoding-options", "directory"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/empty"]),
+            &["--transcoding-options"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/garbage"]),
+            &["--transcoding-options"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/cut.json"]),
+            &["cut.json"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/missing.json"]),
+            &["missing.json"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "P9000p"]),
+            &["P9000p"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/traversal.json"]),
+            &["../../x", "name"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/absolute.json"]),
+            &["/tmp/x", "name"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/slash.json"]),
+            &["a/b", "name"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/nul.json"]),
+            &["name"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/dot.json"]),
+            &["name"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/twice.json"]),
+            &["\"a\"", "twice"],
+        ),
+        (
+            run_case(&[
+                no_pay,
+                "--transcoding-options",
+                "P240p30fps16x9,P240p30fps16x9",
+            ]),
+            &["twice"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/bitrate1.json"]),
+            &["bitrate", "10000"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/bitrate1e14.json"]),
+            &["bitrate", "800000000"],
+        ),
+        (
+            run_case(&[no_pay, "--transcoding-options", "{}/gop.json"]),
+            &["gop", "3600"],
+        ),
+        // Files: empty, truncated, a directory, garbage.
+        (run_case(&[no_pay, "--in", "{}/empty"]), &["empty"]),
+        (run_case(&[no_pay, "--in", "{}/garbage"]), &["garbage"]),
+        (
+            run_case(&[no_pay, "--in", "{}/folder"]),
+            &["--in", "folder"],
+        ),
+        (
+            run_case(&[no_pay, "--in", "{}/truncated.mp4"]),
+            &["truncated.mp4"],
+        ),
+        (
+            run_case(&[no_pay, "--in", "{}/missing.mp4"]),
+            &["missing.mp4"],
+        ),
+        (run_case(&[no_pay, "--rig", "{}/empty"]), &["rig file"]),
+        (
+            run_case(&[no_pay, "--rig", "{}/folder"]),
+            &["rig file", "folder"],
+        ),
+        (
+            run_case(&[no_pay, "--rig", "{}/garbage"]),
+            &["rig file", "garbage"],
+        ),
+        (
+            run_case(&["--data-dir", "{}/empty"]),
+            &["--data-dir", "not a directory"],
+        ),
+        (
+            run_case(&["--data-dir", "{}/empty/below"]),
+            &["--data-dir", "not a directory"],
+        ),
+        (
+            vec!["run", "--quiet", no_pay, "--out-dir", "{}/empty"],
+            &["--out-dir", "not a directory"],
+        ),
+        (
+            vec!["run", "--quiet", no_pay, "--out-dir", "{}/held"],
+            &["--out-dir", "already holds a run", "--force"],
+        ),
+        (
+            vec![
+                "run",
+                "--quiet",
+                no_pay,
+                "--force",
+                "--out-dir",
+                "{}/stranger",
+            ],
+            &["--force", "does not look like"],
+        ),
+        // The other subcommands.
+        (
+            vec!["economics", "--run", "{}/empty", "--rig", "{}/garbage"],
+            &["--run"],
+        ),
+        (
+            vec!["economics", "--run", "{}/folder", "--rig", "{}/garbage"],
+            &["--run"],
+        ),
+        (
+            vec!["economics", "--run", "{}/garbage", "--rig", "{}/garbage"],
+            &["--run"],
+        ),
+        (vec!["redeem", "--data-dir", "{}/missing"], &["--data-dir"]),
+        (vec!["redeem", "--data-dir", "{}/folder"], &["--data-dir"]),
+        (
+            vec![
+                "redeem",
+                "--data-dir",
+                "{}/folder",
+                "--keystore",
+                "{}/empty",
+            ],
+            &["--keystore"],
+        ),
+        (
+            vec![
+                "ticket",
+                "wins",
+                "--sig",
+                "0x0102",
+                "--recipient-rand",
+                "1",
+                "--win-prob",
+                "1",
+            ],
+            &["--sig", "2 bytes", "65 bytes"],
+        ),
+        (
+            vec![
+                "ticket",
+                "wins",
+                "--sig",
+                "zz",
+                "--recipient-rand",
+                "1",
+                "--win-prob",
+                "1",
+            ],
+            &["--sig"],
+        ),
+        (
+            vec![
+                "ticket",
+                "wins",
+                "--sig",
+                "0x11",
+                "--recipient-rand",
+                "1",
+                "--win-prob",
+                TWO_256,
+            ],
+            &["--sig"],
+        ),
+        (
+            vec![
+                "ticket",
+                "hash",
+                "--recipient",
+                ADDR,
+                "--sender",
+                ADDR,
+                "--face-value",
+                TWO_256,
+                "--win-prob",
+                "1",
+                "--sender-nonce",
+                "1",
+                "--recipient-rand-hash",
+                HASH,
+            ],
+            &["--face-value", "larger than uint256"],
+        ),
+        (
+            vec![
+                "ticket",
+                "hash",
+                "--recipient",
+                ADDR,
+                "--sender",
+                ADDR,
+                "--face-value",
+                "1",
+                "--win-prob",
+                "1",
+                "--sender-nonce",
+                "4294967296",
+                "--recipient-rand-hash",
+                HASH,
+            ],
+            &["--sender-nonce"],
+        ),
+        (
+            vec![
+                "ticket",
+                "hash",
+                "--recipient",
+                "0x12",
+                "--sender",
+                ADDR,
+                "--face-value",
+                "1",
+                "--win-prob",
+                "1",
+                "--sender-nonce",
+                "1",
+                "--recipient-rand-hash",
+                HASH,
+            ],
+            &["--recipient"],
+        ),
+        (
+            vec!["ticket", "sign", "--hash", HASH],
+            &["RIGBENCH_PRIVATE_KEY"],
+        ),
+        (vec!["ticket", "sign", "--hash", "0x01"], &["--hash"]),
+        (
+            vec![
+                "ticket", "verify", "--hash", HASH, "--sig", "0x", "--signer", "nobody",
+            ],
+            &["--signer"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (args, needles) in &cases {
+        let work = Work::new();
+        let before = work.listing();
+        let o = rigbench(&work, args).output().expect("rigbench runs");
+        let err = text(&o);
+        let code = o.status.code();
+        let mut why = Vec::new();
+        if code != Some(2) {
+            why.push(format!("exit {code:?}, want 2"));
+        }
+        if err.contains("panicked") || code == Some(101) {
+            why.push("panicked".to_string());
+        }
+        for n in needles.iter() {
+            let n = n.replace("{}", &work.path().display().to_string());
+            if !err.contains(&n) {
+                why.push(format!("stderr lacks {n:?}"));
+            }
+        }
+        let after = work.listing();
+        let new: Vec<_> = after.difference(&before).collect();
+        if !new.is_empty() {
+            why.push(format!("left files behind: {new:?}"));
+        }
+        if !why.is_empty() {
+            failures.push(format!("{args:?}: {}\n  stderr: {err}", why.join("; ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} hostile cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn bad_input_on_the_default_out_dir_leaves_no_empty_run_folder() {
+    let work = Work::new();
+    let o = rigbench(
+        &work,
+        &["run", "--quiet", "--no-payments", "--in", "{}/garbage"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        !work.path().join("reports").exists(),
+        "a refused run leaves no reports/runs/<stamp>/"
+    );
+}
+
+/// `cmd` with stdout sent to /dev/full.
+fn to_dev_full(mut cmd: Command) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    cmd.stdout(full).stderr(Stdio::piped()).output().unwrap()
+}
+
+const WINS: &[&str] = &["ticket", "wins", "--recipient-rand", "5", "--win-prob", "1"];
+
+fn wins_args() -> Vec<String> {
+    let mut a: Vec<String> = WINS.iter().map(|s| s.to_string()).collect();
+    a.extend(["--sig".to_string(), format!("0x{}", "11".repeat(65))]);
+    a
+}
+
+#[test]
+fn a_full_stdout_is_an_error_never_a_panic_or_exit_0() {
+    let work = Work::new();
+    let wins = wins_args();
+    let wins: Vec<&str> = wins.iter().map(String::as_str).collect();
+    let hash = [
+        "ticket",
+        "hash",
+        "--recipient",
+        ADDR,
+        "--sender",
+        ADDR,
+        "--face-value",
+        "0X10",
+        "--win-prob",
+        "1",
+        "--sender-nonce",
+        "1",
+        "--recipient-rand-hash",
+        HASH,
+    ];
+    let cases: Vec<&[&str]> = vec![&["probe"], &["probe", "--json"], &wins, &hash];
+    for args in cases {
+        let o = to_dev_full(rigbench(&work, args));
+        let err = text(&o);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.contains("stdout"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_or_stdout_ends_quietly() {
+    let work = Work::new();
+    let wins = wins_args();
+    let wins: Vec<&str> = wins.iter().map(String::as_str).collect();
+    for args in [&["probe"][..], &wins] {
+        // The reading end is closed before rigbench writes: its write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = rigbench(&work, args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: quiet, got {err}");
+    }
+    // Descriptor 1 closed altogether: Rust's runtime puts /dev/null there before main, so
+    // this is `> /dev/null`: no panic, and no file rigbench opens takes descriptor 1.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec '{BIN}' probe >&-"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+}
+
+#[test]
+fn run_json_to_a_full_stdout_fails_and_keeps_the_results() {
+    let work = Work::new();
+    let args = [
+        "run",
+        "--json",
+        "--no-payments",
+        "--no-live",
+        "--segs",
+        "1",
+        "--transcoding-options",
+        "P144p30fps16x9",
+        "--out-dir",
+        "{}/out",
+    ];
+    let o = to_dev_full(rigbench(&work, &args));
+    let err = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("stdout") && err.contains("results are in"),
+        "{err}"
+    );
+    assert!(work.path().join("out/run.json").is_file());
+    // The same out-dir again: refused, the first run kept; with --force, replaced.
+    let again = rigbench(&work, &args).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    let mut forced: Vec<&str> = args.to_vec();
+    forced.push("--force");
+    let o = rigbench(&work, &forced).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("run.json on stdout");
+    assert_eq!(j["summary"]["total_segments"], 1);
+}
