@@ -301,6 +301,51 @@ fn merge_of_the_published_reports_gives_one_page() {
 }
 
 #[test]
+fn merge_reads_a_capacity_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = tmp.path().join("task-0-a");
+    let rig = repo().join("fixtures/rigs/cpu-only.toml");
+    let o = rigbench(&[
+        "capacity",
+        "--transcoding-options",
+        "P144p30fps16x9",
+        "--max-repeats",
+        "1",
+        "--probe-segments",
+        "1",
+        "--max-sessions",
+        "2",
+        "--no-payments",
+        "--backend",
+        "cpu",
+        "--quiet",
+        "--rig",
+        rig.to_str().unwrap(),
+        "--out-dir",
+        node.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cap: Value =
+        serde_json::from_str(&std::fs::read_to_string(node.join("capacity.json")).unwrap())
+            .unwrap();
+    let out = tmp.path().join("fleet");
+    let o = merge(&[&node], &out, &[]);
+    let f = fleet_json(&out);
+    let row = &f["nodes"][0];
+    assert_eq!(row["capacity_method"], "searched", "{row:#}");
+    assert_eq!(
+        row["streams_sustained"],
+        cap["decision"]["capacity_streams"]
+    );
+    assert_eq!(row["max_sessions"], cap["decision"]["capacity_streams"]);
+    if cap["economics_run_dir"].is_string() {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let margin = cap.pointer("/economics/per_rig_hour/margin_usd_per_hour");
+        assert_eq!(row.get("margin_usd_per_hour"), margin);
+    }
+}
+
+#[test]
 fn fleet_slurm_without_sbatch_says_how_to_install_it() {
     let tmp = tempfile::tempdir().unwrap();
     // A PATH with only what the script needs before it looks for sbatch.
