@@ -7,6 +7,7 @@ pub mod csv;
 pub mod fleet;
 pub mod json;
 pub mod markdown;
+pub mod market;
 pub mod money;
 pub mod progress;
 pub mod sections;
