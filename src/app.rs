@@ -108,6 +108,7 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::Ok)
         }
+        Command::Merge(args) => merge(args),
         Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
             let (run, mut overrides) = match (&args.capacity, &args.run) {
@@ -543,4 +544,70 @@ fn ticket(cmd: TicketCommand) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Ok)
         }
     }
+}
+
+/// `rigbench merge`: read, check and merge the node folders, write the fleet report, and exit 3
+/// when a node failed or was partial (the report lists it).
+fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
+    let rig = match &args.rig {
+        Some(path) => {
+            let mut rig = crate::economics::rig::Rig::load(path)
+                .with_context(|| format!("invalid rig file {}", path.display()))
+                .map_err(Failure::usage)?;
+            for kv in &args.set {
+                rig.set(kv)
+                    .with_context(|| format!("invalid --set {kv:?}"))
+                    .map_err(Failure::usage)?;
+            }
+            Some((rig, path.display().to_string()))
+        }
+        None => None,
+    };
+    let fleet = crate::merge::merge_folders(&args.dirs, &crate::merge::MergeOptions { rig })
+        .map_err(Failure::usage)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create --out {}", args.out.display()))
+        .map_err(Failure::usage)?;
+    let mut json =
+        serde_json::to_vec_pretty(&fleet).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+    json.push(b'\n');
+    let md = crate::report::fleet::markdown(&fleet);
+    let html = crate::report::fleet::html(&fleet);
+    let files: [(&str, &[u8]); 3] = [
+        ("fleet.json", &json),
+        ("fleet.md", md.as_bytes()),
+        ("fleet.html", html.as_bytes()),
+    ];
+    for (name, bytes) in files {
+        let path = args.out.join(name);
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(Failure::run)?;
+    }
+    let t = &fleet.totals;
+    if args.json {
+        out(&json)?;
+    } else {
+        outln(format_args!(
+            "Fleet report in {}: {} nodes, {} complete, {} streams, margin {}",
+            args.out.join("fleet.md").display(),
+            t.nodes,
+            t.nodes_ok,
+            t.streams_sustained
+                .map_or("unknown".to_string(), |s| s.to_string()),
+            t.margin_usd_per_hour
+                .map_or("unknown".to_string(), |m| format!("${m:.4} per hour")),
+        ))?;
+    }
+    if !t.nodes_left_out.is_empty() {
+        eprintln!(
+            "error: {} of {} nodes did not complete ({}); they are listed in {}",
+            t.nodes_left_out.len(),
+            t.nodes,
+            t.nodes_left_out.join(", "),
+            args.out.join("fleet.md").display()
+        );
+        return Ok(ExitCode::RunFailed);
+    }
+    Ok(ExitCode::Ok)
 }

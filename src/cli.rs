@@ -35,6 +35,9 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Recompute the money of an earlier run without transcoding (what-if questions).
     Economics(EconomicsArgs),
+    /// Merge many nodes' results (one folder per node, e.g. from deploy/slurm or deploy/k8s)
+    /// into one fleet report: fleet.md, fleet.html and fleet.json.
+    Merge(MergeArgs),
     /// Simulate the network that sends this rig its work: gateways selecting orchestrators by
     /// stake, randomness and price, capping, latency, rewards and delegators. Prints this rig's
     /// expected share and profit with their spread; writes market.json.
@@ -723,6 +726,27 @@ pub struct GateArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
     /// Print gate.json to stdout in place of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Result folders, one per node, each with a run.json (or the task.json of a scheduler task
+    /// whose run failed). They must have measured the same source and ladder.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Folder for fleet.md, fleet.html and fleet.json (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Price every node with this rig file instead of each run's own economics.
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
+    /// Override a rig-file value (with --rig), e.g. `--set power.electricity_usd_per_kwh=0.30`.
+    /// Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "rig")]
+    pub set: Vec<String>,
+    /// Print fleet.json to stdout in place of the summary line.
     #[arg(long)]
     pub json: bool,
 }

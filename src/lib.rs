@@ -14,6 +14,7 @@ pub mod error;
 pub mod gate;
 pub mod ingest;
 pub mod market;
+pub mod merge;
 pub mod metering;
 pub mod metrics;
 pub mod net;

@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod charts;
 pub mod csv;
+pub mod fleet;
 pub mod html;
 pub mod json;
 pub mod markdown;

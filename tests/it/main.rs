@@ -12,6 +12,7 @@ mod cli;
 mod cli_keys;
 mod compare;
 mod economics;
+mod fleet;
 mod gate;
 mod hostile;
 mod html;

@@ -1,0 +1,286 @@
+use super::*;
+
+fn input(folder: &str, task: Option<TaskMarker>) -> NodeInput {
+    NodeInput {
+        folder: PathBuf::from(folder),
+        run: None,
+        task,
+        capacity: None,
+        log_tail: None,
+    }
+}
+
+fn task(exit_code: Option<i32>, finished: bool) -> TaskMarker {
+    TaskMarker {
+        scheduler: "slurm".into(),
+        job_id: "42".into(),
+        task_index: Some(0),
+        host: "node-a".into(),
+        mode: "run".into(),
+        command: "rigbench run".into(),
+        started_utc: "2026-12-01T18:00:00Z".into(),
+        finished_utc: finished.then(|| "2026-12-01T18:01:00Z".to_string()),
+        exit_code,
+    }
+}
+
+fn row(
+    node: &str,
+    hw: &str,
+    status: NodeStatus,
+    streams: Option<u32>,
+    margin: Option<f64>,
+) -> NodeRow {
+    NodeRow {
+        node: node.into(),
+        folder: node.into(),
+        host: Some(node.into()),
+        job: None,
+        hardware: hw.into(),
+        gpu: None,
+        backend: Some("cpu".into()),
+        status,
+        status_reason: None,
+        throughput_x: Some(1.0),
+        realtime_duration_ratio: Some(0.5),
+        streams_sustained: streams,
+        streams_is_lower_bound: false,
+        capacity_method: None,
+        limiting_resource: None,
+        max_sessions: streams,
+        rig_watts: Some(100.0),
+        power_status: None,
+        revenue_usd_per_stream_hour: None,
+        costs_usd_per_stream_hour: None,
+        revenue_usd_per_hour: margin.map(|m| m + 1.0),
+        costs_usd_per_hour: margin.map(|_| 1.0),
+        margin_usd_per_hour: margin,
+        profitable: margin.map(|m| m > 0.0),
+        verdict: String::new(),
+    }
+}
+
+#[test]
+fn spread_cases() {
+    type Want = Option<(u32, f64, f64, f64, Option<f64>)>;
+    let cases: &[(&[f64], Want)] = &[
+        (&[], None),
+        (&[f64::NAN], None),
+        (&[2.0], Some((1, 2.0, 2.0, 2.0, Some(0.0)))),
+        (&[1.0, 2.0, 3.0], Some((3, 1.0, 2.0, 3.0, Some(100.0)))),
+        (&[-1.0, 1.0], Some((2, -1.0, 0.0, 1.0, None))),
+        (
+            &[4.0, f64::INFINITY, 6.0],
+            Some((2, 4.0, 5.0, 6.0, Some(40.0))),
+        ),
+    ];
+    for (values, want) in cases {
+        let got = spread(values).map(|s| (s.n, s.min, s.mean, s.max, s.relative_range_percent));
+        assert_eq!(got, *want, "{values:?}");
+    }
+}
+
+#[test]
+fn node_status_cases() {
+    let ok = RunState {
+        partial: false,
+        total_segments: 3,
+        renditions_checked: 12,
+        renditions_failed: 0,
+    };
+    let partial = RunState {
+        partial: true,
+        ..ok
+    };
+    let invalid = RunState {
+        renditions_failed: 2,
+        ..ok
+    };
+    let never_started = TaskMarker {
+        started_utc: String::new(),
+        ..task(None, false)
+    };
+    type Case = (
+        &'static str,
+        Option<RunState>,
+        Option<TaskMarker>,
+        NodeStatus,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        ("run only", Some(ok), None, NodeStatus::Ok, ""),
+        (
+            "run, exit 0",
+            Some(ok),
+            Some(task(Some(0), true)),
+            NodeStatus::Ok,
+            "",
+        ),
+        (
+            "no run, exit 3",
+            None,
+            Some(task(Some(3), true)),
+            NodeStatus::Failed,
+            "exited 3 without a run.json: boom",
+        ),
+        (
+            "never finished",
+            None,
+            Some(task(None, false)),
+            NodeStatus::Failed,
+            "never finished",
+        ),
+        (
+            "never started",
+            None,
+            Some(never_started),
+            NodeStatus::Failed,
+            "never started",
+        ),
+        (
+            "partial",
+            Some(partial),
+            Some(task(Some(3), true)),
+            NodeStatus::Partial,
+            "3 segments finished",
+        ),
+        (
+            "invalid",
+            Some(invalid),
+            Some(task(Some(3), true)),
+            NodeStatus::Invalid,
+            "2 of 12 renditions failed",
+        ),
+        (
+            "run, exit 2",
+            Some(ok),
+            Some(task(Some(2), true)),
+            NodeStatus::Failed,
+            "exited 2",
+        ),
+        (
+            "run, killed",
+            Some(ok),
+            Some(task(None, false)),
+            NodeStatus::Failed,
+            "never finished",
+        ),
+    ];
+    for (name, run, t, want, reason) in cases {
+        let (got, why) = status_of(run, t.as_ref(), Some("boom"));
+        assert_eq!(got, want, "{name}");
+        assert!(why.unwrap_or_default().contains(reason), "{name}");
+    }
+}
+
+#[test]
+fn comparability() {
+    let source = SourceInfo {
+        path: "fixtures/bbb.mp4".into(),
+        codec: "h264".into(),
+        width: 1280,
+        height: 720,
+        ..SourceInfo::default()
+    };
+    let ladder = crate::transcode::ladder::default_ladder();
+    let moved = SourceInfo {
+        path: "/elsewhere/bbb.mp4".into(),
+        ..source.clone()
+    };
+    assert!(
+        check_same_input((&source, &ladder), (&moved, &ladder)).is_ok(),
+        "the path alone differs"
+    );
+    let wider = SourceInfo {
+        width: 1920,
+        ..source.clone()
+    };
+    let (what, detail) = check_same_input((&source, &ladder), (&wider, &ladder)).unwrap_err();
+    assert_eq!(what, "source");
+    assert!(detail.contains("width 1920 vs 1280"), "{detail}");
+    let shorter = ladder[..3].to_vec();
+    let (what, _) = check_same_input((&source, &ladder), (&source, &shorter)).unwrap_err();
+    assert_eq!(what, "ladder");
+    let mut intra = ladder.clone();
+    intra[0].gop = crate::transcode::ladder::Gop::Intra;
+    let (_, detail) = check_same_input((&source, &ladder), (&source, &intra)).unwrap_err();
+    assert!(detail.contains("other settings differ"), "{detail}");
+}
+
+#[test]
+fn totals_add_complete_nodes_only() {
+    let nodes = vec![
+        row("a", "x", NodeStatus::Ok, Some(3), Some(2.0)),
+        row("b", "x", NodeStatus::Ok, Some(5), Some(-1.0)),
+        row("c", "y", NodeStatus::Failed, None, None),
+    ];
+    let t = totals(&nodes);
+    assert_eq!((t.nodes, t.nodes_ok), (3, 2));
+    assert_eq!(t.nodes_left_out, vec!["c".to_string()]);
+    assert_eq!(t.streams_sustained, Some(8));
+    assert_eq!(t.rig_watts, Some(200.0));
+    assert_eq!(t.margin_usd_per_hour, Some(1.0));
+    assert_eq!(t.margin_usd_per_month, Some(730.0));
+    assert_eq!(t.revenue_usd_per_hour, Some(3.0));
+    assert_eq!(
+        (
+            t.nodes_profitable,
+            t.nodes_unprofitable,
+            t.nodes_verdict_unknown
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(t.max_sessions.len(), 2);
+    assert_eq!(t.max_sessions[1].max_sessions, 5);
+}
+
+#[test]
+fn a_total_is_unknown_when_a_complete_node_lacks_it() {
+    let nodes = vec![
+        row("a", "x", NodeStatus::Ok, Some(3), Some(2.0)),
+        row("b", "x", NodeStatus::Ok, None, None),
+    ];
+    let t = totals(&nodes);
+    assert_eq!(t.streams_sustained, None);
+    assert_eq!(t.margin_usd_per_hour, None);
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("margin unknown: no figure for b")),
+        "{:?}",
+        t.notes
+    );
+}
+
+#[test]
+fn groups_by_hardware_largest_first() {
+    let nodes = vec![
+        row("a", "gpu box", NodeStatus::Ok, Some(10), Some(1.0)),
+        row("b", "cpu box", NodeStatus::Ok, Some(2), Some(1.0)),
+        row("c", "cpu box", NodeStatus::Ok, Some(4), Some(3.0)),
+        row("d", "cpu box", NodeStatus::Partial, Some(1), Some(0.0)),
+    ];
+    let g = groups(&nodes);
+    assert_eq!(g.len(), 2);
+    assert_eq!(g[0].hardware, "cpu box");
+    assert_eq!(g[0].nodes, vec!["b".to_string(), "c".to_string()]);
+    let s = g[0].streams_sustained.unwrap();
+    assert_eq!((s.n, s.min, s.mean, s.max), (2, 2.0, 3.0, 4.0));
+    assert_eq!(g[1].nodes, vec!["a".to_string()]);
+}
+
+#[test]
+fn every_node_failed_is_still_a_report() {
+    let fleet = merge(
+        &[input("t-0", Some(task(Some(3), true)))],
+        &MergeOptions::default(),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(fleet.nodes[0].status, NodeStatus::Failed);
+    assert_eq!(fleet.totals.nodes_ok, 0);
+    assert!(fleet
+        .warnings
+        .iter()
+        .any(|w| w.contains("every run failed")));
+}
