@@ -39,6 +39,12 @@ pub enum Command {
     /// stake, randomness and price, capping, latency, rewards and delegators. Prints this rig's
     /// expected share and profit with their spread; writes market.json.
     Market(MarketArgs),
+    /// Put several runs side by side (one column each, the best in each row marked), as a
+    /// Markdown table on stdout and optionally a page.
+    Compare(CompareArgs),
+    /// Decide whether a candidate run regresses against a baseline: exit 1 on a regression, 0
+    /// otherwise, 2 when the two cannot be compared.
+    Gate(GateArgs),
     /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
     /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
     /// compute, NVENC, bandwidth and memory limits. Writes capacity.json and capacity.csv.
@@ -243,6 +249,12 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub allow_invalid: bool,
 
+    /// Keep this run's per-segment and per-repeat figures as the named baseline in
+    /// reports/baselines/NAME/ (for `rigbench gate --baseline NAME`); replaces an older one.
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    pub save_baseline: Option<String>,
+
+    /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
     /// Orchestrator price, wei per output pixel (whole wei, decimal or 0x-hex, at most 10^18).
     /// Default: the rig file's, else 1000.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
@@ -538,6 +550,51 @@ pub struct MarketArgs {
     /// No table: only errors (and market.json with --json).
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results: run folders or run.json files (two or more).
+    #[arg(value_name = "RESULT", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Also write the comparison as a self-contained page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub md: Option<PathBuf>,
+    /// Compare results of different sources or ladders anyway (the page and table say so).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The baseline: a name saved with `run --save-baseline NAME` (reports/baselines/NAME/), or
+    /// a run folder or run.json.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: String,
+    /// The candidate run: its folder or run.json (segments.csv must be beside it).
+    #[arg(long, value_name = "PATH")]
+    pub candidate: PathBuf,
+    /// Noise threshold, percent: a metric regresses only when its whole 95% confidence interval
+    /// lies beyond it (and the change is significant). Strictly between 0 and 100.
+    #[arg(long, value_name = "PCT", default_value = "5")]
+    pub threshold: String,
+    /// Metrics to gate (comma-separated or repeated): transcode_time, realtime_duration_ratio,
+    /// throughput_x, output_pixels_per_second. Default: all.
+    #[arg(long, value_name = "NAME")]
+    pub metric: Vec<String>,
+    /// Compare runs from different machines (CPU model, cores online, GPUs, driver).
+    #[arg(long)]
+    pub allow_host_change: bool,
+    /// Write gate.json, gate.md (a pull-request comment), github-smaller.json and
+    /// github-bigger.json (github-action-benchmark) and bencher.json (Bencher BMF) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Print gate.json to stdout in place of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

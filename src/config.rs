@@ -97,6 +97,8 @@ pub struct RunConfig {
     pub min_ssim: Option<f64>,
     /// A scored rendition whose mean PSNR (all planes, dB) is below this fails the run.
     pub min_psnr_db: Option<f64>,
+    /// `--save-baseline NAME`, validated (one safe path component).
+    pub save_baseline: Option<String>,
     /// Which segments the broadcaster validates (`run` validates all).
     pub validation: ValidationPlan,
     /// `--force`: the out-dir holds an earlier run, and its files are cleared before this one.
@@ -217,9 +219,67 @@ impl RunConfig {
             quality,
             min_ssim: args.min_ssim,
             min_psnr_db: args.min_psnr,
+            save_baseline: match &args.save_baseline {
+                Some(name) => {
+                    crate::gate::baseline::valid_name(name)?;
+                    Some(name.clone())
+                }
+                None => None,
+            },
             validation: ValidationPlan::All,
             force: args.force,
         })
+    }
+}
+
+impl RunConfig {
+    /// Every setting as it took effect, defaults included, by flag name (the fingerprint's
+    /// `flags`: what someone else needs to rerun this).
+    pub fn effective_flags(&self) -> std::collections::BTreeMap<String, String> {
+        let mut f = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            f.insert(k.to_string(), v);
+        };
+        put("in", self.input.display().to_string());
+        put("transcoding-options", self.ladder_source.clone());
+        put("segment-seconds", self.segment_seconds.to_string());
+        put("concurrent-sessions", self.concurrent_sessions.to_string());
+        put("session-delay", self.session_delay.as_millis().to_string());
+        put("segs", self.segs.to_string());
+        put("loop", self.loops.to_string());
+        put("repeat", self.repeat.to_string());
+        put("live", self.live.to_string());
+        put("backend", format!("{:?}", self.backend).to_lowercase());
+        put("nvidia", format!("{:?}", self.gpus));
+        put("keep-renditions", self.keep_renditions.to_string());
+        put("allow-invalid", self.allow_invalid.to_string());
+        put("allow-truncated", self.allow_truncated.to_string());
+        put("no-payments", self.payments.is_none().to_string());
+        if let Some(p) = &self.payments {
+            put("price-per-pixel", p.price_per_pixel_wei.to_string());
+            put("ticket-ev", p.ticket_ev_wei.to_string());
+            put("redeem-gas-price-wei", p.gas_price_wei.to_string());
+            put(
+                "chain",
+                match &p.chain {
+                    ChainSettings::Embedded => "embedded".to_string(),
+                    // The URL may carry an API key: not recorded.
+                    ChainSettings::Rpc { .. } => "rpc".to_string(),
+                },
+            );
+        }
+        put(
+            "rig",
+            self.rig
+                .as_ref()
+                .map_or("none".to_string(), |r| format!("{:?}", r.name)),
+        );
+        put("idle-seconds", self.idle_seconds.to_string());
+        put(
+            "power-interval",
+            self.power_interval.as_millis().to_string(),
+        );
+        f
     }
 }
 

@@ -397,7 +397,7 @@ pub fn finish(
         started_utc,
         finished_utc: Utc::now(),
         partial: interrupted || failure.is_some(),
-        host,
+        host: host.clone(),
         source: source.info.clone(),
         ladder: cfg.ladder.clone(),
         backend: backend_report(cfg, &resolved),
@@ -410,6 +410,13 @@ pub fn finish(
         economics: None,
         warnings,
         quality,
+        fingerprint: crate::result::Fingerprint::new(
+            crate::metering::inventory::source_sha256(&cfg.input, &source.info.kind),
+            &cfg.ladder,
+            &host,
+            cfg.effective_flags(),
+        ),
+        reportable: crate::result::Reportable::default(),
         cpu: Some(cpu.split(process_cpu_ns)),
     };
     if let Some(rig) = &cfg.rig {
@@ -420,6 +427,8 @@ pub fn finish(
                 .push(format!("economics not computed: {e:#}")),
         }
     }
+    result.reportable = crate::result::assess_reportable(&result, false);
+
     if let Err(e) = write_run_json(&cfg.out_dir, &result) {
         // The first cause (often the same full disk) is the one worth reading.
         let error = match failure {
@@ -433,6 +442,22 @@ pub fn finish(
         &report_md,
         crate::report::markdown::report(&result).as_bytes(),
     ) {
+        result.warnings.push(format!("{e:#}"));
+    }
+    let power_series = metered
+        .power_csv
+        .as_deref()
+        .map(crate::report::charts::power_series_from_csv)
+        .unwrap_or_default();
+    let report_html = cfg.out_dir.join("report.html");
+    let page = crate::report::html::run_page(&crate::report::html::PageData {
+        result: &result,
+        segments: &records_only,
+        power: &power_series,
+        capacity: None,
+        market: None,
+    });
+    if let Err(e) = files::write_atomic(&report_html, page.as_bytes()) {
         result.warnings.push(format!("{e:#}"));
     }
     drop(workdir);
