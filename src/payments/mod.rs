@@ -45,7 +45,8 @@ pub struct PaymentsSummary {
     /// Rejected tickets by reason: bad_sig_length, bad_sig_v, high_s, bad_sig_scalar,
     /// bad_signature (nothing recovers), wrong_signer, wrong_recipient, wrong_sender,
     /// wrong_price, wrong_recipient_rand, expired, no_sender_funds, sender_unlocked,
-    /// insufficient_sender_reserve, replayed_nonce, too_many_nonces.
+    /// insufficient_sender_reserve, replayed_nonce, too_many_nonces, after_failed_ticket (a
+    /// ticket after the payment's first failing one: not credited, as go-livepeer does).
     pub tickets_rejected: std::collections::BTreeMap<String, u64>,
     /// Valid tickets that won (calibration tickets excluded).
     pub winning_tickets: u64,
