@@ -11,6 +11,7 @@ pub mod config;
 pub mod economics;
 pub mod error;
 pub mod ingest;
+pub mod market;
 pub mod metering;
 pub mod payments;
 pub mod report;

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod market;
 pub mod money;
 pub mod progress;
 pub mod sections;
