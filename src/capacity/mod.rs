@@ -868,7 +868,7 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
             session_delay_ms: cfg.base.session_delay.as_millis() as u64,
             segment_seconds: cfg.base.segment_seconds,
             time_budget_seconds: cfg.time_budget.map(|d| d.as_secs_f64()),
-            probe_validation: "sample (first and last segment of every session, all renditions); all in the confirmation run".to_string(),
+            probe_validation: "sample (first and last segment of every session, all renditions); quality scores off; all, with --quality as given, in the confirmation run".to_string(),
             gpus: all_ids.clone(),
         },
         decision: Decision {

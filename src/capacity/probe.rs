@@ -172,8 +172,12 @@ pub fn probe_config(
     cfg.out_dir = dir.to_path_buf();
     cfg.validation = validation;
     if validation == ValidationPlan::Sample {
-        // The idle baseline is measured once, in the confirmation run.
+        // The idle baseline and quality scores belong to the confirmation run: in a probe they
+        // would take the cores being measured.
         cfg.idle_seconds = 0;
+        cfg.quality = crate::validation::quality::QualityMode::Off;
+        cfg.min_ssim = None;
+        cfg.min_psnr_db = None;
     }
     if let Some(p) = cfg.payments.as_mut() {
         p.data_dir = dir.join("payments");

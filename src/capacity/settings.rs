@@ -135,10 +135,14 @@ impl CapacityConfig {
         };
         let (max_sessions, max_sessions_source) = match args.max_sessions {
             Some(n) => (n, format!("--max-sessions {n}")),
-            None => default_max_sessions(base.backend, cores, gpus),
+            None => {
+                let (n, why) = default_max_sessions(base.backend, cores, gpus);
+                (n.min(crate::config::limits::MAX_CONCURRENT_SESSIONS), why)
+            }
         };
-        if max_sessions > 100_000 {
-            bail!("--max-sessions {max_sessions} is absurd; give at most 100000");
+        let most = crate::config::limits::MAX_CONCURRENT_SESSIONS;
+        if max_sessions > most {
+            bail!("--max-sessions {max_sessions} is more than `run` accepts; give at most {most}");
         }
         Ok(Self {
             json: args.run.json,
