@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy_primitives::{Address, U256};
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{BackendArg, ChainArg, ChainArgs, RunArgs};
+use crate::cli::{BackendArg, ChainArg, ChainArgs, QualityArg, RunArgs};
 use crate::economics::rig::Rig;
 use crate::transcode::ladder::{self, Profile};
 use crate::transcode::{BackendChoice, GpuSelection};
@@ -91,6 +91,12 @@ pub struct RunConfig {
     pub rig: Option<Rig>,
     pub idle_seconds: u64,
     pub power_interval: Duration,
+    /// Which segments' renditions get SSIM and PSNR scores.
+    pub quality: crate::validation::quality::QualityMode,
+    /// A scored rendition whose mean SSIM (all planes) is below this fails the run.
+    pub min_ssim: Option<f64>,
+    /// A scored rendition whose mean PSNR (all planes, dB) is below this fails the run.
+    pub min_psnr_db: Option<f64>,
     /// `--save-baseline NAME`, validated (one safe path component).
     pub save_baseline: Option<String>,
     /// Which segments the broadcaster validates (`run` validates all).
@@ -165,6 +171,28 @@ impl RunConfig {
             Some(payments_settings(args, rig.as_ref(), &out_dir)?)
         };
 
+        let quality = match args.quality {
+            QualityArg::All => crate::validation::quality::QualityMode::All,
+            QualityArg::Sample => crate::validation::quality::QualityMode::Sample,
+            QualityArg::Off => crate::validation::quality::QualityMode::Off,
+        };
+        if let Some(x) = args.min_ssim {
+            if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
+                bail!("--min-ssim must be an SSIM between 0 and 1 (e.g. 0.9), got {x}");
+            }
+        }
+        if let Some(db) = args.min_psnr {
+            let cap = crate::validation::quality::PSNR_CAP_DB;
+            if !(db.is_finite() && (0.0..=cap).contains(&db)) {
+                bail!("--min-psnr must be between 0 and {cap} dB (e.g. 35), got {db}");
+            }
+        }
+        if quality == crate::validation::quality::QualityMode::Off
+            && (args.min_ssim.is_some() || args.min_psnr.is_some())
+        {
+            bail!("--min-ssim and --min-psnr need scored renditions; drop --quality off (or the thresholds)");
+        }
+
         Ok(Self {
             input,
             ladder,
@@ -188,6 +216,9 @@ impl RunConfig {
             rig,
             idle_seconds: args.idle_seconds,
             power_interval: Duration::from_millis(args.power_interval),
+            quality,
+            min_ssim: args.min_ssim,
+            min_psnr_db: args.min_psnr,
             save_baseline: match &args.save_baseline {
                 Some(name) => {
                     crate::gate::baseline::valid_name(name)?;
@@ -671,7 +702,8 @@ fn default_input() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_INPUT)
 }
 
-fn default_out_dir() -> PathBuf {
+/// `reports/runs/<UTC time>-<host>`: where results go without `--out-dir`.
+pub fn default_out_dir() -> PathBuf {
     let host = hostname();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     PathBuf::from("reports/runs").join(format!("{stamp}-{host}"))

@@ -13,6 +13,7 @@ pub mod economics;
 pub mod error;
 pub mod gate;
 pub mod ingest;
+pub mod market;
 pub mod metering;
 pub mod payments;
 pub mod report;

@@ -52,6 +52,10 @@ pub struct RunResult {
     pub economics: Option<money::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
+    /// How renditions' SSIM and PSNR were scored (which segments), and what fell below
+    /// `--min-ssim` / `--min-psnr`. The scores themselves are in the summaries.
+    #[serde(default)]
+    pub quality: QualityReport,
     /// CPU time split by side: the transcode apart from rigbench's broadcaster work.
     #[serde(default)]
     pub cpu: Option<CpuSplit>,
@@ -61,6 +65,37 @@ pub struct RunResult {
     /// Whether the result meets the publication rules, and why not.
     #[serde(default)]
     pub reportable: Reportable,
+}
+
+/// How renditions' quality was scored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QualityReport {
+    /// `--quality`: all, sample or off.
+    pub mode: crate::validation::quality::QualityMode,
+    /// With `sample`, segment numbers 0, N, 2N, ... of each session are scored (this N).
+    pub sample_every_segments: u32,
+    /// The segments whose renditions were scored.
+    pub segments_scored: Vec<ScoredSegment>,
+    /// `--min-ssim`: the least mean SSIM (all planes) a scored rendition may have.
+    pub min_ssim: Option<f64>,
+    /// `--min-psnr`: the least mean PSNR (all planes) a scored rendition may have, dB.
+    pub min_psnr_db: Option<f64>,
+    /// Scored renditions below a threshold, one sentence each naming session, segment and
+    /// rendition; any fails the run (exit 3).
+    pub below_threshold: Vec<String>,
+    /// Renditions that could not be scored, and why.
+    pub errors: Vec<String>,
+    /// VMAF: why there is no VMAF figure.
+    pub vmaf: String,
+}
+
+/// One scored segment of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoredSegment {
+    pub repeat: u32,
+    pub session: u32,
+    /// Segment number within the session (segments.csv's `segment`).
+    pub segment: u32,
 }
 
 /// CPU time of a run by side (src/run/cpu_clock.rs says how it is measured).
@@ -320,6 +355,14 @@ pub struct Summary {
     pub decode_errors: u64,
     /// The broadcaster's checks.
     pub validation: ValidationSummary,
+    /// SSIM and PSNR per profile (min, p5 and mean over every scored frame), in ladder order;
+    /// empty when nothing was scored.
+    #[serde(default)]
+    pub quality_by_profile: Vec<crate::validation::quality::ProfileQuality>,
+    /// The ladder's mean SSIM (all planes): the mean over profiles of each one's mean SSIM, the
+    /// quality to read beside J per megapixel and $ per stream-hour. None when nothing was scored.
+    #[serde(default)]
+    pub ladder_mean_ssim: Option<f64>,
 }
 
 /// Percentiles of a sample, same unit as the field name says.
@@ -344,7 +387,8 @@ pub struct ValidationSummary {
     pub failed_by_check: BTreeMap<String, u64>,
 }
 
-/// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
+/// One row of segments.csv: livepeer_bench's six columns first, then rigbench's (the quality
+/// columns after these come from the segment's scores: `report::csv::QUALITY_HEADER`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
     /// Wall-clock time the segment finished, UTC. segments.csv writes it as livepeer_bench does

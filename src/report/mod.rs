@@ -8,6 +8,7 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod market;
 pub mod money;
 pub mod progress;
 pub mod sections;

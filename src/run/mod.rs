@@ -28,7 +28,8 @@ use crate::error::Failure;
 use crate::ingest::{self, PreparedSource};
 use crate::metering::inventory::HostInfo;
 use crate::result::{
-    BackendReport, RunResult, SegmentRecord, SessionsReport, Summary, SCHEMA_VERSION,
+    BackendReport, QualityReport, RunResult, ScoredSegment, SegmentRecord, SessionsReport, Summary,
+    SCHEMA_VERSION,
 };
 use crate::transcode::{self, ResolvedBackend};
 use sessions::{Event, SessionCtx};
@@ -67,6 +68,8 @@ pub struct RunOutcome {
     pub out_dir: PathBuf,
     /// Renditions failed validation and `--allow-invalid` was not given.
     pub invalid_renditions: bool,
+    /// Scored renditions below `--min-ssim` / `--min-psnr`, one sentence each (exit 3).
+    pub quality_failures: Vec<String>,
     /// Why the run stopped early (a session failed, or a signal); run.json is written and marked
     /// partial either way.
     pub stopped: Option<anyhow::Error>,
@@ -132,6 +135,7 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared, Failure> {
     if let Some(reason) = &resolved.fallback_reason {
         warnings.push(format!("backend auto fell back to cpu: {reason}"));
     }
+    warnings.extend(transcode::ladder::depth_warnings(&cfg.ladder));
     if !cfg.quiet {
         for w in &warnings {
             crate::report::progress::warn(w);
@@ -303,7 +307,12 @@ fn run_one_repeat(
             match event {
                 Event::Segment(boxed) => {
                     let (record, extras) = *boxed;
-                    if let Err(e) = csv.write(&record) {
+                    let quality: Vec<_> = extras
+                        .quality
+                        .iter()
+                        .map(|(_, q)| q.as_ref().and_then(|q| q.summary()))
+                        .collect();
+                    if let Err(e) = csv.write_with_quality(&record, &quality) {
                         failure.get_or_insert(e.context("cannot write segments.csv"));
                         stop.store(true, Ordering::SeqCst);
                     }
@@ -372,6 +381,7 @@ pub fn finish(
         },
         None => None,
     };
+    let quality = quality_report(cfg, &records);
     let records_only: Vec<SegmentRecord> = records.into_iter().map(|(r, _)| r).collect();
     let metered = meters.finish(&summary, &records_only, cfg, &mut warnings);
     if let Some(csv_bytes) = &metered.power_csv {
@@ -399,6 +409,7 @@ pub fn finish(
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        quality,
         fingerprint: crate::result::Fingerprint::new(
             crate::metering::inventory::source_sha256(&cfg.input, &source.info.kind),
             &cfg.ladder,
@@ -466,11 +477,61 @@ pub fn finish(
     };
     let invalid_renditions = result.summary.validation.renditions_failed > 0 && !cfg.allow_invalid;
     Ok(RunOutcome {
+        quality_failures: result.quality.below_threshold.clone(),
         result,
         out_dir: cfg.out_dir.clone(),
         invalid_renditions,
         stopped,
     })
+}
+
+/// Which segments were scored, the renditions below `--min-ssim` / `--min-psnr` (by their mean
+/// over their frames, all planes), and the renditions that could not be scored.
+fn quality_report(cfg: &RunConfig, records: &[(SegmentRecord, SegmentExtras)]) -> QualityReport {
+    use crate::validation::quality;
+    let mut report = QualityReport {
+        mode: cfg.quality,
+        sample_every_segments: quality::SAMPLE_EVERY_SEGMENTS,
+        min_ssim: cfg.min_ssim,
+        min_psnr_db: cfg.min_psnr_db,
+        vmaf: if cfg.quality == quality::QualityMode::Off {
+            "not computed: --quality off".to_string()
+        } else {
+            quality::vmaf_note()
+        },
+        ..QualityReport::default()
+    };
+    for (record, extras) in records {
+        if extras.quality.is_empty() {
+            continue;
+        }
+        report.segments_scored.push(ScoredSegment {
+            repeat: record.repeat,
+            session: record.session,
+            segment: record.segment,
+        });
+        for (name, scores) in &extras.quality {
+            // A rendition that failed to score has its reason in `quality_errors`.
+            let Some(scores) = scores else { continue };
+            let at = format!(
+                "session {} segment {} (repeat {}) rendition {name}",
+                record.session, record.segment, record.repeat
+            );
+            match scores.summary() {
+                Some(q) => {
+                    if let Some(why) = quality::below_thresholds(&q, cfg.min_ssim, cfg.min_psnr_db)
+                    {
+                        report.below_threshold.push(format!("{at}: {why}"));
+                    }
+                }
+                None => report
+                    .errors
+                    .push(format!("{at}: no frame could be scored")),
+            }
+        }
+        report.errors.extend(extras.quality_errors.iter().cloned());
+    }
+    report
 }
 
 fn backend_report(cfg: &RunConfig, resolved: &ResolvedBackend) -> BackendReport {
