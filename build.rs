@@ -1,6 +1,10 @@
-//! Embeds the git commit rigbench is built from (RIGBENCH_GIT_COMMIT), so every run.json says
-//! which code measured it; "unknown" when not built from a git checkout. A value already set in
-//! the environment (by a packaging script) wins.
+//! Build steps:
+//! - compiles proto/lp_rpc.proto (the segment protocol's messages, go-livepeer's field numbers)
+//!   with prost-build. It needs `protoc`: Debian's protobuf-compiler, installed by scripts/setup,
+//!   or any protoc named by the PROTOC environment variable;
+//! - embeds the git commit rigbench is built from (RIGBENCH_GIT_COMMIT), so every run.json says
+//!   which code measured it; "unknown" when not built from a git checkout. A value already set in
+//!   the environment (by a packaging script) wins.
 
 use std::process::Command;
 
@@ -14,6 +18,14 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
+    println!("cargo:rerun-if-changed=proto/lp_rpc.proto");
+    if let Err(e) = prost_build::compile_protos(&["proto/lp_rpc.proto"], &["proto"]) {
+        panic!(
+            "cannot compile proto/lp_rpc.proto: {e}; install protoc (`scripts/setup` installs \
+             Debian's protobuf-compiler) or set PROTOC to its path"
+        );
+    }
+
     println!("cargo:rerun-if-env-changed=RIGBENCH_GIT_COMMIT");
     let commit = std::env::var("RIGBENCH_GIT_COMMIT")
         .ok()

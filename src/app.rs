@@ -80,6 +80,34 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
         Command::Ticket(cmd) => ticket(cmd),
         Command::Compare(args) => compare(args),
         Command::Gate(args) => gate(args),
+        Command::Orchestrator(args) => {
+            let cfg = crate::config::orchestrator_from_args(&args).map_err(Failure::usage)?;
+            crate::orchestrator::install_signal_handler();
+            let quiet = cfg.quiet;
+            let out_dir = cfg.out_dir.clone();
+            let summary = crate::orchestrator::serve(cfg, |addr| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "{}{}",
+                    crate::orchestrator::LISTENING_PREFIX,
+                    crate::net::server::base_url(addr)
+                );
+                let _ = out.flush();
+            })?;
+            if !quiet {
+                eprintln!(
+                    "served {} segments ({} failed, {} refused); {} winning tickets in {}; summary in {}",
+                    summary.segments_transcoded,
+                    summary.segments_failed,
+                    summary.refusals.values().sum::<u64>(),
+                    summary.tickets.winning_tickets,
+                    summary.payments_data_dir,
+                    out_dir.join("orchestrator.json").display()
+                );
+            }
+            Ok(ExitCode::Ok)
+        }
         Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
             let (run, mut overrides) = match (&args.capacity, &args.run) {

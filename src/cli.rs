@@ -45,6 +45,10 @@ pub enum Command {
     /// Decide whether a candidate run regresses against a baseline: exit 1 on a regression, 0
     /// otherwise, 2 when the two cannot be compared.
     Gate(GateArgs),
+    /// Serve Livepeer's segment protocol over HTTP as an orchestrator: orchestrator info,
+    /// POST /segment with ticket payments, renditions to GET or inline. Stops on Ctrl-C or
+    /// SIGTERM, redeems its winners and writes orchestrator.json.
+    Orchestrator(Box<OrchestratorArgs>),
     /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
     /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
     /// compute, NVENC, bandwidth and memory limits. Writes capacity.json and capacity.csv.
@@ -324,6 +328,9 @@ pub struct RunArgs {
     /// (0 to 100).
     #[arg(long, value_name = "DB", help_heading = "Quality")]
     pub min_psnr: Option<f64>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// Which segments' renditions get SSIM and PSNR scores.
@@ -335,6 +342,129 @@ pub enum QualityArg {
     Sample,
     /// None.
     Off,
+}
+
+/// `run`'s network mode: a real orchestrator over HTTP.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Send every segment to an orchestrator over HTTP (Livepeer's segment protocol) instead of
+    /// transcoding in process: a base URL (http://HOST:PORT), or `self` to start a local
+    /// `rigbench orchestrator` on loopback for the run.
+    #[arg(long, value_name = "URL|self", help_heading = "Network")]
+    pub orchestrator: Option<String>,
+
+    /// Ask for renditions inline (multipart/mixed) instead of URLs to GET.
+    #[arg(long, requires = "orchestrator", help_heading = "Network")]
+    pub multipart: bool,
+
+    /// Shape the link to the orchestrator to N megabits per second each way (tc tbf over a
+    /// veth pair between two network namespaces rigbench creates; root only). Needs
+    /// `--orchestrator self`.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "orchestrator",
+        help_heading = "Network"
+    )]
+    pub link_mbps: Option<f64>,
+
+    /// Round-trip time of the shaped link, milliseconds: netem where the kernel has it, else a
+    /// delay added to each request and response (reported as emulated). Needs --link-mbps.
+    #[arg(
+        long,
+        value_name = "MS",
+        requires = "link_mbps",
+        help_heading = "Network"
+    )]
+    pub link_rtt_ms: Option<f64>,
+
+    /// Limit on one segment's round trip to the orchestrator, seconds. Default: go-livepeer's
+    /// gateway limit, max(8 s, 4 × segment duration).
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "orchestrator",
+        help_heading = "Network"
+    )]
+    pub segment_timeout: Option<f64>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics while the run lasts (e.g. 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR", help_heading = "Network")]
+    pub metrics_addr: Option<String>,
+}
+
+/// `rigbench orchestrator`.
+#[derive(Debug, Args)]
+pub struct OrchestratorArgs {
+    /// Address to listen on. The default is loopback only; give 0.0.0.0:PORT to serve others.
+    /// Port 0 picks a free port (printed on stdout).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8935")]
+    pub listen: String,
+
+    /// Where orchestrator.json, orchestrator.log and the payments data go. Default:
+    /// reports/orchestrator/<UTC time>/.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Most gateway sessions served at once; one more is answered OrchestratorCapped.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_sessions: u32,
+
+    /// Largest segment accepted, bytes (answered 413 above it).
+    #[arg(long, value_name = "BYTES", default_value_t = 48 * 1024 * 1024)]
+    pub max_segment_bytes: u64,
+
+    /// Time a request's headers, then its body, may take to arrive, milliseconds (answered 408
+    /// past it).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub read_timeout_ms: u64,
+
+    /// A session with no segment for this long frees its slot, seconds.
+    #[arg(long, value_name = "S", default_value_t = 60)]
+    pub session_idle_seconds: u64,
+
+    /// Transcoding backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// GPU ids (`0,1`) or `all`; sessions go round-robin over them.
+    #[arg(long, value_name = "IDS|all")]
+    pub nvidia: Option<String>,
+
+    /// Price, wei per output pixel.
+    #[arg(long, value_name = "WEI", default_value = "1000")]
+    pub price_per_pixel: String,
+
+    /// Expected value of one ticket, wei.
+    #[arg(long, value_name = "WEI", default_value = "8000000000")]
+    pub ticket_ev: String,
+
+    /// Gas price for ticket parameters and redemptions, gwei.
+    #[arg(long, value_name = "GWEI", default_value_t = 0.01)]
+    pub redeem_gas_price: f64,
+
+    #[command(flatten)]
+    pub chain: ChainArgs,
+
+    /// On the embedded chain, what each new gateway's deposit is funded with, wei (play money).
+    #[arg(long, value_name = "WEI", default_value = "1000000000000000000")]
+    pub sender_deposit: String,
+
+    /// On the embedded chain, what each new gateway's reserve is funded with, wei.
+    #[arg(long, value_name = "WEI", default_value = "1000000000000000000")]
+    pub sender_reserve: String,
+
+    /// Where winning tickets are persisted until redeemed. Default: out-dir/payments/.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Print nothing but the listening line and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How to reach the chain that holds the TicketBroker.

@@ -56,6 +56,9 @@ pub struct RunResult {
     /// `--min-ssim` / `--min-psnr`. The scores themselves are in the summaries.
     #[serde(default)]
     pub quality: QualityReport,
+    /// Network mode (`--orchestrator`): round trips, wire bytes, the link; absent in process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::net::summary::NetworkSummary>,
     /// CPU time split by side: the transcode apart from rigbench's broadcaster work.
     #[serde(default)]
     pub cpu: Option<CpuSplit>,

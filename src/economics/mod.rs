@@ -229,6 +229,15 @@ impl RunFacts {
             ),
             None => (0.0, 0.0, None),
         };
+        // Network mode measured the bytes on the wire: price those (headers and framing
+        // included), not the media alone. The orchestrator's inbound is what the gateway sent.
+        let (mbps_in, mbps_out) = match &run.network {
+            Some(n) if n.media_bytes_sent > 0 && n.media_bytes_received > 0 => (
+                mbps_in * n.wire_bytes_sent as f64 / n.media_bytes_sent as f64,
+                mbps_out * n.wire_bytes_received as f64 / n.media_bytes_received as f64,
+            ),
+            _ => (mbps_in, mbps_out),
+        };
         let (power, power_unknown_reason) = match &run.power {
             None => (None, Some("power was not metered in this run".to_string())),
             Some(p) => match (p.components_average_watts, p.status) {

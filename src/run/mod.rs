@@ -12,6 +12,7 @@ pub mod cpu_clock;
 pub mod files;
 pub mod meters;
 pub mod payments;
+pub mod remote;
 pub mod sessions;
 pub mod summary;
 
@@ -160,14 +161,31 @@ pub struct Sidecars {
     pub meters: meters::Meters,
     pub csv: crate::report::csv::SegmentsWriter,
     pub progress: crate::report::progress::Progress,
+    /// Network mode (`--orchestrator`): segments go over HTTP; the orchestrator pays itself.
+    pub network: Option<remote::Network>,
+    /// `--metrics-addr`'s endpoint.
+    pub metrics: Option<remote::MetricsServer>,
 }
 
 /// Step 2 of [`execute`]: the chain and payments, the meters (idle baseline first), segments.csv.
 pub fn start_sidecars(cfg: &RunConfig, prepared: &Prepared) -> Result<Sidecars, Failure> {
     let host = HostInfo::detect();
-    let payments = match &cfg.payments {
-        Some(p) => Some(payments::start(p, cfg).map_err(Failure::run)?),
+    let metrics = remote::start_metrics(cfg).map_err(Failure::usage)?;
+    let network = match &cfg.network {
+        Some(n) => Some(
+            remote::Network::start(
+                n,
+                cfg,
+                metrics.as_ref().map(|m| std::sync::Arc::clone(&m.0)),
+            )
+            .context("network mode could not start")
+            .map_err(Failure::usage)?,
+        ),
         None => None,
+    };
+    let payments = match &cfg.payments {
+        Some(p) if network.is_none() => Some(payments::start(p, cfg).map_err(Failure::run)?),
+        _ => None,
     };
     let mut payers = Vec::with_capacity(cfg.concurrent_sessions as usize);
     for session in 0..cfg.concurrent_sessions {
@@ -192,6 +210,8 @@ pub fn start_sidecars(cfg: &RunConfig, prepared: &Prepared) -> Result<Sidecars, 
         meters,
         csv,
         progress,
+        network,
+        metrics,
     })
 }
 
@@ -267,8 +287,10 @@ fn run_one_repeat(
         payers,
         csv,
         progress,
+        network,
         ..
     } = sidecars;
+    let network = network.as_ref();
     std::thread::scope(|scope| {
         for (session, payer) in (0..cfg.concurrent_sessions).zip(payers.iter_mut()) {
             let ctx = SessionCtx {
@@ -279,6 +301,7 @@ fn run_one_repeat(
                 repeat,
                 per_session,
                 cpu,
+                network,
             };
             if let Err(e) =
                 sessions::spawn_session(scope, ctx, session, payer.as_mut(), tx.clone(), &stop)
@@ -352,6 +375,8 @@ pub fn finish(
         meters,
         csv,
         progress: _,
+        network,
+        metrics,
     } = sidecars;
     drop(csv);
     let Repeats {
@@ -371,6 +396,22 @@ pub fn finish(
     }
     let summary = summary::summarize(&records, wall_seconds);
     drop(payers);
+    let network_summary = network.map(|n| {
+        let failed = n.failures();
+        let (s, warning) = n.finish();
+        warnings.extend(warning);
+        if failed > 0 {
+            failure.get_or_insert(anyhow!(
+                "{failed} segments did not come back from the orchestrator ({:?}); see network.csv",
+                s.segments_failed
+            ));
+        }
+        s
+    });
+    if let Some((_, stop, handle)) = metrics {
+        stop.store(true, Ordering::SeqCst);
+        let _ = handle.join();
+    }
     let payments_summary = match payments {
         Some(p) => match payments::finish(p) {
             Ok(s) => Some(s),
@@ -417,6 +458,7 @@ pub fn finish(
             cfg.effective_flags(),
         ),
         reportable: crate::result::Reportable::default(),
+        network: network_summary,
         cpu: Some(cpu.split(process_cpu_ns)),
     };
     if let Some(rig) = &cfg.rig {

@@ -18,6 +18,8 @@ mod html;
 mod ingest;
 mod market;
 mod metering;
+mod metrics;
+mod network;
 mod payments;
 mod payments_cli;
 mod payments_rpc;
