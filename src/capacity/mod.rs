@@ -896,6 +896,12 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         warnings,
     };
     write_capacity_json(&cfg.out_dir, &result).map_err(Failure::run)?;
+    let page = crate::report::html::capacity_result_page(&result);
+    if let Err(e) =
+        crate::run::files::write_atomic(&cfg.out_dir.join("report.html"), page.as_bytes())
+    {
+        eprintln!("warning: {e:#}");
+    }
     let stopped = outcome.error.as_ref().map(|e| {
         anyhow!(
             "{e}; finished probes are in {}",

@@ -234,6 +234,55 @@ pub fn capacity_page(
     page(title, &blocks)
 }
 
+/// The curve of a capacity search's result (finished probes; the Real-Time Duration Ratio
+/// against sessions, the headroom as the bar).
+pub fn capacity_curve_of(r: &crate::capacity::result::CapacityResult) -> CapacityCurve {
+    CapacityCurve {
+        points: r
+            .probes
+            .iter()
+            .filter(|p| p.finished)
+            .map(|p| charts::CapacityPoint {
+                sessions: p.sessions,
+                ratio: p.realtime_duration_ratio,
+                passed: p.passed,
+                repeat: p.repeat,
+            })
+            .collect(),
+        headroom: r.settings.headroom,
+        found: (r.decision.capacity_streams > 0).then_some(r.decision.capacity_streams),
+        ratio_label: "Real-Time Duration Ratio".into(),
+    }
+}
+
+/// report.html of `rigbench capacity`: the curve, then the decision's figures.
+pub fn capacity_result_page(r: &crate::capacity::result::CapacityResult) -> String {
+    let title = format!(
+        "rigbench capacity{}",
+        if r.partial { " (partial)" } else { "" }
+    );
+    let mut blocks = vec![
+        Block::Verdict {
+            line: format!(
+                "Capacity: {}{} streams (binding limit: {}); {}",
+                if r.decision.lower_bound { ">= " } else { "" },
+                r.decision.capacity_streams,
+                r.binding_limit,
+                r.decision.confidence
+            ),
+            profitable: None,
+        },
+        capacity_block(&capacity_curve_of(r)),
+    ];
+    if !r.warnings.is_empty() {
+        blocks.push(Block::Text {
+            heading: "Warnings".into(),
+            text: r.warnings.join("\n"),
+        });
+    }
+    page(&title, &blocks)
+}
+
 /// A market result's page.
 pub fn market_page(title: &str, m: &MarketFigures, extra: Vec<Block>) -> String {
     let mut blocks = vec![market_block(m)];
@@ -530,6 +579,43 @@ mod tests {
             ("", ""),
         ] {
             assert_eq!(esc(s), want);
+        }
+    }
+
+    #[test]
+    fn capacity_and_market_pages_carry_their_charts() {
+        let curve = CapacityCurve {
+            points: (1..=4)
+                .map(|s| charts::CapacityPoint {
+                    sessions: s,
+                    ratio: 0.3 * f64::from(s),
+                    passed: s <= 2,
+                    repeat: 0,
+                })
+                .collect(),
+            headroom: 0.8,
+            found: Some(2),
+            ratio_label: "Real-Time Duration Ratio".into(),
+        };
+        let market = MarketFigures {
+            title: "Profit per day".into(),
+            unit: "US$ per day".into(),
+            bars: vec![charts::Bar {
+                label: "this rig".into(),
+                value: 1.5,
+                low: Some(0.5),
+                high: Some(2.0),
+            }],
+            note: Some("simulated".into()),
+        };
+        for (html, id) in [
+            (capacity_page("c", &curve, None), "chart-capacity"),
+            (market_page("m", &market, Vec::new()), "chart-market"),
+        ] {
+            let at = html.find(&format!("id=\"{id}\"")).expect(id);
+            let start = html[at..].find("<svg").unwrap() + at;
+            let end = html[start..].find("</svg>").unwrap() + start + 6;
+            roxmltree::Document::parse(&html[start..end]).expect("SVG parses as XML");
         }
     }
 
