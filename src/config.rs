@@ -696,7 +696,7 @@ impl NetworkSettings {
         let link = match args.link_mbps {
             None => None,
             Some(mbps) => {
-                if !(mbps.is_finite() && mbps >= 0.1 && mbps <= 100_000.0) {
+                if !(0.1..=100_000.0).contains(&mbps) {
                     bail!("--link-mbps must be between 0.1 and 100000 megabits per second, got {mbps}");
                 }
                 let rtt_ms = args.link_rtt_ms.unwrap_or(0.0);
