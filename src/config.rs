@@ -144,12 +144,7 @@ impl RunConfig {
         let input = check_input(args)?;
         let (ladder, ladder_source) = load_ladder(args)?;
         check_sessions(args)?;
-        let backend = match args.backend {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Cpu => BackendChoice::Cpu,
-            BackendArg::Nvidia => BackendChoice::Nvidia,
-            BackendArg::Hybrid => BackendChoice::Hybrid,
-        };
+        let backend = backend_choice(args.backend);
         let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
         if backend == BackendChoice::Cpu && gpus != GpuSelection::None {
             bail!("--nvidia selects GPUs but --backend cpu uses none; drop one of them");
@@ -723,6 +718,16 @@ impl NetworkSettings {
     }
 }
 
+/// `--backend` as typed → the backend asked for.
+pub fn backend_choice(arg: BackendArg) -> BackendChoice {
+    match arg {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Cpu => BackendChoice::Cpu,
+        BackendArg::Nvidia => BackendChoice::Nvidia,
+        BackendArg::Hybrid => BackendChoice::Hybrid,
+    }
+}
+
 /// Validates `rigbench orchestrator`'s flags (usage errors, exit 2).
 pub fn orchestrator_from_args(
     args: &crate::cli::OrchestratorArgs,
@@ -750,12 +755,7 @@ pub fn orchestrator_from_args(
         Some(a) => Some(parse_listen_addr("--metrics-addr", a)?),
         None => None,
     };
-    let backend = match args.backend {
-        BackendArg::Auto => BackendChoice::Auto,
-        BackendArg::Cpu => BackendChoice::Cpu,
-        BackendArg::Nvidia => BackendChoice::Nvidia,
-        BackendArg::Hybrid => BackendChoice::Hybrid,
-    };
+    let backend = backend_choice(args.backend);
     let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
     let ticket_ev_wei = parse_wei("--ticket-ev", &args.ticket_ev)?;
     if ticket_ev_wei.is_zero() {
