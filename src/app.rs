@@ -106,9 +106,11 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::Ok)
         }
+        Command::Compare(args) => compare(args),
+        Command::Gate(args) => gate(args),
         Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
-            let (run, overrides) = match (&args.capacity, &args.run) {
+            let (run, mut overrides) = match (&args.capacity, &args.run) {
                 (Some(cap), _) => {
                     let (run, capacity) = crate::capacity::money_inputs(cap)
                         .with_context(|| format!("cannot use --capacity {}", cap.display()))
@@ -145,6 +147,11 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
                     .with_context(|| format!("invalid --set {kv:?}"))
                     .map_err(Failure::usage)?;
             }
+            if let Some(path) = &args.market {
+                overrides.utilisation = crate::market::load_utilisation(path)
+                    .with_context(|| format!("cannot use --market {}", path.display()))
+                    .map_err(Failure::usage)?;
+            }
             let econ = crate::economics::evaluate_with(&run, &rig, &overrides)
                 .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
             if args.json {
@@ -161,7 +168,164 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::Ok)
         }
+        Command::Market(args) => market(&args, argv),
     }
+}
+
+/// `rigbench market`: load the network, the rig and the run, simulate, write market.json,
+/// print the table.
+fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, Failure> {
+    use crate::market::{CapacityInput, MarketError, MarketRequest};
+    let network =
+        crate::market::network::NetworkFile::load(&args.network).map_err(Failure::usage)?;
+    let rig = match &args.rig {
+        Some(path) => Some(
+            crate::economics::rig::Rig::load(path)
+                .with_context(|| format!("invalid rig file {}", path.display()))
+                .map_err(Failure::usage)?,
+        ),
+        None => None,
+    };
+    let (capacity, pixels) = match (&args.run, args.streams) {
+        (Some(path), _) => {
+            let run = crate::economics::load_run_json(path)
+                .with_context(|| format!("cannot use --run {}", path.display()))
+                .map_err(Failure::usage)?;
+            let s = &run.summary;
+            let pixels = (s.source_seconds > 0.0 && s.output_pixels > 0)
+                .then(|| s.output_pixels as f64 / s.source_seconds)
+                .ok_or_else(|| {
+                    Failure::usage(anyhow::anyhow!(
+                        "--run {}: the run transcoded nothing (0 source seconds or 0 output pixels)",
+                        path.display()
+                    ))
+                })?;
+            (CapacityInput::Run(Box::new(run)), Some(pixels))
+        }
+        (None, Some(0)) => {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--streams 0: this rig must accept at least one stream"
+            )))
+        }
+        (None, Some(n)) => (CapacityInput::Streams(n), None),
+        (None, None) => (CapacityInput::NetworkFile, None),
+    };
+    let threads = match args.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n.min(256),
+    };
+    let req = MarketRequest {
+        network,
+        network_file: args.network.display().to_string(),
+        rig,
+        capacity,
+        days: args.days,
+        seed: args.seed,
+        runs: args.runs,
+        command_line: argv,
+        threads,
+    };
+    let out_dir = args.out_dir.clone().unwrap_or_else(|| {
+        let mut d = crate::config::default_out_dir().into_os_string();
+        d.push("-market");
+        d.into()
+    });
+    let result = crate::market::run(&req, pixels).map_err(|e| match e {
+        MarketError::Economics(_)
+        | MarketError::Network(_)
+        | MarketError::Input(_)
+        | MarketError::TooLarge { .. } => Failure::usage(e),
+    })?;
+    let bytes = crate::report::market::market_json(&result).map_err(Failure::run)?;
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create --out-dir {}", out_dir.display()))
+        .map_err(Failure::usage)?;
+    let path = out_dir.join("market.json");
+    crate::report::market::write_atomically(&path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(Failure::run)?;
+    let text = if args.json {
+        bytes
+    } else if args.quiet {
+        Vec::new()
+    } else {
+        let mut t = crate::report::table::render(&crate::report::market::sections(&result));
+        t.push_str(&format!("Results in {}\n", path.display()));
+        t.into_bytes()
+    };
+    out(text).map_err(|f| {
+        Failure::run(
+            f.error
+                .context(format!("market.json is in {}", path.display())),
+        )
+    })?;
+    Ok(ExitCode::Ok)
+}
+
+fn compare(args: crate::cli::CompareArgs) -> Result<ExitCode, Failure> {
+    let (runs, forced) = crate::compare::load(&args.results, args.force)
+        .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
+    let c = crate::compare::compare(&runs, forced);
+    let md = crate::compare::markdown(&c);
+    if let Some(path) = &args.md {
+        write_output("--md", path, md.as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        write_output("--html", path, crate::compare::html_page(&c).as_bytes())?;
+    }
+    out(md.as_bytes())?;
+    Ok(ExitCode::Ok)
+}
+
+fn gate(args: crate::cli::GateArgs) -> Result<ExitCode, Failure> {
+    let usage = |e: crate::gate::GateError| Failure::usage(anyhow::Error::from(e));
+    let threshold_percent = crate::gate::parse_threshold(&args.threshold).map_err(usage)?;
+    let metrics = crate::gate::select_metrics(&args.metric).map_err(usage)?;
+    let baseline = crate::gate::resolve_baseline(
+        &args.baseline,
+        std::path::Path::new(crate::gate::baseline::BASELINES_DIR),
+    )
+    .map_err(usage)?;
+    let cfg = crate::gate::GateConfig {
+        baseline,
+        candidate: args.candidate.clone(),
+        threshold_percent,
+        metrics,
+        allow_host_change: args.allow_host_change,
+    };
+    let report = crate::gate::run_gate(&cfg).map_err(usage)?;
+    if let Some(dir) = &args.out_dir {
+        let cand = crate::gate::load_run("candidate", &cfg.candidate, false).map_err(usage)?;
+        crate::gate::write_outputs(dir, &report, &cand.result)
+            .with_context(|| format!("cannot write --out-dir {}", dir.display()))
+            .map_err(Failure::usage)?;
+    }
+    if args.json {
+        let mut bytes =
+            serde_json::to_vec_pretty(&report).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        out(&bytes)?;
+    } else {
+        out(crate::gate::text(&report).as_bytes())?;
+    }
+    Ok(if report.regressed {
+        ExitCode::Regression
+    } else {
+        ExitCode::Ok
+    })
+}
+
+/// Writes an output file a flag names; a folder or an unwritable path is a usage error.
+fn write_output(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+    if path.is_dir() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "{flag} {} is a folder; give a file name",
+            path.display()
+        )));
+    }
+    std::fs::write(path, bytes)
+        .with_context(|| format!("cannot write {flag} {}", path.display()))
+        .map_err(Failure::usage)
 }
 
 /// `rigbench run`: the benchmark, then run.json or the table on stdout.
@@ -189,6 +353,28 @@ fn run(cfg: &RunConfig, argv: Vec<String>) -> Result<ExitCode, Failure> {
     }
     if let Some(error) = outcome.stopped {
         return Err(Failure::run(error));
+    }
+    if !outcome.quality_failures.is_empty() {
+        crate::report::progress::stderr_line(&format!(
+            "error: {} scored rendition(s) below the quality thresholds: {}; see {}",
+            outcome.quality_failures.len(),
+            outcome.quality_failures.join("; "),
+            outcome.out_dir.join("run.json").display()
+        ));
+        return Ok(ExitCode::RunFailed);
+    }
+    if let Some(name) = &cfg.save_baseline {
+        let dir = crate::gate::baseline::save(
+            std::path::Path::new(crate::gate::baseline::BASELINES_DIR),
+            name,
+            &outcome.out_dir,
+            r,
+        )
+        .with_context(|| format!("cannot keep --save-baseline {name}"))
+        .map_err(Failure::run)?;
+        if !cfg.quiet && !cfg.json {
+            outln(format_args!("Baseline {name:?} kept in {}", dir.display()))?;
+        }
     }
     if outcome.invalid_renditions {
         let v = &r.summary.validation;

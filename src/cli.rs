@@ -39,6 +39,16 @@ pub enum Command {
     /// POST /segment with ticket payments, renditions to GET or inline. Stops on Ctrl-C or
     /// SIGTERM, redeems its winners and writes orchestrator.json.
     Orchestrator(Box<OrchestratorArgs>),
+    /// Simulate the network that sends this rig its work: gateways selecting orchestrators by
+    /// stake, randomness and price, capping, latency, rewards and delegators. Prints this rig's
+    /// expected share and profit with their spread; writes market.json.
+    Market(MarketArgs),
+    /// Put several runs side by side (one column each, the best in each row marked), as a
+    /// Markdown table on stdout and optionally a page.
+    Compare(CompareArgs),
+    /// Decide whether a candidate run regresses against a baseline: exit 1 on a regression, 0
+    /// otherwise, 2 when the two cannot be compared.
+    Gate(GateArgs),
     /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
     /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
     /// compute, NVENC, bandwidth and memory limits. Writes capacity.json and capacity.csv.
@@ -243,6 +253,12 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub allow_invalid: bool,
 
+    /// Keep this run's per-segment and per-repeat figures as the named baseline in
+    /// reports/baselines/NAME/ (for `rigbench gate --baseline NAME`); replaces an older one.
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    pub save_baseline: Option<String>,
+
+    /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
     /// Orchestrator price, wei per output pixel (whole wei, decimal or 0x-hex, at most 10^18).
     /// Default: the rig file's, else 1000.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
@@ -298,6 +314,20 @@ pub struct RunArgs {
     /// Power sampling interval, milliseconds, 10 to 60000.
     #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
     pub power_interval: u64,
+
+    /// Score renditions' SSIM and PSNR against the source: every segment, a deterministic sample
+    /// (segments 0, 4, 8, ... of each session), or none (capacity probes).
+    #[arg(long, value_enum, default_value_t = QualityArg::Sample, help_heading = "Quality")]
+    pub quality: QualityArg,
+
+    /// Fail the run (exit 3) when a scored rendition's mean SSIM (all planes, 0 to 1) is below X.
+    #[arg(long, value_name = "X", help_heading = "Quality")]
+    pub min_ssim: Option<f64>,
+
+    /// Fail the run (exit 3) when a scored rendition's mean PSNR (all planes) is below DB decibels
+    /// (0 to 100).
+    #[arg(long, value_name = "DB", help_heading = "Quality")]
+    pub min_psnr: Option<f64>,
 
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -424,6 +454,17 @@ pub struct OrchestratorArgs {
     /// Print nothing but the listening line and errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Which segments' renditions get SSIM and PSNR scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QualityArg {
+    /// Every segment.
+    All,
+    /// Segments 0, 4, 8, ... of each session.
+    Sample,
+    /// None.
+    Off,
 }
 
 /// How to reach the chain that holds the TicketBroker.
@@ -559,6 +600,131 @@ pub struct EconomicsArgs {
     /// partial. Without it a partial run is refused.
     #[arg(long)]
     pub allow_partial: bool,
+    /// market.json of `rigbench market`: its simulated utilisation of this rig replaces the rig
+    /// file's `utilisation.share_sold` (and the report says so).
+    #[arg(long, value_name = "FILE")]
+    pub market: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MarketArgs {
+    /// Network file (TOML): orchestrators, gateways, demand, rounds, delegators. Example:
+    /// fixtures/networks/livepeer-like.toml.
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub network: PathBuf,
+
+    /// Rig file (TOML): this rig's price and costs. Without it the network file's [this_rig]
+    /// describes this rig and no profit is computed.
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub rig: Option<PathBuf>,
+
+    /// run.json of an earlier run: this rig's capacity (extrapolated, and labelled so), latency
+    /// and ladder pixels come from it. Needs --rig.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "streams",
+        requires = "rig",
+        help_heading = "Input"
+    )]
+    pub run: Option<PathBuf>,
+
+    /// This rig's capacity in concurrent streams, given rather than measured (labelled so).
+    #[arg(long, value_name = "N", help_heading = "Input")]
+    pub streams: Option<u32>,
+
+    /// Simulated days per replication.
+    #[arg(
+        long,
+        value_name = "D",
+        default_value_t = 14.0,
+        help_heading = "Simulation"
+    )]
+    pub days: f64,
+
+    /// Seed: the same seed gives the same market.json bit for bit.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 1,
+        help_heading = "Simulation"
+    )]
+    pub seed: u64,
+
+    /// Independent replications (their spread is reported).
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 10,
+        help_heading = "Simulation"
+    )]
+    pub runs: u32,
+
+    /// Worker threads for replications (0 = one per core); results do not depend on it.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Simulation"
+    )]
+    pub threads: usize,
+
+    /// Where market.json goes. Default: reports/runs/<UTC time>-<host>-market/.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Print market.json to stdout in place of the table.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// No table: only errors (and market.json with --json).
+    #[arg(long, short, help_heading = "Output")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results: run folders or run.json files (two or more).
+    #[arg(value_name = "RESULT", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Also write the comparison as a self-contained page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub md: Option<PathBuf>,
+    /// Compare results of different sources or ladders anyway (the page and table say so).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The baseline: a name saved with `run --save-baseline NAME` (reports/baselines/NAME/), or
+    /// a run folder or run.json.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: String,
+    /// The candidate run: its folder or run.json (segments.csv must be beside it).
+    #[arg(long, value_name = "PATH")]
+    pub candidate: PathBuf,
+    /// Noise threshold, percent: a metric regresses only when its whole 95% confidence interval
+    /// lies beyond it (and the change is significant). Strictly between 0 and 100.
+    #[arg(long, value_name = "PCT", default_value = "5")]
+    pub threshold: String,
+    /// Metrics to gate (comma-separated or repeated): transcode_time, realtime_duration_ratio,
+    /// throughput_x, output_pixels_per_second. Default: all.
+    #[arg(long, value_name = "NAME")]
+    pub metric: Vec<String>,
+    /// Compare runs from different machines (CPU model, cores online, GPUs, driver).
+    #[arg(long)]
+    pub allow_host_change: bool,
+    /// Write gate.json, gate.md (a pull-request comment), github-smaller.json and
+    /// github-bigger.json (github-action-benchmark) and bencher.json (Bencher BMF) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Print gate.json to stdout in place of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

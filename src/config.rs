@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy_primitives::{Address, U256};
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{BackendArg, ChainArg, ChainArgs, RunArgs};
+use crate::cli::{BackendArg, ChainArg, ChainArgs, QualityArg, RunArgs};
 use crate::economics::rig::Rig;
 use crate::transcode::ladder::{self, Profile};
 use crate::transcode::{BackendChoice, GpuSelection};
@@ -95,6 +95,14 @@ pub struct RunConfig {
     pub network: Option<NetworkSettings>,
     /// `--metrics-addr`: Prometheus metrics served while the run lasts.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Which segments' renditions get SSIM and PSNR scores.
+    pub quality: crate::validation::quality::QualityMode,
+    /// A scored rendition whose mean SSIM (all planes) is below this fails the run.
+    pub min_ssim: Option<f64>,
+    /// A scored rendition whose mean PSNR (all planes, dB) is below this fails the run.
+    pub min_psnr_db: Option<f64>,
+    /// `--save-baseline NAME`, validated (one safe path component).
+    pub save_baseline: Option<String>,
     /// Which segments the broadcaster validates (`run` validates all).
     pub validation: ValidationPlan,
     /// `--force`: the out-dir holds an earlier run, and its files are cleared before this one.
@@ -166,6 +174,28 @@ impl RunConfig {
             Some(payments_settings(args, rig.as_ref(), &out_dir)?)
         };
 
+        let quality = match args.quality {
+            QualityArg::All => crate::validation::quality::QualityMode::All,
+            QualityArg::Sample => crate::validation::quality::QualityMode::Sample,
+            QualityArg::Off => crate::validation::quality::QualityMode::Off,
+        };
+        if let Some(x) = args.min_ssim {
+            if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
+                bail!("--min-ssim must be an SSIM between 0 and 1 (e.g. 0.9), got {x}");
+            }
+        }
+        if let Some(db) = args.min_psnr {
+            let cap = crate::validation::quality::PSNR_CAP_DB;
+            if !(db.is_finite() && (0.0..=cap).contains(&db)) {
+                bail!("--min-psnr must be between 0 and {cap} dB (e.g. 35), got {db}");
+            }
+        }
+        if quality == crate::validation::quality::QualityMode::Off
+            && (args.min_ssim.is_some() || args.min_psnr.is_some())
+        {
+            bail!("--min-ssim and --min-psnr need scored renditions; drop --quality off (or the thresholds)");
+        }
+
         Ok(Self {
             input,
             ladder,
@@ -194,9 +224,70 @@ impl RunConfig {
                 Some(a) => Some(parse_listen_addr("--metrics-addr", a)?),
                 None => None,
             },
+            quality,
+            min_ssim: args.min_ssim,
+            min_psnr_db: args.min_psnr,
+            save_baseline: match &args.save_baseline {
+                Some(name) => {
+                    crate::gate::baseline::valid_name(name)?;
+                    Some(name.clone())
+                }
+                None => None,
+            },
             validation: ValidationPlan::All,
             force: args.force,
         })
+    }
+}
+
+impl RunConfig {
+    /// Every setting as it took effect, defaults included, by flag name (the fingerprint's
+    /// `flags`: what someone else needs to rerun this).
+    pub fn effective_flags(&self) -> std::collections::BTreeMap<String, String> {
+        let mut f = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            f.insert(k.to_string(), v);
+        };
+        put("in", self.input.display().to_string());
+        put("transcoding-options", self.ladder_source.clone());
+        put("segment-seconds", self.segment_seconds.to_string());
+        put("concurrent-sessions", self.concurrent_sessions.to_string());
+        put("session-delay", self.session_delay.as_millis().to_string());
+        put("segs", self.segs.to_string());
+        put("loop", self.loops.to_string());
+        put("repeat", self.repeat.to_string());
+        put("live", self.live.to_string());
+        put("backend", format!("{:?}", self.backend).to_lowercase());
+        put("nvidia", format!("{:?}", self.gpus));
+        put("keep-renditions", self.keep_renditions.to_string());
+        put("allow-invalid", self.allow_invalid.to_string());
+        put("allow-truncated", self.allow_truncated.to_string());
+        put("no-payments", self.payments.is_none().to_string());
+        if let Some(p) = &self.payments {
+            put("price-per-pixel", p.price_per_pixel_wei.to_string());
+            put("ticket-ev", p.ticket_ev_wei.to_string());
+            put("redeem-gas-price-wei", p.gas_price_wei.to_string());
+            put(
+                "chain",
+                match &p.chain {
+                    ChainSettings::Embedded => "embedded".to_string(),
+                    // The URL may carry an API key: not recorded.
+                    ChainSettings::Rpc { .. } => "rpc".to_string(),
+                },
+            );
+        }
+        put(
+            "rig",
+            self.rig
+                .as_ref()
+                .map_or("none".to_string(), |r| format!("{:?}", r.name)),
+        );
+        put("idle-seconds", self.idle_seconds.to_string());
+        put(
+            "power-interval",
+            self.power_interval.as_millis().to_string(),
+        );
+        f
     }
 }
 
@@ -619,7 +710,8 @@ fn default_input() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_INPUT)
 }
 
-fn default_out_dir() -> PathBuf {
+/// `reports/runs/<UTC time>-<host>`: where results go without `--out-dir`.
+pub fn default_out_dir() -> PathBuf {
     let host = hostname();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     PathBuf::from("reports/runs").join(format!("{stamp}-{host}"))

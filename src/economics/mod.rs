@@ -383,6 +383,7 @@ pub fn evaluate_facts_with(
     let sensitivity = sensitivity(&model, price_wei, kwh, share);
     let ctx = VerdictInputs {
         streams_sustained: capacity.streams_sustained,
+        limiting_resource: capacity.limiting_resource.clone(),
         limit: format!(
             "limit: {} ({})",
             capacity.limiting_resource, capacity.evidence
@@ -1235,6 +1236,8 @@ pub fn sensitivity(m: &Model, price_wei: f64, kwh: f64, share: f64) -> Sensitivi
 #[derive(Debug, Clone)]
 pub struct VerdictInputs {
     pub streams_sustained: u32,
+    /// What limits the streams ("GPU", "NVENC session cap", ...).
+    pub limiting_resource: String,
     /// "limit: <resource> (<evidence>)".
     pub limit: String,
     /// Expected days between wins, when long enough to warn.
@@ -1269,13 +1272,7 @@ impl VerdictInputs {
 /// The verdict on transcoding alone: fees − gas − costs.
 pub fn verdict(v: &VerdictInputs, h: &HourMoney, be: &BreakEven) -> Verdict {
     let (tags, tail) = (v.tags(), v.tail());
-    let limiting_resource = v
-        .limit
-        .trim_start_matches("limit: ")
-        .split(" (")
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let limiting_resource = v.limiting_resource.clone();
     let (profitable, line) = if v.streams_sustained == 0 {
         (
             Some(false),
@@ -1326,16 +1323,7 @@ pub fn verdict(v: &VerdictInputs, h: &HourMoney, be: &BreakEven) -> Verdict {
 /// The verdict with staking: fees + rewards − gas − costs.
 pub fn verdict_with_staking(v: &VerdictInputs, h: &HourMoney, r: &Rewards) -> Verdict {
     let tags = v.tags();
-    let limiting_resource = verdict(
-        v,
-        h,
-        &BreakEven {
-            price_per_pixel_wei: None,
-            price_usd_per_million_pixels: None,
-            note: None,
-        },
-    )
-    .limiting_resource;
+    let limiting_resource = v.limiting_resource.clone();
     let (profitable, line) = match h.margin_with_staking_usd_per_hour {
         Some(m) => (
             Some(m > 0.0),

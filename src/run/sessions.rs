@@ -94,8 +94,9 @@ fn run_session(
 ) -> anyhow::Result<()> {
     let (vtx, vrx) = mpsc::sync_channel::<ToValidate<'_>>(1);
     std::thread::scope(|scope| {
-        let fps = ctx.source.info.fps;
+        let info = &ctx.source.info;
         let ladder = &ctx.cfg.ladder;
+        let quality_mode = ctx.cfg.quality;
         let (plan, last, cpu) = (
             ctx.cfg.validation,
             ctx.per_session.saturating_sub(1),
@@ -109,7 +110,8 @@ fn run_session(
                         // A sampled plan checks each session's first and last segment only.
                         let sampled = job.record.segment == 0 || job.record.segment == last;
                         let checked = plan == ValidationPlan::All || sampled;
-                        let (record, extras) = validate(job, ladder, fps, checked);
+                        let (record, extras) =
+                            validate(job, ladder, info, checked, quality_mode);
                         if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
                             break;
                         }
@@ -129,15 +131,36 @@ fn run_session(
 }
 
 /// The broadcaster's checks of one transcoded segment (none when `checked` is false: the
-/// segment then counts no checked rendition and `valid_renditions` 0).
+/// segment then counts no checked rendition and `valid_renditions` 0), and its quality scores
+/// when `quality` samples this segment (never part of `transcode_time`; off costs nothing).
 fn validate(
     job: ToValidate<'_>,
     ladder: &[transcode::ladder::Profile],
-    fps: f64,
+    info: &ingest::SourceInfo,
     checked: bool,
+    quality: validation::quality::QualityMode,
 ) -> (SegmentRecord, SegmentExtras) {
     let checks = if checked {
-        validation::validate_segment(&job.out, ladder, job.seg, fps)
+        validation::validate_segment(&job.out, ladder, job.seg, info)
+    } else {
+        Vec::new()
+    };
+    let mut quality_errors = Vec::new();
+    let quality = if quality.scores(job.record.segment) {
+        let renditions: Vec<(&str, &[u8])> = job
+            .out
+            .renditions
+            .iter()
+            .map(|r| (r.name.as_str(), r.data.as_slice()))
+            .collect();
+        validation::quality::score_segment(&renditions, &job.seg.path)
+            .into_iter()
+            .zip(&renditions)
+            .map(|(scores, (name, _))| {
+                let scores = scores.map_err(|e| quality_errors.push(e.to_string())).ok();
+                (name.to_string(), scores)
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -163,6 +186,8 @@ fn validate(
     let extras = SegmentExtras {
         output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
         verdicts,
+        quality,
+        quality_errors,
     };
     (record, extras)
 }

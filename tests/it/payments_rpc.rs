@@ -62,6 +62,19 @@ fn node_stopped_mid_run_keeps_winners_pending_until_redeem() {
         payer.debit(OUTPUT_PIXELS).unwrap();
     }
     assert!(before_stop > 0);
+    // The redeemer runs on its own thread: give it (bounded) time to redeem one winner while the
+    // node is up, so the run measures gas even on a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let redeemed = RedemptionQueue::open(&data)
+            .and_then(|q| q.all())
+            .map(|all| all.iter().any(|t| t.state == TicketState::Redeemed))
+            .unwrap_or(false);
+        if redeemed {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // The node goes away mid-run; the session keeps paying from cached chain state, and the
     // winners it draws are persisted before they are acknowledged.

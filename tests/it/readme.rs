@@ -13,7 +13,11 @@ fn readme_worked_examples_match_docs() {
     let examples = doc
         .split_once("## Worked examples\n")
         .expect("docs/economics.md has a Worked examples section")
-        .1
+        .1;
+    // Up to the next section (the market model follows the examples).
+    let examples = examples
+        .split_once("\n## ")
+        .map_or(examples, |(head, _)| head)
         .trim_matches('\n');
     let readme = read("README.md");
     let inside = readme
