@@ -152,12 +152,7 @@ impl RunConfig {
         let input = check_input(args)?;
         let (ladder, ladder_source) = load_ladder(args)?;
         check_sessions(args)?;
-        let backend = match args.backend {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Cpu => BackendChoice::Cpu,
-            BackendArg::Nvidia => BackendChoice::Nvidia,
-            BackendArg::Hybrid => BackendChoice::Hybrid,
-        };
+        let backend = backend_choice(args.backend);
         let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
         if backend == BackendChoice::Cpu && gpus != GpuSelection::None {
             bail!("--nvidia selects GPUs but --backend cpu uses none; drop one of them");
@@ -788,7 +783,7 @@ impl NetworkSettings {
         let link = match args.link_mbps {
             None => None,
             Some(mbps) => {
-                if !(mbps.is_finite() && mbps >= 0.1 && mbps <= 100_000.0) {
+                if !(0.1..=100_000.0).contains(&mbps) {
                     bail!("--link-mbps must be between 0.1 and 100000 megabits per second, got {mbps}");
                 }
                 let rtt_ms = args.link_rtt_ms.unwrap_or(0.0);
@@ -812,6 +807,16 @@ impl NetworkSettings {
             link,
             segment_timeout,
         }))
+    }
+}
+
+/// `--backend` as typed → the backend asked for.
+pub fn backend_choice(arg: BackendArg) -> BackendChoice {
+    match arg {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Cpu => BackendChoice::Cpu,
+        BackendArg::Nvidia => BackendChoice::Nvidia,
+        BackendArg::Hybrid => BackendChoice::Hybrid,
     }
 }
 
@@ -842,12 +847,7 @@ pub fn orchestrator_from_args(
         Some(a) => Some(parse_listen_addr("--metrics-addr", a)?),
         None => None,
     };
-    let backend = match args.backend {
-        BackendArg::Auto => BackendChoice::Auto,
-        BackendArg::Cpu => BackendChoice::Cpu,
-        BackendArg::Nvidia => BackendChoice::Nvidia,
-        BackendArg::Hybrid => BackendChoice::Hybrid,
-    };
+    let backend = backend_choice(args.backend);
     let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
     let ticket_ev_wei = parse_wei("--ticket-ev", &args.ticket_ev)?;
     if ticket_ev_wei.is_zero() {

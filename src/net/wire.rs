@@ -441,7 +441,8 @@ mod tests {
     #[test]
     fn absurd_profiles_are_refused() {
         let good = profile_to_pb(&default_ladder()[0]);
-        let cases: Vec<Box<dyn Fn(&mut pb::VideoProfile)>> = vec![
+        type Change = Box<dyn Fn(&mut pb::VideoProfile)>;
+        let cases: Vec<Change> = vec![
             Box::new(|p| p.width = 0),
             Box::new(|p| p.height = 100_000),
             Box::new(|p| p.bitrate = -1),

@@ -108,12 +108,13 @@ mod tests {
         tampered.session_id = "abd".into();
         let mut extended = t.clone();
         extended.expiration += 1;
-        let cases: Vec<(
-            Option<&pb::AuthToken>,
-            &TokenIssuer,
+        type Case<'a> = (
+            Option<&'a pb::AuthToken>,
+            &'a TokenIssuer,
             i64,
             Result<(), TokenError>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (Some(&t), &issuer, 1000, Ok(())),
             (
                 Some(&t),

@@ -530,7 +530,7 @@ fn session_for(
     st: &State,
     session_id: &str,
     sender: Address,
-) -> Result<Arc<StreamSession>, Response<Body>> {
+) -> Result<Arc<StreamSession>, Box<Response<Body>>> {
     let mut s = lock(&st.sessions);
     if let Some(existing) = s.by_id.get(session_id).cloned() {
         *lock(&existing.last_seen) = Instant::now();
@@ -539,21 +539,21 @@ fn session_for(
     let open = st.open_sessions(&mut s);
     if open >= st.cfg.max_sessions as usize {
         drop(s);
-        return Err(st.refuse(
+        return Err(Box::new(st.refuse(
             StatusCode::FORBIDDEN,
             "orchestrator_capped",
             wire::ORCHESTRATOR_CAPPED,
-        ));
+        )));
     }
     let index = s.next_index;
     s.next_index = s.next_index.wrapping_add(1);
     if let Err(e) = st.payments.register(index, sender) {
         drop(s);
-        return Err(st.refuse(
+        return Err(Box::new(st.refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "session_failed",
             &format!("{e:#}"),
-        ));
+        )));
     }
     let session = Arc::new(StreamSession {
         index,
@@ -669,7 +669,7 @@ async fn segment(st: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     }
     let session = match session_for(&st, &session_id, payment.sender) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let multipart = header(&req, ACCEPT.as_str()).is_some_and(|a| a.contains("multipart/mixed"));
 

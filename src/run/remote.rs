@@ -303,7 +303,7 @@ pub enum SegmentTranscoder<'a> {
     Remote {
         net: &'a Network,
         session: u32,
-        remote: Option<RemoteSession>,
+        remote: Option<Box<RemoteSession>>,
         ladder: Vec<Profile>,
         seq: i64,
     },
@@ -380,7 +380,7 @@ impl<'a> SegmentTranscoder<'a> {
                             i.0 += 1;
                             i.1 += info.wire_bytes_sent;
                             i.2 += info.wire_bytes_received;
-                            *remote = Some(r);
+                            *remote = Some(Box::new(r));
                         }
                         Err(e) => {
                             net.fail(e.reason());

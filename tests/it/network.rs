@@ -109,6 +109,13 @@ pub fn segments() -> (tempfile::TempDir, Vec<Segment>) {
     (dir, prepared.segments)
 }
 
+/// The bundled clip as probed.
+pub fn source_info() -> rigbench::ingest::SourceInfo {
+    let dir = tempfile::tempdir().unwrap();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bbb_720p25_5s_gop2.mp4");
+    ingest::prepare(&input, 2.0, dir.path()).unwrap().info
+}
+
 /// One small rendition keeps the transcodes quick on two shared cores.
 pub fn ladder() -> Vec<Profile> {
     parse_presets("P144p30fps16x9").unwrap()
@@ -334,10 +341,8 @@ fn bad_requests_get_livepeer_codes_and_the_orchestrator_keeps_serving() {
     let mut inline = session(orch.addr, "inline", true);
     let done = inline.send_segment(&segs[0], 0).expect("renditions inline");
     assert!(done.output.renditions[0].data.len() > 1000);
-    let dir = tempfile::tempdir().unwrap();
-    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bbb_720p25_5s_gop2.mp4");
-    let info = ingest::prepare(&input, 2.0, dir.path()).unwrap().info;
-    let checks = rigbench::validation::validate_segment(&done.output, &ladder(), &segs[0], &info);
+    let checks =
+        rigbench::validation::validate_segment(&done.output, &ladder(), &segs[0], &source_info());
     assert!(checks.iter().all(|c| c.failures.is_empty()), "{checks:?}");
 
     let summary = orch.stop();
