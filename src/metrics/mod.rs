@@ -480,7 +480,7 @@ mod tests {
             "livepeer_mil_pixels_processed_total",
             "livepeer_transcode_time_seconds_bucket",
             "livepeer_transcode_score",
-            "rigbench_wire_bytes_total{direction=\"in\"",
+            "rigbench_wire_bytes_total{node_id=\"test\",node_type=\"orch\",direction=\"in\"} 10",
         ] {
             assert!(text.contains(name), "{name}:\n{text}");
         }
