@@ -390,3 +390,65 @@ fn economics_uses_the_simulated_utilisation_and_says_so() {
         text(&o)
     );
 }
+
+#[test]
+fn market_takes_a_searched_capacity_and_labels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("cap");
+    let o = Command::new(env!("CARGO_BIN_EXE_rigbench"))
+        .current_dir(root())
+        .args([
+            "capacity",
+            "--transcoding-options",
+            "P144p30fps16x9",
+            "--max-sessions",
+            "1",
+        ])
+        .args([
+            "--probe-segments",
+            "1",
+            "--no-payments",
+            "--backend",
+            "cpu",
+            "--out-dir",
+        ])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let net = small_network(dir.path());
+    let o = rigbench(&[
+        "--network",
+        net.to_str().unwrap(),
+        "--rig",
+        "fixtures/rigs/cpu-only.toml",
+        "--capacity",
+        cap.join("capacity.json").to_str().unwrap(),
+        "--days",
+        "1",
+        "--runs",
+        "1",
+        "--quiet",
+        "--out-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&dir.path().join("market.json"));
+    let i = &v["inputs"]["this_rig"];
+    let searched = json(&cap.join("capacity.json"));
+    assert!(
+        i["capacity_source"]
+            .as_str()
+            .unwrap()
+            .contains("measured by search"),
+        "{i}"
+    );
+    assert!(
+        i["latency_source"].as_str().unwrap().contains("probe run"),
+        "{i}"
+    );
+    assert!(searched.is_object());
+    // --capacity needs --rig.
+    let o = rigbench(&["--network", net.to_str().unwrap(), "--capacity", "x.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
