@@ -10,7 +10,7 @@ use rigbench::transcode::ladder::{
     default_ladder, parse_ladder_json, parse_transcoding_options, LIVEPEER_BENCH_LADDER_JSON,
 };
 use rigbench::transcode::{Backend, Session, SessionConfig};
-use rigbench::validation::{expected_frames, validate_rendition, validate_segment};
+use rigbench::validation::{expected_frames, expected_size, validate_rendition, validate_segment};
 
 fn segment_path(c: &mut Criterion) {
     ingest::init_ffmpeg();
@@ -40,7 +40,15 @@ fn segment_path(c: &mut Criterion) {
         b.iter(|| {
             for r in &out.renditions {
                 let p = &ladder[r.profile_index];
-                assert!(validate_rendition(r, p, expected_frames(&seg, src.info.fps, p)).ok);
+                assert!(
+                    validate_rendition(
+                        r,
+                        p,
+                        expected_frames(&seg, src.info.fps, p),
+                        expected_size(p, src.info.width, src.info.height)
+                    )
+                    .ok
+                );
             }
         })
     });
@@ -48,7 +56,7 @@ fn segment_path(c: &mut Criterion) {
         "validate the 4 renditions of one segment in parallel",
         |b| {
             b.iter(|| {
-                let checks = validate_segment(&out, &ladder, &seg, src.info.fps);
+                let checks = validate_segment(&out, &ladder, &seg, &src.info);
                 assert!(checks.iter().all(|c| c.ok));
             })
         },

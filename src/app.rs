@@ -78,6 +78,36 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Ok)
         }
         Command::Ticket(cmd) => ticket(cmd),
+        Command::Compare(args) => compare(args),
+        Command::Gate(args) => gate(args),
+        Command::Orchestrator(args) => {
+            let cfg = crate::config::orchestrator_from_args(&args).map_err(Failure::usage)?;
+            crate::orchestrator::install_signal_handler();
+            let quiet = cfg.quiet;
+            let out_dir = cfg.out_dir.clone();
+            let summary = crate::orchestrator::serve(cfg, |addr| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "{}{}",
+                    crate::orchestrator::LISTENING_PREFIX,
+                    crate::net::server::base_url(addr)
+                );
+                let _ = out.flush();
+            })?;
+            if !quiet {
+                eprintln!(
+                    "served {} segments ({} failed, {} refused); {} winning tickets in {}; summary in {}",
+                    summary.segments_transcoded,
+                    summary.segments_failed,
+                    summary.refusals.values().sum::<u64>(),
+                    summary.tickets.winning_tickets,
+                    summary.payments_data_dir,
+                    out_dir.join("orchestrator.json").display()
+                );
+            }
+            Ok(ExitCode::Ok)
+        }
         Command::Capacity(args) => capacity(&args, argv),
         Command::Economics(args) => {
             let (run, mut overrides) = match (&args.capacity, &args.run) {
@@ -260,6 +290,72 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
     Ok(ExitCode::Ok)
 }
 
+fn compare(args: crate::cli::CompareArgs) -> Result<ExitCode, Failure> {
+    let (runs, forced) = crate::compare::load(&args.results, args.force)
+        .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
+    let c = crate::compare::compare(&runs, forced);
+    let md = crate::compare::markdown(&c);
+    if let Some(path) = &args.md {
+        write_output("--md", path, md.as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        write_output("--html", path, crate::compare::html_page(&c).as_bytes())?;
+    }
+    out(md.as_bytes())?;
+    Ok(ExitCode::Ok)
+}
+
+fn gate(args: crate::cli::GateArgs) -> Result<ExitCode, Failure> {
+    let usage = |e: crate::gate::GateError| Failure::usage(anyhow::Error::from(e));
+    let threshold_percent = crate::gate::parse_threshold(&args.threshold).map_err(usage)?;
+    let metrics = crate::gate::select_metrics(&args.metric).map_err(usage)?;
+    let baseline = crate::gate::resolve_baseline(
+        &args.baseline,
+        std::path::Path::new(crate::gate::baseline::BASELINES_DIR),
+    )
+    .map_err(usage)?;
+    let cfg = crate::gate::GateConfig {
+        baseline,
+        candidate: args.candidate.clone(),
+        threshold_percent,
+        metrics,
+        allow_host_change: args.allow_host_change,
+    };
+    let report = crate::gate::run_gate(&cfg).map_err(usage)?;
+    if let Some(dir) = &args.out_dir {
+        let cand = crate::gate::load_run("candidate", &cfg.candidate, false).map_err(usage)?;
+        crate::gate::write_outputs(dir, &report, &cand.result)
+            .with_context(|| format!("cannot write --out-dir {}", dir.display()))
+            .map_err(Failure::usage)?;
+    }
+    if args.json {
+        let mut bytes =
+            serde_json::to_vec_pretty(&report).map_err(|e| Failure::run(anyhow::Error::from(e)))?;
+        bytes.push(b'\n');
+        out(&bytes)?;
+    } else {
+        out(crate::gate::text(&report).as_bytes())?;
+    }
+    Ok(if report.regressed {
+        ExitCode::Regression
+    } else {
+        ExitCode::Ok
+    })
+}
+
+/// Writes an output file a flag names; a folder or an unwritable path is a usage error.
+fn write_output(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+    if path.is_dir() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "{flag} {} is a folder; give a file name",
+            path.display()
+        )));
+    }
+    std::fs::write(path, bytes)
+        .with_context(|| format!("cannot write {flag} {}", path.display()))
+        .map_err(Failure::usage)
+}
+
 /// `rigbench run`: the benchmark, then run.json or the table on stdout.
 fn run(cfg: &RunConfig, argv: Vec<String>) -> Result<ExitCode, Failure> {
     let outcome = crate::run::execute(cfg, argv)?;
@@ -285,6 +381,28 @@ fn run(cfg: &RunConfig, argv: Vec<String>) -> Result<ExitCode, Failure> {
     }
     if let Some(error) = outcome.stopped {
         return Err(Failure::run(error));
+    }
+    if !outcome.quality_failures.is_empty() {
+        crate::report::progress::stderr_line(&format!(
+            "error: {} scored rendition(s) below the quality thresholds: {}; see {}",
+            outcome.quality_failures.len(),
+            outcome.quality_failures.join("; "),
+            outcome.out_dir.join("run.json").display()
+        ));
+        return Ok(ExitCode::RunFailed);
+    }
+    if let Some(name) = &cfg.save_baseline {
+        let dir = crate::gate::baseline::save(
+            std::path::Path::new(crate::gate::baseline::BASELINES_DIR),
+            name,
+            &outcome.out_dir,
+            r,
+        )
+        .with_context(|| format!("cannot keep --save-baseline {name}"))
+        .map_err(Failure::run)?;
+        if !cfg.quiet && !cfg.json {
+            outln(format_args!("Baseline {name:?} kept in {}", dir.display()))?;
+        }
     }
     if outcome.invalid_renditions {
         let v = &r.summary.validation;

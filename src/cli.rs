@@ -39,6 +39,16 @@ pub enum Command {
     /// stake, randomness and price, capping, latency, rewards and delegators. Prints this rig's
     /// expected share and profit with their spread; writes market.json.
     Market(MarketArgs),
+    /// Put several runs side by side (one column each, the best in each row marked), as a
+    /// Markdown table on stdout and optionally a page.
+    Compare(CompareArgs),
+    /// Decide whether a candidate run regresses against a baseline: exit 1 on a regression, 0
+    /// otherwise, 2 when the two cannot be compared.
+    Gate(GateArgs),
+    /// Serve Livepeer's segment protocol over HTTP as an orchestrator: orchestrator info,
+    /// POST /segment with ticket payments, renditions to GET or inline. Stops on Ctrl-C or
+    /// SIGTERM, redeems its winners and writes orchestrator.json.
+    Orchestrator(Box<OrchestratorArgs>),
     /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
     /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
     /// compute, NVENC, bandwidth and memory limits. Writes capacity.json and capacity.csv.
@@ -243,6 +253,12 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub allow_invalid: bool,
 
+    /// Keep this run's per-segment and per-repeat figures as the named baseline in
+    /// reports/baselines/NAME/ (for `rigbench gate --baseline NAME`); replaces an older one.
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    pub save_baseline: Option<String>,
+
+    /// Orchestrator price, wei per output pixel. Default: the rig file's, else 1000.
     /// Orchestrator price, wei per output pixel (whole wei, decimal or 0x-hex, at most 10^18).
     /// Default: the rig file's, else 1000.
     #[arg(long, value_name = "WEI", help_heading = "Payments")]
@@ -298,6 +314,157 @@ pub struct RunArgs {
     /// Power sampling interval, milliseconds, 10 to 60000.
     #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
     pub power_interval: u64,
+
+    /// Score renditions' SSIM and PSNR against the source: every segment, a deterministic sample
+    /// (segments 0, 4, 8, ... of each session), or none (capacity probes).
+    #[arg(long, value_enum, default_value_t = QualityArg::Sample, help_heading = "Quality")]
+    pub quality: QualityArg,
+
+    /// Fail the run (exit 3) when a scored rendition's mean SSIM (all planes, 0 to 1) is below X.
+    #[arg(long, value_name = "X", help_heading = "Quality")]
+    pub min_ssim: Option<f64>,
+
+    /// Fail the run (exit 3) when a scored rendition's mean PSNR (all planes) is below DB decibels
+    /// (0 to 100).
+    #[arg(long, value_name = "DB", help_heading = "Quality")]
+    pub min_psnr: Option<f64>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Which segments' renditions get SSIM and PSNR scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QualityArg {
+    /// Every segment.
+    All,
+    /// Segments 0, 4, 8, ... of each session.
+    Sample,
+    /// None.
+    Off,
+}
+
+/// `run`'s network mode: a real orchestrator over HTTP.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Send every segment to an orchestrator over HTTP (Livepeer's segment protocol) instead of
+    /// transcoding in process: a base URL (http://HOST:PORT), or `self` to start a local
+    /// `rigbench orchestrator` on loopback for the run.
+    #[arg(long, value_name = "URL|self", help_heading = "Network")]
+    pub orchestrator: Option<String>,
+
+    /// Ask for renditions inline (multipart/mixed) instead of URLs to GET.
+    #[arg(long, requires = "orchestrator", help_heading = "Network")]
+    pub multipart: bool,
+
+    /// Shape the link to the orchestrator to N megabits per second each way (tc tbf over a
+    /// veth pair between two network namespaces rigbench creates; root only). Needs
+    /// `--orchestrator self`.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "orchestrator",
+        help_heading = "Network"
+    )]
+    pub link_mbps: Option<f64>,
+
+    /// Round-trip time of the shaped link, milliseconds: netem where the kernel has it, else a
+    /// delay added to each request and response (reported as emulated). Needs --link-mbps.
+    #[arg(
+        long,
+        value_name = "MS",
+        requires = "link_mbps",
+        help_heading = "Network"
+    )]
+    pub link_rtt_ms: Option<f64>,
+
+    /// Limit on one segment's round trip to the orchestrator, seconds. Default: go-livepeer's
+    /// gateway limit, max(8 s, 4 × segment duration).
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "orchestrator",
+        help_heading = "Network"
+    )]
+    pub segment_timeout: Option<f64>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics while the run lasts (e.g. 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR", help_heading = "Network")]
+    pub metrics_addr: Option<String>,
+}
+
+/// `rigbench orchestrator`.
+#[derive(Debug, Args)]
+pub struct OrchestratorArgs {
+    /// Address to listen on. The default is loopback only; give 0.0.0.0:PORT to serve others.
+    /// Port 0 picks a free port (printed on stdout).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8935")]
+    pub listen: String,
+
+    /// Where orchestrator.json, orchestrator.log and the payments data go. Default:
+    /// reports/orchestrator/<UTC time>/.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Most gateway sessions served at once; one more is answered OrchestratorCapped.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_sessions: u32,
+
+    /// Largest segment accepted, bytes (answered 413 above it).
+    #[arg(long, value_name = "BYTES", default_value_t = 48 * 1024 * 1024)]
+    pub max_segment_bytes: u64,
+
+    /// Time a request's headers, then its body, may take to arrive, milliseconds (answered 408
+    /// past it).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub read_timeout_ms: u64,
+
+    /// A session with no segment for this long frees its slot, seconds.
+    #[arg(long, value_name = "S", default_value_t = 60)]
+    pub session_idle_seconds: u64,
+
+    /// Transcoding backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// GPU ids (`0,1`) or `all`; sessions go round-robin over them.
+    #[arg(long, value_name = "IDS|all")]
+    pub nvidia: Option<String>,
+
+    /// Price, wei per output pixel.
+    #[arg(long, value_name = "WEI", default_value = "1000")]
+    pub price_per_pixel: String,
+
+    /// Expected value of one ticket, wei.
+    #[arg(long, value_name = "WEI", default_value = "8000000000")]
+    pub ticket_ev: String,
+
+    /// Gas price for ticket parameters and redemptions, gwei.
+    #[arg(long, value_name = "GWEI", default_value_t = 0.01)]
+    pub redeem_gas_price: f64,
+
+    #[command(flatten)]
+    pub chain: ChainArgs,
+
+    /// On the embedded chain, what each new gateway's deposit is funded with, wei (play money).
+    #[arg(long, value_name = "WEI", default_value = "1000000000000000000")]
+    pub sender_deposit: String,
+
+    /// On the embedded chain, what each new gateway's reserve is funded with, wei.
+    #[arg(long, value_name = "WEI", default_value = "1000000000000000000")]
+    pub sender_reserve: String,
+
+    /// Where winning tickets are persisted until redeemed. Default: out-dir/payments/.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Print nothing but the listening line and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How to reach the chain that holds the TicketBroker.
@@ -518,6 +685,51 @@ pub struct MarketArgs {
     /// No table: only errors (and market.json with --json).
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results: run folders or run.json files (two or more).
+    #[arg(value_name = "RESULT", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Also write the comparison as a self-contained page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub md: Option<PathBuf>,
+    /// Compare results of different sources or ladders anyway (the page and table say so).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The baseline: a name saved with `run --save-baseline NAME` (reports/baselines/NAME/), or
+    /// a run folder or run.json.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: String,
+    /// The candidate run: its folder or run.json (segments.csv must be beside it).
+    #[arg(long, value_name = "PATH")]
+    pub candidate: PathBuf,
+    /// Noise threshold, percent: a metric regresses only when its whole 95% confidence interval
+    /// lies beyond it (and the change is significant). Strictly between 0 and 100.
+    #[arg(long, value_name = "PCT", default_value = "5")]
+    pub threshold: String,
+    /// Metrics to gate (comma-separated or repeated): transcode_time, realtime_duration_ratio,
+    /// throughput_x, output_pixels_per_second. Default: all.
+    #[arg(long, value_name = "NAME")]
+    pub metric: Vec<String>,
+    /// Compare runs from different machines (CPU model, cores online, GPUs, driver).
+    #[arg(long)]
+    pub allow_host_change: bool,
+    /// Write gate.json, gate.md (a pull-request comment), github-smaller.json and
+    /// github-bigger.json (github-action-benchmark) and bencher.json (Bencher BMF) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Print gate.json to stdout in place of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy_primitives::{Address, U256};
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{BackendArg, ChainArg, ChainArgs, RunArgs};
+use crate::cli::{BackendArg, ChainArg, ChainArgs, QualityArg, RunArgs};
 use crate::economics::rig::Rig;
 use crate::transcode::ladder::{self, Profile};
 use crate::transcode::{BackendChoice, GpuSelection};
@@ -91,6 +91,18 @@ pub struct RunConfig {
     pub rig: Option<Rig>,
     pub idle_seconds: u64,
     pub power_interval: Duration,
+    /// Which segments' renditions get SSIM and PSNR scores.
+    pub quality: crate::validation::quality::QualityMode,
+    /// A scored rendition whose mean SSIM (all planes) is below this fails the run.
+    pub min_ssim: Option<f64>,
+    /// A scored rendition whose mean PSNR (all planes, dB) is below this fails the run.
+    pub min_psnr_db: Option<f64>,
+    /// `--save-baseline NAME`, validated (one safe path component).
+    pub save_baseline: Option<String>,
+    /// `--orchestrator`: segments go over HTTP (None: transcoded in process).
+    pub network: Option<NetworkSettings>,
+    /// `--metrics-addr`: Prometheus metrics served while the run lasts.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Which segments the broadcaster validates (`run` validates all).
     pub validation: ValidationPlan,
     /// `--force`: the out-dir holds an earlier run, and its files are cleared before this one.
@@ -156,12 +168,38 @@ impl RunConfig {
         };
         check_out_dir(&out_dir, args.force)?;
         let rig = load_rig(args)?;
+        let network = NetworkSettings::from_args(&args.network)?;
+        if network.is_some() && args.no_payments {
+            bail!("--orchestrator pays every segment with tickets, as Livepeer does; drop --no-payments");
+        }
         let payments = if args.no_payments {
             check_no_payment_flags(args)?;
             None
         } else {
             Some(payments_settings(args, rig.as_ref(), &out_dir)?)
         };
+
+        let quality = match args.quality {
+            QualityArg::All => crate::validation::quality::QualityMode::All,
+            QualityArg::Sample => crate::validation::quality::QualityMode::Sample,
+            QualityArg::Off => crate::validation::quality::QualityMode::Off,
+        };
+        if let Some(x) = args.min_ssim {
+            if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
+                bail!("--min-ssim must be an SSIM between 0 and 1 (e.g. 0.9), got {x}");
+            }
+        }
+        if let Some(db) = args.min_psnr {
+            let cap = crate::validation::quality::PSNR_CAP_DB;
+            if !(db.is_finite() && (0.0..=cap).contains(&db)) {
+                bail!("--min-psnr must be between 0 and {cap} dB (e.g. 35), got {db}");
+            }
+        }
+        if quality == crate::validation::quality::QualityMode::Off
+            && (args.min_ssim.is_some() || args.min_psnr.is_some())
+        {
+            bail!("--min-ssim and --min-psnr need scored renditions; drop --quality off (or the thresholds)");
+        }
 
         Ok(Self {
             input,
@@ -186,9 +224,75 @@ impl RunConfig {
             rig,
             idle_seconds: args.idle_seconds,
             power_interval: Duration::from_millis(args.power_interval),
+            quality,
+            min_ssim: args.min_ssim,
+            min_psnr_db: args.min_psnr,
+            save_baseline: match &args.save_baseline {
+                Some(name) => {
+                    crate::gate::baseline::valid_name(name)?;
+                    Some(name.clone())
+                }
+                None => None,
+            },
+            network,
+            metrics_addr: match &args.network.metrics_addr {
+                Some(a) => Some(parse_listen_addr("--metrics-addr", a)?),
+                None => None,
+            },
             validation: ValidationPlan::All,
             force: args.force,
         })
+    }
+}
+
+impl RunConfig {
+    /// Every setting as it took effect, defaults included, by flag name (the fingerprint's
+    /// `flags`: what someone else needs to rerun this).
+    pub fn effective_flags(&self) -> std::collections::BTreeMap<String, String> {
+        let mut f = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            f.insert(k.to_string(), v);
+        };
+        put("in", self.input.display().to_string());
+        put("transcoding-options", self.ladder_source.clone());
+        put("segment-seconds", self.segment_seconds.to_string());
+        put("concurrent-sessions", self.concurrent_sessions.to_string());
+        put("session-delay", self.session_delay.as_millis().to_string());
+        put("segs", self.segs.to_string());
+        put("loop", self.loops.to_string());
+        put("repeat", self.repeat.to_string());
+        put("live", self.live.to_string());
+        put("backend", format!("{:?}", self.backend).to_lowercase());
+        put("nvidia", format!("{:?}", self.gpus));
+        put("keep-renditions", self.keep_renditions.to_string());
+        put("allow-invalid", self.allow_invalid.to_string());
+        put("allow-truncated", self.allow_truncated.to_string());
+        put("no-payments", self.payments.is_none().to_string());
+        if let Some(p) = &self.payments {
+            put("price-per-pixel", p.price_per_pixel_wei.to_string());
+            put("ticket-ev", p.ticket_ev_wei.to_string());
+            put("redeem-gas-price-wei", p.gas_price_wei.to_string());
+            put(
+                "chain",
+                match &p.chain {
+                    ChainSettings::Embedded => "embedded".to_string(),
+                    // The URL may carry an API key: not recorded.
+                    ChainSettings::Rpc { .. } => "rpc".to_string(),
+                },
+            );
+        }
+        put(
+            "rig",
+            self.rig
+                .as_ref()
+                .map_or("none".to_string(), |r| format!("{:?}", r.name)),
+        );
+        put("idle-seconds", self.idle_seconds.to_string());
+        put(
+            "power-interval",
+            self.power_interval.as_millis().to_string(),
+        );
+        f
     }
 }
 
@@ -616,6 +720,175 @@ pub fn default_out_dir() -> PathBuf {
     let host = hostname();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     PathBuf::from("reports/runs").join(format!("{stamp}-{host}"))
+}
+
+/// `run --orchestrator`: where segments go and how the link behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSettings {
+    pub orchestrator: OrchestratorTarget,
+    /// Renditions inline (multipart/mixed) instead of URLs to GET.
+    pub multipart: bool,
+    pub link: Option<LinkSettings>,
+    /// `--segment-timeout`; None: go-livepeer's rule.
+    pub segment_timeout: Option<Duration>,
+}
+
+/// `--orchestrator URL|self`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrchestratorTarget {
+    /// An orchestrator already running at this address (http only).
+    Url(std::net::SocketAddr),
+    /// A `rigbench orchestrator` started for the run.
+    SelfHosted,
+}
+
+/// `--link-mbps` / `--link-rtt-ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkSettings {
+    pub mbps: f64,
+    pub rtt_ms: f64,
+}
+
+/// Parses `--metrics-addr`: a socket address (IP:PORT).
+pub fn parse_listen_addr(flag: &str, s: &str) -> Result<std::net::SocketAddr> {
+    s.trim().parse().map_err(|_| {
+        anyhow::anyhow!("{flag} {s:?} is not an IP:PORT address (e.g. 127.0.0.1:9100)")
+    })
+}
+
+/// Parses `--orchestrator`: `self`, or `http://IP:PORT` (a name is resolved once, here).
+pub fn parse_orchestrator(s: &str) -> Result<OrchestratorTarget> {
+    let t = s.trim();
+    if t == "self" {
+        return Ok(OrchestratorTarget::SelfHosted);
+    }
+    let Some(rest) = t.strip_prefix("http://") else {
+        bail!("--orchestrator {s:?}: give http://HOST:PORT or self (https is not supported)");
+    };
+    let authority = rest.trim_end_matches('/');
+    if authority.is_empty() || authority.contains('/') || authority.contains('@') {
+        bail!("--orchestrator {s:?}: give the orchestrator's base URL, http://HOST:PORT");
+    }
+    use std::net::ToSocketAddrs;
+    let mut addrs = authority
+        .to_socket_addrs()
+        .map_err(|e| anyhow::anyhow!("--orchestrator {s:?}: cannot resolve {authority:?}: {e}"))?;
+    addrs.next().map(OrchestratorTarget::Url).ok_or_else(|| {
+        anyhow::anyhow!("--orchestrator {s:?}: {authority:?} resolves to no address")
+    })
+}
+
+impl NetworkSettings {
+    /// Validates `run`'s network flags; None without `--orchestrator`.
+    pub fn from_args(args: &crate::cli::NetworkArgs) -> Result<Option<NetworkSettings>> {
+        let Some(o) = &args.orchestrator else {
+            return Ok(None);
+        };
+        let orchestrator = parse_orchestrator(o)?;
+        let link = match args.link_mbps {
+            None => None,
+            Some(mbps) => {
+                if !(mbps.is_finite() && mbps >= 0.1 && mbps <= 100_000.0) {
+                    bail!("--link-mbps must be between 0.1 and 100000 megabits per second, got {mbps}");
+                }
+                let rtt_ms = args.link_rtt_ms.unwrap_or(0.0);
+                if !(rtt_ms.is_finite() && (0.0..=10_000.0).contains(&rtt_ms)) {
+                    bail!("--link-rtt-ms must be between 0 and 10000 milliseconds, got {rtt_ms}");
+                }
+                if orchestrator != OrchestratorTarget::SelfHosted {
+                    bail!("--link-mbps shapes the link to an orchestrator rigbench starts: use it with --orchestrator self");
+                }
+                Some(LinkSettings { mbps, rtt_ms })
+            }
+        };
+        let segment_timeout = match args.segment_timeout {
+            None => None,
+            Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => bail!("--segment-timeout must be between 0 and 3600 seconds, got {t}"),
+        };
+        Ok(Some(NetworkSettings {
+            orchestrator,
+            multipart: args.multipart,
+            link,
+            segment_timeout,
+        }))
+    }
+}
+
+/// Validates `rigbench orchestrator`'s flags (usage errors, exit 2).
+pub fn orchestrator_from_args(
+    args: &crate::cli::OrchestratorArgs,
+) -> Result<crate::orchestrator::OrchestratorConfig> {
+    let listen = parse_listen_addr("--listen", &args.listen)?;
+    if args.max_sessions == 0 {
+        bail!("--max-sessions must be at least 1, got 0");
+    }
+    if args.max_segment_bytes < 1024 {
+        bail!(
+            "--max-segment-bytes must be at least 1024, got {}",
+            args.max_segment_bytes
+        );
+    }
+    if args.read_timeout_ms == 0 || args.read_timeout_ms > 600_000 {
+        bail!(
+            "--read-timeout-ms must be between 1 and 600000, got {}",
+            args.read_timeout_ms
+        );
+    }
+    if args.session_idle_seconds == 0 {
+        bail!("--session-idle-seconds must be at least 1, got 0");
+    }
+    let metrics_addr = match &args.metrics_addr {
+        Some(a) => Some(parse_listen_addr("--metrics-addr", a)?),
+        None => None,
+    };
+    let backend = match args.backend {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Cpu => BackendChoice::Cpu,
+        BackendArg::Nvidia => BackendChoice::Nvidia,
+        BackendArg::Hybrid => BackendChoice::Hybrid,
+    };
+    let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
+    let ticket_ev_wei = parse_wei("--ticket-ev", &args.ticket_ev)?;
+    if ticket_ev_wei.is_zero() {
+        bail!("--ticket-ev must be above 0 wei");
+    }
+    let price_per_pixel_wei = parse_wei("--price-per-pixel", &args.price_per_pixel)?;
+    if price_per_pixel_wei > U256::from(i64::MAX as u64) {
+        bail!("--price-per-pixel must fit the protocol's int64 price");
+    }
+    let out_dir = match &args.out_dir {
+        Some(d) => d.clone(),
+        None => PathBuf::from("reports/orchestrator")
+            .join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()),
+    };
+    let chain = ChainSettings::from_args(&args.chain)?;
+    let resolved = crate::transcode::resolve_backend(backend, &gpus)
+        .map_err(|e| anyhow::anyhow!("--backend {}: {e}", backend.name()))?;
+    Ok(crate::orchestrator::OrchestratorConfig {
+        listen,
+        max_sessions: args.max_sessions,
+        max_segment_bytes: args.max_segment_bytes,
+        read_timeout: Duration::from_millis(args.read_timeout_ms),
+        session_idle: Duration::from_secs(args.session_idle_seconds),
+        backend: resolved,
+        payments: crate::orchestrator::payments::OrchestratorPaymentsConfig {
+            data_dir: args
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| out_dir.join("payments")),
+            chain,
+            price_per_pixel_wei,
+            ticket_ev_wei,
+            gas_price_wei: gwei_to_wei("--redeem-gas-price", args.redeem_gas_price)?,
+            redeem_gas_estimate: crate::payments::payer::DEFAULT_REDEEM_GAS_ESTIMATE,
+            sender_deposit_wei: parse_wei("--sender-deposit", &args.sender_deposit)?,
+            sender_reserve_wei: parse_wei("--sender-reserve", &args.sender_reserve)?,
+        },
+        metrics_addr,
+        quiet: args.quiet,
+        out_dir,
+    })
 }
 
 #[cfg(test)]

@@ -52,9 +52,53 @@ pub struct RunResult {
     pub economics: Option<money::Economics>,
     /// Warnings raised during the run (fallbacks, long segments, ...).
     pub warnings: Vec<String>,
+    /// How renditions' SSIM and PSNR were scored (which segments), and what fell below
+    /// `--min-ssim` / `--min-psnr`. The scores themselves are in the summaries.
+    #[serde(default)]
+    pub quality: QualityReport,
+    /// Network mode (`--orchestrator`): round trips, wire bytes, the link; absent in process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::net::summary::NetworkSummary>,
     /// CPU time split by side: the transcode apart from rigbench's broadcaster work.
     #[serde(default)]
     pub cpu: Option<CpuSplit>,
+    /// What a comparison needs to know the two runs measured the same thing.
+    #[serde(default)]
+    pub fingerprint: Fingerprint,
+    /// Whether the result meets the publication rules, and why not.
+    #[serde(default)]
+    pub reportable: Reportable,
+}
+
+/// How renditions' quality was scored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QualityReport {
+    /// `--quality`: all, sample or off.
+    pub mode: crate::validation::quality::QualityMode,
+    /// With `sample`, segment numbers 0, N, 2N, ... of each session are scored (this N).
+    pub sample_every_segments: u32,
+    /// The segments whose renditions were scored.
+    pub segments_scored: Vec<ScoredSegment>,
+    /// `--min-ssim`: the least mean SSIM (all planes) a scored rendition may have.
+    pub min_ssim: Option<f64>,
+    /// `--min-psnr`: the least mean PSNR (all planes) a scored rendition may have, dB.
+    pub min_psnr_db: Option<f64>,
+    /// Scored renditions below a threshold, one sentence each naming session, segment and
+    /// rendition; any fails the run (exit 3).
+    pub below_threshold: Vec<String>,
+    /// Renditions that could not be scored, and why.
+    pub errors: Vec<String>,
+    /// VMAF: why there is no VMAF figure.
+    pub vmaf: String,
+}
+
+/// One scored segment of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoredSegment {
+    pub repeat: u32,
+    pub session: u32,
+    /// Segment number within the session (segments.csv's `segment`).
+    pub segment: u32,
 }
 
 /// CPU time of a run by side (src/run/cpu_clock.rs says how it is measured).
@@ -77,6 +121,167 @@ pub struct CpuSplit {
     pub method: String,
     /// Why the split is unavailable here.
     pub unavailable_reason: Option<String>,
+}
+
+/// What makes two results comparable (with `host` for the machine): the input by content, the
+/// ladder by hash, the code and libraries that ran, and every effective flag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// sha256 of the input's bytes (an HLS playlist and its segment files, in order); None when
+    /// they could not be read again after the run.
+    pub source_sha256: Option<String>,
+    /// sha256 of the ladder as run.json records it (see [`ladder_sha256`]).
+    pub ladder_sha256: String,
+    /// rigbench's version (Cargo package version).
+    pub rigbench_version: String,
+    /// The git commit rigbench was built from; "unknown" outside a git checkout.
+    pub git_commit: String,
+    /// FFmpeg library versions in one line (avcodec, avformat, avfilter, avutil, swscale).
+    pub ffmpeg_version: String,
+    /// FFmpeg's `./configure` line.
+    pub ffmpeg_configuration: String,
+    /// Every `run` setting as it took effect (defaults included), by flag name.
+    pub flags: BTreeMap<String, String>,
+}
+
+/// The git commit this binary was built from (embedded by build.rs).
+pub const GIT_COMMIT: &str = env!("RIGBENCH_GIT_COMMIT");
+
+/// sha256 of a ladder's JSON (the profiles in order, every field), lowercase hex.
+pub fn ladder_sha256(ladder: &[crate::transcode::ladder::Profile]) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(ladder).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Fingerprint {
+    /// The fingerprint of a run of `ladder` on `host`, with the input's hash and flags.
+    pub fn new(
+        source_sha256: Option<String>,
+        ladder: &[crate::transcode::ladder::Profile],
+        host: &crate::metering::inventory::HostInfo,
+        flags: BTreeMap<String, String>,
+    ) -> Self {
+        let f = &host.ffmpeg;
+        Fingerprint {
+            source_sha256,
+            ladder_sha256: ladder_sha256(ladder),
+            rigbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: GIT_COMMIT.to_string(),
+            ffmpeg_version: format!(
+                "avcodec {} avformat {} avfilter {} avutil {} swscale {}",
+                f.avcodec, f.avformat, f.avfilter, f.avutil, f.swscale
+            ),
+            ffmpeg_configuration: f.configuration.clone(),
+            flags,
+        }
+    }
+}
+
+/// The publication rules a result is held to.
+pub const MIN_REPEATS: u32 = 3;
+/// Largest relative spread (sample standard deviation over the mean of throughput over
+/// repeats) a publishable result may have, percent (Phoronix Test Suite adds runs above 2.5%;
+/// this VM-class hardware gets twice that).
+pub const MAX_RELATIVE_SPREAD_PERCENT: f64 = 5.0;
+
+/// Whether a result meets the publication rules: at least [`MIN_REPEATS`] repeats (or a capacity
+/// search), throughput spread over repeats under [`MAX_RELATIVE_SPREAD_PERCENT`], complete,
+/// every rendition valid, and nothing estimated that could have been measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reportable {
+    pub reportable: bool,
+    /// Every rule the result breaks, in words (empty when reportable).
+    pub reasons: Vec<String>,
+    pub min_repeats: u32,
+    pub max_relative_spread_percent: f64,
+    /// Relative spread of throughput over repeats, percent; None below two repeats.
+    pub throughput_relative_spread_percent: Option<f64>,
+}
+
+impl Default for Reportable {
+    fn default() -> Self {
+        Reportable {
+            reportable: false,
+            reasons: vec!["not assessed (written by an older rigbench)".into()],
+            min_repeats: MIN_REPEATS,
+            max_relative_spread_percent: MAX_RELATIVE_SPREAD_PERCENT,
+            throughput_relative_spread_percent: None,
+        }
+    }
+}
+
+/// Sample standard deviation over the mean, percent; None below two values or a zero mean.
+pub fn relative_spread_percent(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if mean == 0.0 || !mean.is_finite() {
+        return None;
+    }
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0);
+    Some(var.sqrt() / mean.abs() * 100.0)
+}
+
+/// Judges a result against the publication rules. `capacity_search` is true for a capacity
+/// result (its search stands in for repeats).
+pub fn assess_reportable(r: &RunResult, capacity_search: bool) -> Reportable {
+    let mut reasons = Vec::new();
+    if r.partial {
+        reasons.push("the run is partial (interrupted or failed)".to_string());
+    }
+    let repeats = r.repeats.len() as u32;
+    if repeats < MIN_REPEATS && !capacity_search {
+        reasons.push(format!(
+            "{repeats} repeat(s): publication needs --repeat {MIN_REPEATS} or more, or a capacity search"
+        ));
+    }
+    let throughputs: Vec<f64> = r.repeats.iter().map(|s| s.throughput_x).collect();
+    let spread = relative_spread_percent(&throughputs);
+    if let Some(s) = spread {
+        if s >= MAX_RELATIVE_SPREAD_PERCENT {
+            reasons.push(format!(
+                "throughput varies by {s:.1}% over repeats (the bound is {MAX_RELATIVE_SPREAD_PERCENT}%): quieten the machine or add repeats"
+            ));
+        }
+    }
+    let v = &r.summary.validation;
+    if v.renditions_failed > 0 {
+        reasons.push(format!(
+            "{} of {} renditions failed validation",
+            v.renditions_failed, v.renditions_checked
+        ));
+    }
+    if let Some(p) = &r.power {
+        let no_rapl = p.notes.iter().any(|n| n.starts_with("RAPL absent"));
+        for s in &p.sources {
+            if s.status != crate::metering::power::Status::Estimated {
+                continue;
+            }
+            let measurable = match s.kind {
+                crate::metering::power::model::ComponentKind::Gpu => r.host.nvml_status == "ok",
+                crate::metering::power::model::ComponentKind::Cpu => !no_rapl,
+            };
+            if measurable {
+                reasons.push(format!(
+                    "{} power is estimated although a sensor is present: fix the sensor's permissions or configuration",
+                    s.device
+                ));
+            }
+        }
+    }
+    Reportable {
+        reportable: reasons.is_empty(),
+        reasons,
+        min_repeats: MIN_REPEATS,
+        max_relative_spread_percent: MAX_RELATIVE_SPREAD_PERCENT,
+        throughput_relative_spread_percent: spread,
+    }
 }
 
 /// The backend that ran.
@@ -153,6 +358,14 @@ pub struct Summary {
     pub decode_errors: u64,
     /// The broadcaster's checks.
     pub validation: ValidationSummary,
+    /// SSIM and PSNR per profile (min, p5 and mean over every scored frame), in ladder order;
+    /// empty when nothing was scored.
+    #[serde(default)]
+    pub quality_by_profile: Vec<crate::validation::quality::ProfileQuality>,
+    /// The ladder's mean SSIM (all planes): the mean over profiles of each one's mean SSIM, the
+    /// quality to read beside J per megapixel and $ per stream-hour. None when nothing was scored.
+    #[serde(default)]
+    pub ladder_mean_ssim: Option<f64>,
 }
 
 /// Percentiles of a sample, same unit as the field name says.
@@ -177,7 +390,8 @@ pub struct ValidationSummary {
     pub failed_by_check: BTreeMap<String, u64>,
 }
 
-/// One row of segments.csv: livepeer_bench's six columns first, then rigbench's.
+/// One row of segments.csv: livepeer_bench's six columns first, then rigbench's (the quality
+/// columns after these come from the segment's scores: `report::csv::QUALITY_HEADER`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
     /// Wall-clock time the segment finished, UTC. segments.csv writes it as livepeer_bench does

@@ -229,6 +229,15 @@ impl RunFacts {
             ),
             None => (0.0, 0.0, None),
         };
+        // Network mode measured the bytes on the wire: price those (headers and framing
+        // included), not the media alone. The orchestrator's inbound is what the gateway sent.
+        let (mbps_in, mbps_out) = match &run.network {
+            Some(n) if n.media_bytes_sent > 0 && n.media_bytes_received > 0 => (
+                mbps_in * n.wire_bytes_sent as f64 / n.media_bytes_sent as f64,
+                mbps_out * n.wire_bytes_received as f64 / n.media_bytes_received as f64,
+            ),
+            _ => (mbps_in, mbps_out),
+        };
         let (power, power_unknown_reason) = match &run.power {
             None => (None, Some("power was not metered in this run".to_string())),
             Some(p) => match (p.components_average_watts, p.status) {
@@ -374,6 +383,7 @@ pub fn evaluate_facts_with(
     let sensitivity = sensitivity(&model, price_wei, kwh, share);
     let ctx = VerdictInputs {
         streams_sustained: capacity.streams_sustained,
+        limiting_resource: capacity.limiting_resource.clone(),
         limit: format!(
             "limit: {} ({})",
             capacity.limiting_resource, capacity.evidence
@@ -1226,6 +1236,8 @@ pub fn sensitivity(m: &Model, price_wei: f64, kwh: f64, share: f64) -> Sensitivi
 #[derive(Debug, Clone)]
 pub struct VerdictInputs {
     pub streams_sustained: u32,
+    /// What limits the streams ("GPU", "NVENC session cap", ...).
+    pub limiting_resource: String,
     /// "limit: <resource> (<evidence>)".
     pub limit: String,
     /// Expected days between wins, when long enough to warn.
@@ -1260,13 +1272,7 @@ impl VerdictInputs {
 /// The verdict on transcoding alone: fees − gas − costs.
 pub fn verdict(v: &VerdictInputs, h: &HourMoney, be: &BreakEven) -> Verdict {
     let (tags, tail) = (v.tags(), v.tail());
-    let limiting_resource = v
-        .limit
-        .trim_start_matches("limit: ")
-        .split(" (")
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let limiting_resource = v.limiting_resource.clone();
     let (profitable, line) = if v.streams_sustained == 0 {
         (
             Some(false),
@@ -1317,16 +1323,7 @@ pub fn verdict(v: &VerdictInputs, h: &HourMoney, be: &BreakEven) -> Verdict {
 /// The verdict with staking: fees + rewards − gas − costs.
 pub fn verdict_with_staking(v: &VerdictInputs, h: &HourMoney, r: &Rewards) -> Verdict {
     let tags = v.tags();
-    let limiting_resource = verdict(
-        v,
-        h,
-        &BreakEven {
-            price_per_pixel_wei: None,
-            price_usd_per_million_pixels: None,
-            note: None,
-        },
-    )
-    .limiting_resource;
+    let limiting_resource = v.limiting_resource.clone();
     let (profitable, line) = match h.margin_with_staking_usd_per_hour {
         Some(m) => (
             Some(m > 0.0),

@@ -1334,6 +1334,7 @@ fn break_even_zeroes_the_margin() {
 fn verdict_table() {
     let v = VerdictInputs {
         streams_sustained: 2,
+        limiting_resource: "GPU".into(),
         limit: "limit: GPU (evidence)".into(),
         wait_days: None,
         estimated: false,

@@ -346,17 +346,138 @@ pub fn truncation_evidence(
     None
 }
 
-/// Cuts a media file into MPEG-TS segments under `workdir/segments/`.
-pub fn prepare_file(
-    input: &Path,
+/// What cutting a file found beside its segments, for the warnings.
+struct CutStats {
+    keyframe_count: usize,
+    keyframe_interval_max_seconds: f64,
+    /// Video before the first keyframe, seconds (a capture that starts mid-GOP).
+    lead_in_seconds: f64,
+    skipped_before_keyframe: u64,
+    restarts: u32,
+    first_restart_seconds: Option<f64>,
+    read_errors: u64,
+    /// Reading gave up (the truncation evidence says so; no second warning).
+    read_stopped: bool,
+    refused_packets: u64,
+    /// The audio codec left out, when MPEG-TS cannot carry it.
+    audio_dropped: Option<String>,
+}
+
+/// The warnings a cut file gives: long segments, a mid-GOP start, restarting timestamps, skipped
+/// or refused packets, dropped audio. Each a complete sentence naming the file.
+fn cut_warnings(
+    name: &str,
+    stats: &CutStats,
+    segments: &[Segment],
     segment_seconds: f64,
-    workdir: &Path,
-) -> Result<PreparedSource, IngestError> {
+    frame_seconds: f64,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let duration_seconds: f64 = segments.iter().map(|s| s.duration_seconds).sum();
+    let frame_tolerance = frame_seconds.max(0.001) / 2.0;
+    let long: Vec<&Segment> = segments
+        .iter()
+        .filter(|s| s.duration_seconds > segment_seconds + frame_tolerance)
+        .collect();
+    if let Some(longest) = long
+        .iter()
+        .max_by(|a, b| a.duration_seconds.total_cmp(&b.duration_seconds))
+    {
+        let only_one = if stats.keyframe_count == 1 {
+            " (it has a single keyframe)"
+        } else {
+            ""
+        };
+        warnings.push(format!(
+            "'{name}': keyframes are up to {} s apart{only_one}, so {} of {} segments are longer \
+             than the {} s asked (longest {} s, segment {}); segments are cut only at keyframes. \
+             Re-encode the source with a keyframe every {} s (e.g. ffmpeg -g <fps × {}> \
+             -sc_threshold 0) for segments of that length.",
+            fmt_seconds(stats.keyframe_interval_max_seconds),
+            long.len(),
+            segments.len(),
+            fmt_seconds(segment_seconds),
+            fmt_seconds(longest.duration_seconds),
+            longest.index,
+            fmt_seconds(segment_seconds),
+            fmt_seconds(segment_seconds),
+        ));
+    }
+    if stats.skipped_before_keyframe > 0 {
+        let lead_in = stats.lead_in_seconds;
+        warnings.push(format!(
+            "'{name}': it starts mid-GOP: the {} video packets ({} s) \
+             before the first keyframe cannot be decoded on their own and are not used; the \
+             benchmark covers the video from the first keyframe on.",
+            stats.skipped_before_keyframe,
+            fmt_seconds(lead_in.max(0.0))
+        ));
+    }
+    if stats.restarts > 0 {
+        let at = stats.first_restart_seconds;
+        warnings.push(format!(
+            "'{name}': its timestamps restart {} time(s) (first at {} s: files joined \
+             end to end, or a spliced capture); rigbench shifted each later part to continue \
+             after the one before, so all {} s of video are segmented. Check that this is the \
+             stream you meant to benchmark.",
+            stats.restarts,
+            at.map_or("?".to_string(), |a| fmt_seconds(a.max(0.0))),
+            fmt_seconds(duration_seconds)
+        ));
+    }
+    if stats.read_errors > 0 && !stats.read_stopped {
+        warnings.push(format!(
+            "'{name}': {} packets could not be read and were skipped; the file may be \
+             damaged.",
+            stats.read_errors
+        ));
+    }
+    if stats.refused_packets > 0 {
+        warnings.push(format!(
+            "'{name}': the MPEG-TS muxer refused {} packets (bad or \
+             out-of-order timestamps); they are left out of the segments.",
+            stats.refused_packets
+        ));
+    }
+    if let Some(codec) = &stats.audio_dropped {
+        warnings.push(format!(
+            "'{name}': its {codec} audio cannot be carried in MPEG-TS, so the segments carry \
+             video only; re-encode the audio to AAC to keep it."
+        ));
+    }
+    warnings
+}
+
+/// A media file opened and probed, ready to cut.
+struct Opened {
+    ictx: ffmpeg::format::context::Input,
+    video_index: usize,
+    audio_index: Option<usize>,
+    facts: super::VideoFacts,
+    fps: f64,
+    fps_num: u32,
+    fps_den: u32,
+    video_time_base: ffmpeg::Rational,
+    frame_seconds: f64,
+    /// The audio stream's time base, seconds per tick (0 without audio).
+    audio_time_base_seconds: f64,
+    streams: StreamsIn,
+    /// The audio is left out: MPEG-TS cannot carry its codec.
+    audio_dropped: bool,
+    audio_codec: Option<String>,
+    container: String,
+    container_bitrate_bps: u64,
+    /// What the header promises for the video (else for the whole file, audio included).
+    declared_video_seconds: f64,
+}
+
+/// Opens `input`, finds its video (and audio) and checks MPEG-TS can carry it.
+fn open_input(input: &Path) -> Result<Opened, IngestError> {
     let not_media = |reason: String| IngestError::NotMedia {
         path: input.to_path_buf(),
         reason,
     };
-    let mut ictx = ffmpeg::format::input(&input).map_err(|e| not_media(e.to_string()))?;
+    let ictx = ffmpeg::format::input(&input).map_err(|e| not_media(e.to_string()))?;
     let video_index = main_video_stream(&ictx).ok_or_else(|| IngestError::NoVideo {
         path: input.to_path_buf(),
         streams: super::describe_streams(&ictx),
@@ -390,10 +511,10 @@ pub fn prepare_file(
         });
     }
     // Audio that MPEG-TS cannot carry (PCM, Vorbis, FLAC, …) is left out, with a warning.
-    let mut audio_dropped = audio
+    let audio_dropped = audio
         .as_ref()
         .is_some_and(|(params, _, _)| !mpegts_carries(params.id()));
-    let mut streams = StreamsIn {
+    let streams = StreamsIn {
         video: video_stream.parameters().clone(),
         video_time_base,
         audio: audio
@@ -412,6 +533,51 @@ pub fn prepare_file(
     } else {
         0.0
     };
+    let audio_time_base_seconds = audio.as_ref().map_or(0.0, |(_, tb, _)| f64::from(*tb));
+    Ok(Opened {
+        video_index,
+        audio_index,
+        facts,
+        fps,
+        fps_num,
+        fps_den,
+        video_time_base,
+        frame_seconds,
+        audio_time_base_seconds,
+        streams,
+        audio_dropped,
+        audio_codec,
+        container,
+        container_bitrate_bps,
+        declared_video_seconds,
+        ictx,
+    })
+}
+
+/// Cuts a media file into MPEG-TS segments under `workdir/segments/`.
+pub fn prepare_file(
+    input: &Path,
+    segment_seconds: f64,
+    workdir: &Path,
+) -> Result<PreparedSource, IngestError> {
+    let Opened {
+        mut ictx,
+        video_index,
+        audio_index,
+        facts,
+        fps,
+        fps_num,
+        fps_den,
+        video_time_base,
+        frame_seconds,
+        audio_time_base_seconds,
+        mut streams,
+        mut audio_dropped,
+        audio_codec,
+        container,
+        container_bitrate_bps,
+        declared_video_seconds,
+    } = open_input(input)?;
 
     let segment_dir = workdir.join("segments");
     std::fs::create_dir_all(&segment_dir).map_err(|e| IngestError::Workdir {
@@ -437,8 +603,7 @@ pub fn prepare_file(
     let mut consecutive_read_errors: u32 = 0;
     let mut read_stopped: Option<String> = None;
     let mut video_continuity = Continuity::new(f64::from(video_time_base));
-    let mut audio_continuity =
-        Continuity::new(audio.as_ref().map_or(0.0, |(_, tb, _)| f64::from(*tb)));
+    let mut audio_continuity = Continuity::new(audio_time_base_seconds);
     let mut first_video_seconds: Option<f64> = None;
 
     loop {
@@ -600,81 +765,32 @@ pub fn prepare_file(
     });
     warnings.extend(truncated.clone());
 
-    let name = input.display();
     let duration_seconds: f64 = segments.iter().map(|s| s.duration_seconds).sum();
     let keyframe_interval_max_seconds =
         keyframe_interval_max(&keyframes, video_end_seconds.max(origin_seconds));
-    let frame_tolerance = frame_seconds.max(0.001) / 2.0;
-    let long: Vec<&Segment> = segments
-        .iter()
-        .filter(|s| s.duration_seconds > segment_seconds + frame_tolerance)
-        .collect();
-    if let Some(longest) = long
-        .iter()
-        .max_by(|a, b| a.duration_seconds.total_cmp(&b.duration_seconds))
-    {
-        let only_one = if keyframes.len() == 1 {
-            " (it has a single keyframe)"
-        } else {
-            ""
-        };
-        warnings.push(format!(
-            "'{name}': keyframes are up to {} s apart{only_one}, so {} of {} segments are longer \
-             than the {} s asked (longest {} s, segment {}); segments are cut only at keyframes. \
-             Re-encode the source with a keyframe every {} s (e.g. ffmpeg -g <fps × {}> \
-             -sc_threshold 0) for segments of that length.",
-            fmt_seconds(keyframe_interval_max_seconds),
-            long.len(),
-            segments.len(),
-            fmt_seconds(segment_seconds),
-            fmt_seconds(longest.duration_seconds),
-            longest.index,
-            fmt_seconds(segment_seconds),
-            fmt_seconds(segment_seconds),
-        ));
-    }
-    if skipped_before_keyframe > 0 {
-        let lead_in = origin_seconds - first_video_seconds.unwrap_or(origin_seconds);
-        warnings.push(format!(
-            "'{name}': it starts mid-GOP: the {skipped_before_keyframe} video packets ({} s) \
-             before the first keyframe cannot be decoded on their own and are not used; the \
-             benchmark covers the video from the first keyframe on.",
-            fmt_seconds(lead_in.max(0.0))
-        ));
-    }
     let restarts = video_continuity.restarts.max(audio_continuity.restarts);
-    if restarts > 0 {
-        let at = video_continuity
+    let stats = CutStats {
+        keyframe_count: keyframes.len(),
+        keyframe_interval_max_seconds,
+        lead_in_seconds: origin_seconds - first_video_seconds.unwrap_or(origin_seconds),
+        skipped_before_keyframe,
+        restarts,
+        first_restart_seconds: video_continuity
             .first_restart_ticks
-            .map(|t| seconds(t, video_time_base) - origin_seconds);
-        warnings.push(format!(
-            "'{name}': its timestamps restart {restarts} time(s) (first at {} s: files joined \
-             end to end, or a spliced capture); rigbench shifted each later part to continue \
-             after the one before, so all {} s of video are segmented. Check that this is the \
-             stream you meant to benchmark.",
-            at.map_or("?".to_string(), |a| fmt_seconds(a.max(0.0))),
-            fmt_seconds(duration_seconds)
-        ));
-    }
-    if read_errors > 0 && read_stopped.is_none() {
-        warnings.push(format!(
-            "'{name}': {read_errors} packets could not be read and were skipped; the file may be \
-             damaged."
-        ));
-    }
-    if refused_packets > 0 {
-        warnings.push(format!(
-            "'{name}': the MPEG-TS muxer refused {refused_packets} packets (bad or \
-             out-of-order timestamps); they are left out of the segments."
-        ));
-    }
-    if audio_dropped {
-        warnings.push(format!(
-            "'{name}': its {} audio cannot be carried in MPEG-TS, so the segments carry video \
-             only; re-encode the audio to AAC to keep it.",
-            audio_codec.as_deref().unwrap_or("unknown")
-        ));
-    }
+            .map(|t| seconds(t, video_time_base) - origin_seconds),
+        read_errors,
+        read_stopped: read_stopped.is_some(),
+        refused_packets,
+        audio_dropped: audio_dropped
+            .then(|| audio_codec.clone().unwrap_or_else(|| "unknown".into())),
+    };
+    warnings.extend(cut_warnings(
+        &input.display().to_string(),
+        &stats,
+        &segments,
+        segment_seconds,
+        frame_seconds,
+    ));
 
     let bitrate_bps = if container_bitrate_bps > 0 {
         container_bitrate_bps

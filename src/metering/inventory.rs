@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use nvml_wrapper::enum_wrappers::device::EncoderType;
+use nvml_wrapper::enum_wrappers::device::{Clock, EncoderType};
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::Nvml;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,13 @@ pub struct HostInfo {
     pub cpu_model: Option<String>,
     /// Logical CPUs the process may use.
     pub logical_cores: Option<u32>,
+    /// Logical CPUs the machine has online (`processor` lines of `/proc/cpuinfo`), whatever
+    /// taskset or a cgroup lets this process use.
+    #[serde(default)]
+    pub cpu_cores_online: Option<u32>,
+    /// cpufreq scaling governor of cpu0 (`performance`, `powersave`, ...); None in most VMs.
+    #[serde(default)]
+    pub cpu_governor: Option<String>,
     /// Physical memory (MemTotal).
     pub memory_bytes: Option<u64>,
     /// `/etc/os-release` PRETTY_NAME.
@@ -31,6 +38,9 @@ pub struct HostInfo {
     pub nvml_status: String,
     /// NVIDIA driver version, when NVML loaded.
     pub nvidia_driver_version: Option<String>,
+    /// CUDA version the driver supports (`major.minor`), when NVML loaded.
+    #[serde(default)]
+    pub cuda_driver_version: Option<String>,
     /// NVIDIA GPUs NVML sees (empty when NVML is unavailable).
     pub gpus: Vec<GpuInfo>,
     /// Versions of the FFmpeg libraries linked in, major.minor.micro.
@@ -55,6 +65,18 @@ pub struct GpuInfo {
     /// True when NVML answers decoder-utilisation queries (the GPU has NVDEC); None when it
     /// cannot tell.
     pub nvdec_present: Option<bool>,
+    /// Power limit NVML enforces, watts.
+    #[serde(default)]
+    pub power_limit_watts: Option<f64>,
+    /// Maximum SM (graphics) clock, MHz.
+    #[serde(default)]
+    pub max_sm_clock_mhz: Option<u32>,
+    /// Maximum memory clock, MHz.
+    #[serde(default)]
+    pub max_memory_clock_mhz: Option<u32>,
+    /// Maximum video (NVENC/NVDEC) clock, MHz.
+    #[serde(default)]
+    pub max_video_clock_mhz: Option<u32>,
     /// What NVML could not answer, and why.
     pub notes: Vec<String>,
 }
@@ -67,6 +89,9 @@ pub struct FfmpegVersions {
     pub avformat: String,
     pub avfilter: String,
     pub swscale: String,
+    /// The `./configure` line libavutil was built with (which encoders, hwaccels, ...).
+    #[serde(default)]
+    pub configuration: String,
 }
 
 impl HostInfo {
@@ -134,12 +159,28 @@ impl HostInfo {
         let kernel = read_trimmed("/proc/sys/kernel/osrelease")
             .map_err(|e| note("kernel", e))
             .ok();
+        let cpu_cores_online = cpuinfo.as_deref().ok().and_then(count_processors);
+        if cpu_cores_online.is_none() {
+            note(
+                "cpu_cores_online",
+                "/proc/cpuinfo has no `processor` line".into(),
+            );
+        }
+        let cpu_governor = read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+            .map_err(|e| note("cpu_governor", format!("no cpufreq (usual in a VM): {e}")))
+            .ok();
 
+        let mut cuda_driver_version = None;
         let (nvml_status, nvidia_driver_version, gpus) = match Nvml::init() {
             Ok(nvml) => {
                 let driver = nvml
                     .sys_driver_version()
                     .map_err(|e| note("nvidia_driver_version", e.to_string()))
+                    .ok();
+                cuda_driver_version = nvml
+                    .sys_cuda_driver_version()
+                    .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10))
+                    .map_err(|e| note("cuda_driver_version", e.to_string()))
                     .ok();
                 match nvml.device_count() {
                     Ok(n) => (
@@ -157,6 +198,7 @@ impl HostInfo {
             Err(e) => {
                 let why = nvml_unavailable_reason(&e);
                 note("nvidia_driver_version", why.clone());
+                note("cuda_driver_version", why.clone());
                 (format!("unavailable: {why}"), None, Vec::new())
             }
         };
@@ -165,11 +207,14 @@ impl HostInfo {
             hostname,
             cpu_model,
             logical_cores,
+            cpu_cores_online,
+            cpu_governor,
             memory_bytes,
             os,
             kernel,
             nvml_status,
             nvidia_driver_version,
+            cuda_driver_version,
             gpus,
             ffmpeg: FfmpegVersions::linked(),
             unknown_reasons: reasons,
@@ -186,6 +231,7 @@ impl FfmpegVersions {
             avformat: format_av_version(ffmpeg_next::format::version()),
             avfilter: format_av_version(ffmpeg_next::filter::version()),
             swscale: format_av_version(ffmpeg_next::software::scaling::version()),
+            configuration: ffmpeg_next::util::configuration().to_string(),
         }
     }
 }
@@ -251,6 +297,24 @@ fn gpu_info(nvml: &Nvml, index: u32) -> GpuInfo {
         }
         Err(e) => notes.push(format!("decoder utilisation: {e}")),
     }
+    info.power_limit_watts = device
+        .enforced_power_limit()
+        .map(|mw| f64::from(mw) / 1000.0)
+        .map_err(|e| notes.push(format!("power limit: {e}")))
+        .ok();
+    let mut clock = |c: Clock, what: &str| {
+        device
+            .max_clock_info(c)
+            .map_err(|e| notes.push(format!("max {what} clock: {e}")))
+            .ok()
+    };
+    info.max_sm_clock_mhz = clock(Clock::SM, "SM");
+    info.max_memory_clock_mhz = clock(Clock::Memory, "memory");
+    info.max_video_clock_mhz = clock(Clock::Video, "video");
+    notes.push(
+        "NVENC/NVDEC API versions: NVML does not report them; the driver version above fixes them"
+            .into(),
+    );
     info.notes = notes;
     info
 }
@@ -275,6 +339,53 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The number of `processor` lines in `/proc/cpuinfo` text (CPUs online); None when there are
+/// none.
+pub fn count_processors(cpuinfo: &str) -> Option<u32> {
+    let n = cpuinfo
+        .lines()
+        .filter(|l| {
+            l.split_once(':')
+                .is_some_and(|(k, _)| k.trim() == "processor")
+        })
+        .count();
+    (n > 0).then_some(n as u32)
+}
+
+/// sha256 of a run's input: the media file, or an HLS playlist followed by its segment files in
+/// playlist order. None when a file cannot be read.
+pub fn source_sha256(input: &std::path::Path, kind: &str) -> Option<String> {
+    let mut files = vec![input.to_path_buf()];
+    if kind == "hls" {
+        let text = std::fs::read_to_string(input).ok()?;
+        let playlist = crate::ingest::hls::parse_media_playlist(&text).ok()?;
+        let dir = input.parent().unwrap_or(std::path::Path::new("."));
+        for e in &playlist.entries {
+            files.push(crate::ingest::hls::resolve_uri(dir, &e.uri).ok()?);
+        }
+    }
+    sha256_files(&files).ok()
+}
+
+/// sha256 of the bytes of `paths`, read in order, lowercase hex.
+pub fn sha256_files(paths: &[std::path::PathBuf]) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    for p in paths {
+        let mut f = std::fs::File::open(p)?;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// MemTotal from `/proc/meminfo` text, in bytes.

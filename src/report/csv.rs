@@ -1,5 +1,6 @@
-//! segments.csv: livepeer_bench's six columns, in order, then rigbench's. Each row is flushed as
-//! it is written, so a run stopped by Ctrl-C or a crash keeps every finished segment.
+//! segments.csv: livepeer_bench's six columns, in order, then rigbench's, then the quality
+//! columns. Each row is flushed as it is written, so a run stopped by Ctrl-C or a crash keeps
+//! every finished segment.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,6 +12,22 @@ use chrono::{DateTime, Utc};
 use crate::metering::power::model::ComponentKind;
 use crate::metering::power::{PowerRecording, Status};
 use crate::result::SegmentRecord;
+use crate::validation::quality::RenditionQuality;
+
+/// The quality columns, after [`HEADER`]'s: each cell holds one value per rendition in ladder
+/// order, `;`-separated (`NA` for a rendition that could not be scored), and is empty when the
+/// segment was not scored. SSIM over all planes (0 to 1), its luma mean, PSNR over all planes
+/// and its luma mean (dB); min, p5 and mean over the rendition's frames.
+pub const QUALITY_HEADER: &[&str] = &[
+    "ssim_min",
+    "ssim_p5",
+    "ssim_mean",
+    "ssim_y_mean",
+    "psnr_min_db",
+    "psnr_p5_db",
+    "psnr_mean_db",
+    "psnr_y_mean_db",
+];
 
 /// The header, livepeer_bench's columns first.
 pub const HEADER: &[&str] = &[
@@ -45,9 +62,26 @@ impl SegmentsWriter {
         Ok(Self { out })
     }
 
-    /// Appends one row and flushes it to the file.
+    /// Appends one row (its quality cells empty) and flushes it to the file.
     pub fn write(&mut self, r: &SegmentRecord) -> Result<()> {
-        self.out.write_all(row_line(r).as_bytes())?;
+        self.write_with_quality(r, &[])
+    }
+
+    /// Appends one row with its renditions' quality (ladder order; empty = not scored) and
+    /// flushes it to the file.
+    pub fn write_with_quality(
+        &mut self,
+        r: &SegmentRecord,
+        quality: &[Option<RenditionQuality>],
+    ) -> Result<()> {
+        let mut line = row_line(r);
+        line.pop();
+        for cell in quality_cells(quality) {
+            line.push(',');
+            line.push_str(&cell);
+        }
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
         self.out.flush()?;
         Ok(())
     }
@@ -55,7 +89,30 @@ impl SegmentsWriter {
 
 /// The header line, newline-terminated.
 pub fn header_line() -> String {
-    format!("{}\n", HEADER.join(","))
+    format!("{},{}\n", HEADER.join(","), QUALITY_HEADER.join(","))
+}
+
+/// The quality cells of one row (see [`QUALITY_HEADER`]).
+pub fn quality_cells(quality: &[Option<RenditionQuality>]) -> Vec<String> {
+    let pick: [fn(&RenditionQuality) -> String; 8] = [
+        |q| format!("{:.4}", q.ssim.min),
+        |q| format!("{:.4}", q.ssim.p5),
+        |q| format!("{:.4}", q.ssim.mean),
+        |q| format!("{:.4}", q.ssim_y.mean),
+        |q| format!("{:.2}", q.psnr_db.min),
+        |q| format!("{:.2}", q.psnr_db.p5),
+        |q| format!("{:.2}", q.psnr_db.mean),
+        |q| format!("{:.2}", q.psnr_y_db.mean),
+    ];
+    pick.iter()
+        .map(|f| {
+            quality
+                .iter()
+                .map(|q| q.as_ref().map_or_else(|| "NA".to_string(), f))
+                .collect::<Vec<_>>()
+                .join(";")
+        })
+        .collect()
 }
 
 /// One row, newline-terminated. Durations are seconds with 4 decimals, as livepeer_bench prints
@@ -85,7 +142,8 @@ pub fn row_line(r: &SegmentRecord) -> String {
 pub fn read(path: &Path) -> Result<Vec<SegmentRecord>> {
     let mut rd = csv::Reader::from_path(path)?;
     let headers = rd.headers()?.clone();
-    if headers.iter().collect::<Vec<_>>() != HEADER {
+    let want: Vec<&str> = HEADER.iter().chain(QUALITY_HEADER).copied().collect();
+    if headers.iter().collect::<Vec<_>>() != want {
         anyhow::bail!(
             "{} does not have rigbench's segments.csv header",
             path.display()
@@ -219,7 +277,8 @@ mod tests {
         assert_eq!(
             header_line(),
             "timestamp,session,segment,seg_dur,transcode_time,frames,pixels,bytes_in,bytes_out,\
-             renditions,valid_renditions,decode_errors,tickets,fee_wei,repeat\n"
+             renditions,valid_renditions,decode_errors,tickets,fee_wei,repeat,\
+             ssim_min,ssim_p5,ssim_mean,ssim_y_mean,psnr_min_db,psnr_p5_db,psnr_mean_db,psnr_y_mean_db\n"
         );
     }
 
@@ -261,8 +320,26 @@ mod tests {
         };
         let mut w = SegmentsWriter::create(&path).unwrap();
         w.write(&rec).unwrap();
+        let q = crate::validation::quality::FrameScores {
+            ssim: vec![0.95, 0.97],
+            ssim_y: vec![0.94, 0.96],
+            psnr_db: vec![38.0, 40.0],
+            psnr_y_db: vec![37.0, 39.0],
+        }
+        .summary();
+        w.write_with_quality(&rec, &[q, None]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(rows[1].ends_with(",0,,,,,,,,"), "{}", rows[1]);
+        assert!(
+            rows[2].ends_with(
+                ",0,0.9500;NA,0.9500;NA,0.9600;NA,0.9500;NA,38.00;NA,38.00;NA,39.00;NA,38.00;NA"
+            ),
+            "{}",
+            rows[2]
+        );
         let back = read(&path).unwrap();
-        assert_eq!(back.len(), 1);
+        assert_eq!(back.len(), 2);
         assert_eq!(back[0].fee_wei, "123000");
         assert_eq!(back[0].pixels, 123);
         assert_eq!(back[0].timestamp, rec.timestamp);

@@ -3,7 +3,9 @@
 //! segments.csv writer, which must flush each row as its segment finishes.
 
 pub mod capacity;
+pub mod charts;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod market;

@@ -129,6 +129,7 @@ pub fn rows(r: &RunResult) -> Vec<Section> {
         title: "rigbench".into(),
         rows: rig,
     });
+    out.extend(super::sections::quality(r));
     out.extend(super::sections::payments(r));
     out.extend(super::sections::power(r));
     out.extend(super::sections::bandwidth(r));
@@ -235,6 +236,52 @@ pub fn payments(r: &RunResult) -> Option<Section> {
     }
     Some(Section {
         title: "Payments".into(),
+        rows,
+    })
+}
+
+/// SSIM and PSNR per profile over the scored segments, the ladder's mean SSIM, and what was not
+/// scored or fell below the thresholds.
+pub fn quality(r: &RunResult) -> Option<Section> {
+    let q = &r.quality;
+    let mut rows = vec![row(
+        "Scored",
+        format!(
+            "--quality {}: {} segment(s)",
+            q.mode.name(),
+            q.segments_scored.len()
+        ),
+    )];
+    for p in &r.summary.quality_by_profile {
+        let (s, d) = (&p.quality.ssim, &p.quality.psnr_db);
+        rows.push(row(
+            &p.rendition,
+            format!(
+                "SSIM {:.4} (min {:.4}, p5 {:.4}), PSNR {:.2} dB (min {:.2}, p5 {:.2}), {} frames",
+                s.mean, s.min, s.p5, d.mean, d.min, d.p5, p.quality.frames_scored
+            ),
+        ));
+    }
+    if let Some(m) = r.summary.ladder_mean_ssim {
+        rows.push(row("Ladder mean SSIM", format!("{m:.4}")));
+    }
+    if q.mode != crate::validation::quality::QualityMode::Off {
+        rows.push(row("VMAF", q.vmaf.clone()));
+    }
+    for b in q.below_threshold.iter().take(5) {
+        rows.push(row("Below threshold", b.clone()));
+    }
+    if q.below_threshold.len() > 5 {
+        rows.push(row(
+            "Below threshold",
+            format!("… and {} more (run.json)", q.below_threshold.len() - 5),
+        ));
+    }
+    for e in q.errors.iter().take(3) {
+        rows.push(row("Not scored", e.clone()));
+    }
+    Some(Section {
+        title: "Quality".into(),
         rows,
     })
 }

@@ -12,6 +12,7 @@ pub mod cpu_clock;
 pub mod files;
 pub mod meters;
 pub mod payments;
+pub mod remote;
 pub mod sessions;
 pub mod summary;
 
@@ -28,7 +29,8 @@ use crate::error::Failure;
 use crate::ingest::{self, PreparedSource};
 use crate::metering::inventory::HostInfo;
 use crate::result::{
-    BackendReport, RunResult, SegmentRecord, SessionsReport, Summary, SCHEMA_VERSION,
+    BackendReport, QualityReport, RunResult, ScoredSegment, SegmentRecord, SessionsReport, Summary,
+    SCHEMA_VERSION,
 };
 use crate::transcode::{self, ResolvedBackend};
 use sessions::{Event, SessionCtx};
@@ -67,6 +69,8 @@ pub struct RunOutcome {
     pub out_dir: PathBuf,
     /// Renditions failed validation and `--allow-invalid` was not given.
     pub invalid_renditions: bool,
+    /// Scored renditions below `--min-ssim` / `--min-psnr`, one sentence each (exit 3).
+    pub quality_failures: Vec<String>,
     /// Why the run stopped early (a session failed, or a signal); run.json is written and marked
     /// partial either way.
     pub stopped: Option<anyhow::Error>,
@@ -132,6 +136,7 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared, Failure> {
     if let Some(reason) = &resolved.fallback_reason {
         warnings.push(format!("backend auto fell back to cpu: {reason}"));
     }
+    warnings.extend(transcode::ladder::depth_warnings(&cfg.ladder));
     if !cfg.quiet {
         for w in &warnings {
             crate::report::progress::warn(w);
@@ -156,14 +161,31 @@ pub struct Sidecars {
     pub meters: meters::Meters,
     pub csv: crate::report::csv::SegmentsWriter,
     pub progress: crate::report::progress::Progress,
+    /// Network mode (`--orchestrator`): segments go over HTTP; the orchestrator pays itself.
+    pub network: Option<remote::Network>,
+    /// `--metrics-addr`'s endpoint.
+    pub metrics: Option<remote::MetricsServer>,
 }
 
 /// Step 2 of [`execute`]: the chain and payments, the meters (idle baseline first), segments.csv.
 pub fn start_sidecars(cfg: &RunConfig, prepared: &Prepared) -> Result<Sidecars, Failure> {
     let host = HostInfo::detect();
-    let payments = match &cfg.payments {
-        Some(p) => Some(payments::start(p, cfg).map_err(Failure::run)?),
+    let metrics = remote::start_metrics(cfg).map_err(Failure::usage)?;
+    let network = match &cfg.network {
+        Some(n) => Some(
+            remote::Network::start(
+                n,
+                cfg,
+                metrics.as_ref().map(|m| std::sync::Arc::clone(&m.0)),
+            )
+            .context("network mode could not start")
+            .map_err(Failure::usage)?,
+        ),
         None => None,
+    };
+    let payments = match &cfg.payments {
+        Some(p) if network.is_none() => Some(payments::start(p, cfg).map_err(Failure::run)?),
+        _ => None,
     };
     let mut payers = Vec::with_capacity(cfg.concurrent_sessions as usize);
     for session in 0..cfg.concurrent_sessions {
@@ -188,6 +210,8 @@ pub fn start_sidecars(cfg: &RunConfig, prepared: &Prepared) -> Result<Sidecars, 
         meters,
         csv,
         progress,
+        network,
+        metrics,
     })
 }
 
@@ -263,8 +287,10 @@ fn run_one_repeat(
         payers,
         csv,
         progress,
+        network,
         ..
     } = sidecars;
+    let network = network.as_ref();
     std::thread::scope(|scope| {
         for (session, payer) in (0..cfg.concurrent_sessions).zip(payers.iter_mut()) {
             let ctx = SessionCtx {
@@ -275,6 +301,7 @@ fn run_one_repeat(
                 repeat,
                 per_session,
                 cpu,
+                network,
             };
             if let Err(e) =
                 sessions::spawn_session(scope, ctx, session, payer.as_mut(), tx.clone(), &stop)
@@ -303,7 +330,12 @@ fn run_one_repeat(
             match event {
                 Event::Segment(boxed) => {
                     let (record, extras) = *boxed;
-                    if let Err(e) = csv.write(&record) {
+                    let quality: Vec<_> = extras
+                        .quality
+                        .iter()
+                        .map(|(_, q)| q.as_ref().and_then(|q| q.summary()))
+                        .collect();
+                    if let Err(e) = csv.write_with_quality(&record, &quality) {
                         failure.get_or_insert(e.context("cannot write segments.csv"));
                         stop.store(true, Ordering::SeqCst);
                     }
@@ -343,6 +375,8 @@ pub fn finish(
         meters,
         csv,
         progress: _,
+        network,
+        metrics,
     } = sidecars;
     drop(csv);
     let Repeats {
@@ -362,6 +396,22 @@ pub fn finish(
     }
     let summary = summary::summarize(&records, wall_seconds);
     drop(payers);
+    let network_summary = network.map(|n| {
+        let failed = n.failures();
+        let (s, warning) = n.finish();
+        warnings.extend(warning);
+        if failed > 0 {
+            failure.get_or_insert(anyhow!(
+                "{failed} segments did not come back from the orchestrator ({:?}); see network.csv",
+                s.segments_failed
+            ));
+        }
+        s
+    });
+    if let Some((_, stop, handle)) = metrics {
+        stop.store(true, Ordering::SeqCst);
+        let _ = handle.join();
+    }
     let payments_summary = match payments {
         Some(p) => match payments::finish(p) {
             Ok(s) => Some(s),
@@ -372,6 +422,7 @@ pub fn finish(
         },
         None => None,
     };
+    let quality = quality_report(cfg, &records);
     let records_only: Vec<SegmentRecord> = records.into_iter().map(|(r, _)| r).collect();
     let metered = meters.finish(&summary, &records_only, cfg, &mut warnings);
     if let Some(csv_bytes) = &metered.power_csv {
@@ -387,7 +438,7 @@ pub fn finish(
         started_utc,
         finished_utc: Utc::now(),
         partial: interrupted || failure.is_some(),
-        host,
+        host: host.clone(),
         source: source.info.clone(),
         ladder: cfg.ladder.clone(),
         backend: backend_report(cfg, &resolved),
@@ -399,6 +450,15 @@ pub fn finish(
         bandwidth: metered.bandwidth,
         economics: None,
         warnings,
+        quality,
+        fingerprint: crate::result::Fingerprint::new(
+            crate::metering::inventory::source_sha256(&cfg.input, &source.info.kind),
+            &cfg.ladder,
+            &host,
+            cfg.effective_flags(),
+        ),
+        reportable: crate::result::Reportable::default(),
+        network: network_summary,
         cpu: Some(cpu.split(process_cpu_ns)),
     };
     if let Some(rig) = &cfg.rig {
@@ -409,6 +469,8 @@ pub fn finish(
                 .push(format!("economics not computed: {e:#}")),
         }
     }
+    result.reportable = crate::result::assess_reportable(&result, false);
+
     if let Err(e) = write_run_json(&cfg.out_dir, &result) {
         // The first cause (often the same full disk) is the one worth reading.
         let error = match failure {
@@ -422,6 +484,22 @@ pub fn finish(
         &report_md,
         crate::report::markdown::report(&result).as_bytes(),
     ) {
+        result.warnings.push(format!("{e:#}"));
+    }
+    let power_series = metered
+        .power_csv
+        .as_deref()
+        .map(crate::report::charts::power_series_from_csv)
+        .unwrap_or_default();
+    let report_html = cfg.out_dir.join("report.html");
+    let page = crate::report::html::run_page(&crate::report::html::PageData {
+        result: &result,
+        segments: &records_only,
+        power: &power_series,
+        capacity: None,
+        market: None,
+    });
+    if let Err(e) = files::write_atomic(&report_html, page.as_bytes()) {
         result.warnings.push(format!("{e:#}"));
     }
     drop(workdir);
@@ -441,11 +519,61 @@ pub fn finish(
     };
     let invalid_renditions = result.summary.validation.renditions_failed > 0 && !cfg.allow_invalid;
     Ok(RunOutcome {
+        quality_failures: result.quality.below_threshold.clone(),
         result,
         out_dir: cfg.out_dir.clone(),
         invalid_renditions,
         stopped,
     })
+}
+
+/// Which segments were scored, the renditions below `--min-ssim` / `--min-psnr` (by their mean
+/// over their frames, all planes), and the renditions that could not be scored.
+fn quality_report(cfg: &RunConfig, records: &[(SegmentRecord, SegmentExtras)]) -> QualityReport {
+    use crate::validation::quality;
+    let mut report = QualityReport {
+        mode: cfg.quality,
+        sample_every_segments: quality::SAMPLE_EVERY_SEGMENTS,
+        min_ssim: cfg.min_ssim,
+        min_psnr_db: cfg.min_psnr_db,
+        vmaf: if cfg.quality == quality::QualityMode::Off {
+            "not computed: --quality off".to_string()
+        } else {
+            quality::vmaf_note()
+        },
+        ..QualityReport::default()
+    };
+    for (record, extras) in records {
+        if extras.quality.is_empty() {
+            continue;
+        }
+        report.segments_scored.push(ScoredSegment {
+            repeat: record.repeat,
+            session: record.session,
+            segment: record.segment,
+        });
+        for (name, scores) in &extras.quality {
+            // A rendition that failed to score has its reason in `quality_errors`.
+            let Some(scores) = scores else { continue };
+            let at = format!(
+                "session {} segment {} (repeat {}) rendition {name}",
+                record.session, record.segment, record.repeat
+            );
+            match scores.summary() {
+                Some(q) => {
+                    if let Some(why) = quality::below_thresholds(&q, cfg.min_ssim, cfg.min_psnr_db)
+                    {
+                        report.below_threshold.push(format!("{at}: {why}"));
+                    }
+                }
+                None => report
+                    .errors
+                    .push(format!("{at}: no frame could be scored")),
+            }
+        }
+        report.errors.extend(extras.quality_errors.iter().cloned());
+    }
+    report
 }
 
 fn backend_report(cfg: &RunConfig, resolved: &ResolvedBackend) -> BackendReport {

@@ -36,6 +36,8 @@ pub(crate) struct SessionCtx<'a> {
     pub per_session: u32,
     /// CPU time by side, summed over sessions.
     pub cpu: &'a super::cpu_clock::CpuTally,
+    /// Network mode: the remote transcode step's shared state.
+    pub network: Option<&'a super::remote::Network>,
 }
 
 /// Starts session `session`'s thread in `scope`: it waits its stagger, then transcodes. A refused
@@ -92,8 +94,9 @@ fn run_session(
 ) -> anyhow::Result<()> {
     let (vtx, vrx) = mpsc::sync_channel::<ToValidate<'_>>(1);
     std::thread::scope(|scope| {
-        let fps = ctx.source.info.fps;
+        let info = &ctx.source.info;
         let ladder = &ctx.cfg.ladder;
+        let quality_mode = ctx.cfg.quality;
         let (plan, last, cpu) = (
             ctx.cfg.validation,
             ctx.per_session.saturating_sub(1),
@@ -107,7 +110,8 @@ fn run_session(
                         // A sampled plan checks each session's first and last segment only.
                         let sampled = job.record.segment == 0 || job.record.segment == last;
                         let checked = plan == ValidationPlan::All || sampled;
-                        let (record, extras) = validate(job, ladder, fps, checked);
+                        let (record, extras) =
+                            validate(job, ladder, info, checked, quality_mode);
                         if tx.send(Event::Segment(Box::new((record, extras)))).is_err() {
                             break;
                         }
@@ -127,15 +131,36 @@ fn run_session(
 }
 
 /// The broadcaster's checks of one transcoded segment (none when `checked` is false: the
-/// segment then counts no checked rendition and `valid_renditions` 0).
+/// segment then counts no checked rendition and `valid_renditions` 0), and its quality scores
+/// when `quality` samples this segment (never part of `transcode_time`; off costs nothing).
 fn validate(
     job: ToValidate<'_>,
     ladder: &[transcode::ladder::Profile],
-    fps: f64,
+    info: &ingest::SourceInfo,
     checked: bool,
+    quality: validation::quality::QualityMode,
 ) -> (SegmentRecord, SegmentExtras) {
     let checks = if checked {
-        validation::validate_segment(&job.out, ladder, job.seg, fps)
+        validation::validate_segment(&job.out, ladder, job.seg, info)
+    } else {
+        Vec::new()
+    };
+    let mut quality_errors = Vec::new();
+    let quality = if quality.scores(job.record.segment) {
+        let renditions: Vec<(&str, &[u8])> = job
+            .out
+            .renditions
+            .iter()
+            .map(|r| (r.name.as_str(), r.data.as_slice()))
+            .collect();
+        validation::quality::score_segment(&renditions, &job.seg.path)
+            .into_iter()
+            .zip(&renditions)
+            .map(|(scores, (name, _))| {
+                let scores = scores.map_err(|e| quality_errors.push(e.to_string())).ok();
+                (name.to_string(), scores)
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -161,6 +186,8 @@ fn validate(
     let extras = SegmentExtras {
         output_frames: job.out.renditions.iter().map(|r| r.frames).sum(),
         verdicts,
+        quality,
+        quality_errors,
     };
     (record, extras)
 }
@@ -174,23 +201,63 @@ fn transcode_loop<'a>(
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
-    let mut transcoder = Session::new(
-        SessionConfig {
-            backend: ctx.resolved.backend,
-            gpu: transcode::assign_device(session, &ctx.resolved.devices),
-            ladder: cfg.ladder.clone(),
-            keep_renditions_dir: ctx.keep_dir.clone(),
-            session,
-        },
-        &ctx.source.info,
-    )
-    .context("cannot open the transcoder")?;
+    let mut transcoder =
+        super::remote::SegmentTranscoder::new(ctx.network, session, &cfg.ladder, || {
+            Session::new(
+                SessionConfig {
+                    backend: ctx.resolved.backend,
+                    gpu: transcode::assign_device(session, &ctx.resolved.devices),
+                    ladder: cfg.ladder.clone(),
+                    keep_renditions_dir: ctx.keep_dir.clone(),
+                    session,
+                },
+                &ctx.source.info,
+            )
+            .context("cannot open the transcoder")
+        })?;
     let n = ctx.source.segments.len() as u64;
     for number in 0..ctx.per_session {
         if stop.load(Ordering::SeqCst) || super::interrupted() {
             break;
         }
         let seg: &'a Segment = &ctx.source.segments[(u64::from(number) % n) as usize];
+        let Some(local) = transcoder.local() else {
+            // Network mode: the orchestrator does the paying, transcoding and debiting.
+            let started = Instant::now();
+            let done = transcoder.remote(seg, number, ctx.repeat)?;
+            let more = !cfg.live
+                || ingest::pacing::pace_after_segment(
+                    seg.duration_seconds,
+                    started.elapsed(),
+                    stop,
+                );
+            if let Some(done) = done {
+                let record = segment_record(
+                    ctx,
+                    session,
+                    number,
+                    seg,
+                    &done.out,
+                    done.transcode_time,
+                    done.tickets,
+                    done.fee_wei,
+                );
+                if validator
+                    .send(ToValidate {
+                        seg,
+                        out: done.out,
+                        record,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            if !more {
+                break;
+            }
+            continue;
+        };
         let pay_cpu = cpu_clock::thread_cpu_ns();
         let tickets = match payer.as_mut() {
             Some(p) => p.pay_segment(&cfg.ladder, seg)?,
@@ -201,7 +268,7 @@ fn transcode_loop<'a>(
             cpu_clock::thread_cpu_ns().saturating_sub(pay_cpu),
         );
         let started = Instant::now();
-        let out = transcoder
+        let out = local
             .transcode_segment(seg)
             .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
         let transcode_time = started.elapsed().as_secs_f64();
@@ -215,23 +282,16 @@ fn transcode_loop<'a>(
             &ctx.cpu.payments_ns,
             cpu_clock::thread_cpu_ns().saturating_sub(debit_cpu),
         );
-        let record = SegmentRecord {
-            timestamp: Utc::now(),
+        let record = segment_record(
+            ctx,
             session,
-            segment: number,
-            seg_dur: seg.duration_seconds,
+            number,
+            seg,
+            &out,
             transcode_time,
-            frames: out.renditions.first().map_or(0, |r| r.frames),
-            pixels,
-            bytes_in: seg.bytes,
-            bytes_out: out.renditions.iter().map(|r| r.data.len() as u64).sum(),
-            renditions: out.renditions.len() as u32,
-            valid_renditions: 0,
-            decode_errors: out.decode_errors,
             tickets,
             fee_wei,
-            repeat: ctx.repeat,
-        };
+        );
         if validator.send(ToValidate { seg, out, record }).is_err() {
             break;
         }
@@ -242,4 +302,36 @@ fn transcode_loop<'a>(
         }
     }
     Ok(())
+}
+
+/// One segments.csv row for a transcoded segment (validation fills `valid_renditions`).
+#[allow(clippy::too_many_arguments)]
+fn segment_record(
+    ctx: &SessionCtx<'_>,
+    session: u32,
+    number: u32,
+    seg: &Segment,
+    out: &SegmentOutput,
+    transcode_time: f64,
+    tickets: u32,
+    fee_wei: String,
+) -> SegmentRecord {
+    let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
+    SegmentRecord {
+        timestamp: Utc::now(),
+        session,
+        segment: number,
+        seg_dur: seg.duration_seconds,
+        transcode_time,
+        frames: out.renditions.first().map_or(0, |r| r.frames),
+        pixels,
+        bytes_in: seg.bytes,
+        bytes_out: out.renditions.iter().map(|r| r.data.len() as u64).sum(),
+        renditions: out.renditions.len() as u32,
+        valid_renditions: 0,
+        decode_errors: out.decode_errors,
+        tickets,
+        fee_wei,
+        repeat: ctx.repeat,
+    }
 }

@@ -24,6 +24,11 @@ pub struct SegmentExtras {
     /// Frames encoded over all renditions (the CSV's `frames` is the first rendition only).
     pub output_frames: u64,
     pub verdicts: Vec<RenditionVerdict>,
+    /// Per rendition in ladder order, its name and its frames' SSIM and PSNR; empty when the
+    /// segment was not scored, None for a rendition that could not be.
+    pub quality: Vec<(String, Option<crate::validation::quality::FrameScores>)>,
+    /// Why renditions of this segment could not be scored.
+    pub quality_errors: Vec<String>,
 }
 
 /// Builds a summary from finished segments and the wall-clock span they took.
@@ -55,6 +60,13 @@ pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) 
             }
         }
     }
+    let scored = records.iter().flat_map(|(_, e)| {
+        e.quality
+            .iter()
+            .filter_map(|(name, q)| q.as_ref().map(|q| (name.as_str(), q)))
+    });
+    let quality_by_profile = crate::validation::quality::per_profile(scored);
+    let ladder_mean_ssim = crate::validation::quality::ladder_mean_ssim(&quality_by_profile);
     Summary {
         total_segments,
         realtime_segments,
@@ -73,6 +85,8 @@ pub fn summarize(records: &[(SegmentRecord, SegmentExtras)], wall_seconds: f64) 
         bytes_out: records.iter().map(|(r, _)| r.bytes_out).sum(),
         decode_errors: records.iter().map(|(r, _)| r.decode_errors).sum(),
         validation,
+        quality_by_profile,
+        ladder_mean_ssim,
     }
 }
 
@@ -125,6 +139,8 @@ mod tests {
                     rendition: "240p0".into(),
                     failed_checks: vec![],
                 }],
+                quality: Vec::new(),
+                quality_errors: Vec::new(),
             },
         )
     }

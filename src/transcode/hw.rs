@@ -227,6 +227,21 @@ pub fn buffersrc_add_ref(
     }
 }
 
+/// A new frame referencing `frame`'s buffers (no pixel copy), whose properties (timestamps) can
+/// be changed without touching `frame`.
+pub fn frame_ref(frame: &ffmpeg::frame::Video) -> ffmpeg::frame::Video {
+    // SAFETY: av_frame_clone allocates a new AVFrame holding new references to the same
+    // refcounted buffers (it only reads `frame`); `Video::wrap` takes ownership of that AVFrame
+    // and frees it on drop.
+    unsafe {
+        let p = ffi::av_frame_clone(frame.as_ptr());
+        if p.is_null() {
+            return frame.clone();
+        }
+        ffmpeg::frame::Video::wrap(p)
+    }
+}
+
 /// A CUDA device context (`av_hwdevice_ctx_create(AV_HWDEVICE_TYPE_CUDA, "<id>")`).
 pub struct CudaDevice {
     buf: *mut ffi::AVBufferRef,

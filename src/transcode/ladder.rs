@@ -41,7 +41,9 @@ pub struct Profile {
     pub encoder: VideoCodec,
     /// Constant quality (CRF) when non-zero; NVENC cq = quality + 7, as livepeer.
     pub quality: u32,
-    /// Bits per colour sample (0 = the encoder's default, 8).
+    /// Bits per colour sample the ladder asks for: 8 + livepeer's `colorDepth` (which counts the
+    /// bits above 8: 0, 2, 4 or 8), so 8, 10, 12 or 16. lpms does not change the encoder's bit
+    /// depth for it, and neither does rigbench: renditions are 8-bit (the run warns).
     pub color_depth_bits: u32,
     /// Chroma subsampling.
     pub chroma_format: ChromaFormat,
@@ -209,7 +211,7 @@ pub fn preset(name: &str) -> Option<Profile> {
             gop: Gop::Default,
             encoder: VideoCodec::H264,
             quality: 0,
-            color_depth_bits: 0,
+            color_depth_bits: 8,
             chroma_format: ChromaFormat::Yuv420,
         })
 }
@@ -448,13 +450,14 @@ fn profile_from_json(j: JsonProfile) -> Result<Profile, LadderError> {
             ))
         }
     };
+    // livepeer's colorDepth counts the bits above 8 (lpms `ColorDepthBits`).
     let color_depth_bits = match j.color_depth {
-        0 | 8 | 10 | 12 => j.color_depth as u32,
+        0 | 2 | 4 | 8 => 8 + j.color_depth as u32,
         other => {
             return Err(field(
                 n,
                 "colorDepth",
-                format!("is {other}; use 8, 10 or 12 (or leave it out)"),
+                format!("is {other}; livepeer's colorDepth counts the bits above 8: use 0 (8-bit), 2 (10-bit), 4 (12-bit) or 8 (16-bit), or leave it out"),
             ))
         }
     };
@@ -536,8 +539,9 @@ pub fn parse_gop(profile: &str, gop: &str) -> Result<Gop, LadderError> {
     }
 }
 
-/// Checks that every profile can be encoded by `family`, and that its format options are ones
-/// this encoder path produces (8-bit 4:2:0).
+/// Checks that every profile can be encoded by `family`, and that its chroma format is one this
+/// encoder path produces (4:2:0). A bit depth above 8 is accepted and encoded at 8 bits, as lpms
+/// does (see [`depth_warnings`]).
 pub fn check_supported(ladder: &[Profile], family: EncoderFamily) -> Result<(), LadderError> {
     let backend = match family {
         EncoderFamily::Libx264 => "cpu/hybrid",
@@ -559,16 +563,6 @@ pub fn check_supported(ladder: &[Profile], family: EncoderFamily) -> Result<(), 
                 },
             });
         }
-        if !matches!(p.color_depth_bits, 0 | 8) {
-            return Err(field(
-                &p.name,
-                "colorDepth",
-                format!(
-                    "is {}; rigbench encodes 8-bit only, use 8",
-                    p.color_depth_bits
-                ),
-            ));
-        }
         if p.chroma_format != ChromaFormat::Yuv420 {
             return Err(field(
                 &p.name,
@@ -578,6 +572,23 @@ pub fn check_supported(ladder: &[Profile], family: EncoderFamily) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// One warning per profile whose `colorDepth` asks for more than 8 bits: lpms (and rigbench)
+/// encode it at the pipeline's 8 bits all the same.
+pub fn depth_warnings(ladder: &[Profile]) -> Vec<String> {
+    ladder
+        .iter()
+        .filter(|p| p.color_depth_bits > 8)
+        .map(|p| {
+            format!(
+                "profile {:?} asks for {}-bit colour (colorDepth {}); lpms does not change the encoder's bit depth for it and neither does rigbench: the rendition is 8-bit",
+                p.name,
+                p.color_depth_bits,
+                p.color_depth_bits - 8
+            )
+        })
+        .collect()
 }
 
 /// livepeer_bench's ladder (`fixtures/ladders/livepeer-bench.json`), the default.
@@ -804,10 +815,49 @@ mod tests {
             .contains("VP9"));
         let mut l = default_ladder();
         l[0].color_depth_bits = 10;
+        assert!(check_supported(&l, EncoderFamily::Libx264).is_ok());
+        l[0].chroma_format = ChromaFormat::Yuv444;
         assert!(check_supported(&l, EncoderFamily::Libx264)
             .unwrap_err()
             .to_string()
-            .contains("colorDepth"));
+            .contains("chromaFormat"));
+    }
+
+    #[test]
+    fn color_depth_counts_bits_above_eight() {
+        // An ordinary Livepeer ladder: 8-bit and 10-bit renditions.
+        let text = r#"[{"name":"a","width":640,"height":360,"bitrate":900000,"colorDepth":0},
+            {"name":"b","width":640,"height":360,"bitrate":900000,"colorDepth":2},
+            {"name":"c","width":640,"height":360,"bitrate":900000}]"#;
+        let l = parse_ladder_json(text, "t").unwrap();
+        let bits: Vec<u32> = l.iter().map(|p| p.color_depth_bits).collect();
+        assert_eq!(bits, [8, 10, 8]);
+        assert!(check_supported(&l, EncoderFamily::Libx264).is_ok());
+        let w = depth_warnings(&l);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("\"b\"") && w[0].contains("10-bit"),
+            "{}",
+            w[0]
+        );
+        let cases = [
+            (4, Some(12)),
+            (8, Some(16)),
+            (10, None),
+            (1, None),
+            (-2, None),
+        ];
+        for (depth, want) in cases {
+            let text = format!(
+                r#"[{{"name":"r","width":640,"height":360,"bitrate":1,"colorDepth":{depth}}}]"#
+            );
+            match (parse_ladder_json(&text, "t"), want) {
+                (Ok(l), Some(bits)) => assert_eq!(l[0].color_depth_bits, bits),
+                (Err(e), None) => assert!(e.to_string().contains("bits above 8"), "{e}"),
+                (got, want) => panic!("colorDepth {depth}: {got:?}, want {want:?}"),
+            }
+        }
+        assert!(depth_warnings(&default_ladder()).is_empty());
     }
 
     #[test]

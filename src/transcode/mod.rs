@@ -1,9 +1,12 @@
-//! Transcode: the ladder, and one long-lived transcoder per session that decodes each segment once
-//! and encodes every rendition (CPU libx264, NVIDIA NVENC, or hybrid NVDEC + libx264).
+//! Transcode: the ladder, and one transcoder per session that decodes each segment once and
+//! encodes every rendition (CPU libx264, NVIDIA NVENC, or hybrid NVDEC + libx264), with lpms'
+//! per-segment lifecycle, sizes and encoder options.
 //!
 //! - [`ladder`]: presets and JSON ladder files (pure).
 //! - [`session`]: the per-session pipeline (decode once, scale, frame-rate convert, encode, mux).
-//! - [`cpu`] / [`nvidia`]: encoder settings per backend, GPU checks and error classification.
+//! - [`size`]: the size lpms encodes a rendition at (aspect kept, encoder limits; pure).
+//! - [`options`]: the encoder and its options for every backend, as lpms sets them (pure).
+//! - [`cpu`] / [`nvidia`]: thread budget, GPU checks and error classification.
 //! - [`fps`]: the frame-rate conversion plan (pure).
 //! - `hw`: the only unsafe FFmpeg FFI (in-memory muxing, CUDA contexts).
 
@@ -12,7 +15,9 @@ pub mod fps;
 pub(crate) mod hw;
 pub mod ladder;
 pub mod nvidia;
+pub mod options;
 pub mod session;
+pub mod size;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -1,7 +1,7 @@
-//! The NVIDIA side: can a GPU backend run here (driver, GPU, NVENC), the NVENC encoder settings
-//! (lpms: preset medium = p4, CBR at the profile's bitrate, no B-frames for ConstrainedHigh,
-//! forced IDR, GOP), the filter-graph strings for GPU scaling, and the classification of FFmpeg
-//! and NVENC failures into errors that say why a GPU path cannot run.
+//! The NVIDIA side: can a GPU backend run here (driver, GPU, NVENC), the filter-graph strings for
+//! GPU scaling, and the classification of FFmpeg and NVENC failures into errors that say why a
+//! GPU path cannot run. NVENC's options come from [`super::options::encoder_settings`], the one
+//! function that builds them for every backend.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -10,7 +10,6 @@ use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::Nvml;
 use thiserror::Error;
 
-use super::ladder::{Profile, VideoCodec};
 use super::{Backend, GpuSelection};
 
 /// NVENC sessions this process holds open right now (one per rendition per session).
@@ -203,45 +202,6 @@ pub fn classify_nvenc_open_error(text: &str, open_sessions: usize, gpu: u32) -> 
     }
 }
 
-/// The FFmpeg encoder name for a profile on the nvidia backend.
-pub fn nvenc_encoder_name(codec: VideoCodec) -> &'static str {
-    match codec {
-        VideoCodec::Hevc => "hevc_nvenc",
-        _ => "h264_nvenc",
-    }
-}
-
-/// NVENC options for a rendition (lpms settings). `gop_frames` None = encoder default.
-pub fn nvenc_options(profile: &Profile, gop_frames: Option<u32>) -> Vec<(&'static str, String)> {
-    let mut o: Vec<(&'static str, String)> = vec![
-        ("preset", "p4".to_string()),
-        ("forced-idr", "1".to_string()),
-    ];
-    if profile.quality > 0 && profile.bitrate_bps == 0 {
-        o.push(("rc", "vbr".to_string()));
-        o.push(("cq", (profile.quality + 7).to_string()));
-    } else {
-        let b = profile.bitrate_bps.to_string();
-        o.push(("rc", "cbr".to_string()));
-        o.push(("b", b.clone()));
-        o.push(("minrate", b.clone()));
-        o.push(("maxrate", b.clone()));
-        o.push(("bufsize", b));
-    }
-    if let Some(g) = gop_frames {
-        o.push(("g", g.to_string()));
-    }
-    if profile.profile.no_b_frames() {
-        o.push(("bf", "0".to_string()));
-    }
-    if profile.encoder == VideoCodec::H264 {
-        if let Some(p) = profile.profile.encoder_profile() {
-            o.push(("profile", p.to_string()));
-        }
-    }
-    o
-}
-
 /// The GPU part of a rendition's filter graph: scale on the GPU; for hybrid, download to NV12
 /// for libx264; for nvidia, frames stay on the GPU for NVENC.
 pub fn gpu_filter_spec(backend: Backend, width: u32, height: u32) -> String {
@@ -254,7 +214,6 @@ pub fn gpu_filter_spec(backend: Backend, width: u32, height: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::ladder::default_ladder;
 
     #[test]
     fn filter_graph_strings() {
@@ -334,22 +293,6 @@ mod tests {
             Err(GpuError::GpuNotFound { id: 2, count: 2 })
         );
         assert_eq!(select_devices(&GpuSelection::All, 0), Err(GpuError::NoGpu));
-    }
-
-    #[test]
-    fn nvenc_settings_follow_lpms() {
-        let p = &default_ladder()[3];
-        let o = nvenc_options(p, Some(25));
-        let get = |k: &str| o.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
-        assert_eq!(get("preset"), Some("p4"));
-        assert_eq!(get("rc"), Some("cbr"));
-        assert_eq!(get("b"), Some("3000000"));
-        assert_eq!(get("maxrate"), Some("3000000"));
-        assert_eq!(get("bf"), Some("0"));
-        assert_eq!(get("g"), Some("25"));
-        assert_eq!(get("profile"), Some("high"));
-        assert_eq!(get("forced-idr"), Some("1"));
-        assert_eq!(nvenc_encoder_name(VideoCodec::Hevc), "hevc_nvenc");
     }
 
     #[test]

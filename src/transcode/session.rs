@@ -1,10 +1,13 @@
-//! One long-lived transcoder per session, as a Livepeer orchestrator keeps one per stream.
+//! One transcoder per session, as a Livepeer orchestrator keeps one per stream, with lpms'
+//! per-segment lifecycle (livepeer-facts §2): only the hardware parts survive a segment.
 //!
-//! Kept open across segments: the decoder (drained at each segment's end and reset with
-//! `avcodec_flush_buffers`), each rendition's scaler graph (`scale` on the CPU, `scale_cuda` on a
-//! GPU; one frame in, one frame out, so it needs no end-of-stream between segments), the CUDA
-//! device, and the NVENC encoders (drained without ending them, as lpms does). libx264 encoders are
-//! drained and reopened for every segment, as lpms does: cheap, and the segment starts on an IDR.
+//! Rebuilt for every segment: a software decoder (opened at the segment's start, freed at its
+//! end), every rendition's filter graph (`scale`, or `scale_cuda` on a GPU), and libx264 encoders
+//! (drained with end of stream and reopened; the segment starts on an IDR). Kept across segments:
+//! the CUDA device, a hardware (NVDEC) decoder, drained and reset with `avcodec_flush_buffers`,
+//! and NVENC encoders, drained without ending them and reset with `avcodec_flush_buffers`, as lpms
+//! does (opening an NVENC session is slow). Each rendition's size is lpms' ([`super::size`]) for
+//! the decoded frame's size, and its encoder options are lpms' ([`super::options`]).
 //!
 //! Per segment: demux the MPEG-TS once, decode the video once on the calling thread, and hand
 //! every decoded frame (shared, reference-counted) to one thread per rendition, which scales,
@@ -22,7 +25,7 @@ use super::fps::{FpsPlanner, RateMode};
 use super::hw::{self, CudaDevice, MemoryOutput};
 use super::ladder::{self, Profile};
 use super::nvidia::{self, GpuError, NvencSessionGuard};
-use super::{cpu, Backend, TranscodeError};
+use super::{cpu, options, size, Backend, TranscodeError};
 use crate::ingest::{Segment, SourceInfo};
 
 /// Sessions alive in this process, to share the cores between their encoders.
@@ -74,11 +77,13 @@ pub struct RenditionOutput {
     /// Index into the ladder.
     pub profile_index: usize,
     pub name: String,
+    /// The encoder's real width in pixels (lpms' size for this source, not the profile's).
     pub width: u32,
+    /// The encoder's real height in pixels.
     pub height: u32,
     /// Encoded video frames.
     pub frames: u64,
-    /// width × height summed over every encoded frame: the billed pixels.
+    /// The encoder's width × height summed over every encoded frame: the billed pixels.
     pub pixels: u64,
     /// The MPEG-TS bytes (video + copied audio).
     pub data: Vec<u8>,
@@ -148,7 +153,8 @@ pub fn cpu_filter_spec(width: u32, height: u32) -> String {
     format!("scale=w={width}:h={height}:flags=bicubic,format=yuv420p")
 }
 
-/// The filter chain of a rendition on `backend`.
+/// The filter chain of a rendition on `backend`, scaling to `width`x`height` (the size from
+/// [`size::output_size`]).
 pub fn filter_spec(backend: Backend, width: u32, height: u32) -> String {
     match backend {
         Backend::Cpu => cpu_filter_spec(width, height),
@@ -353,6 +359,10 @@ impl Session {
                 (results, decoded, errors, damaged)
             });
         self.segments_done += 1;
+        if self.cuda.is_none() {
+            // lpms frees a software decoder after every segment; the next one opens a fresh one.
+            self.decoder = None;
+        }
         // Frames the broadcaster sent (ingest's count) that never came out of the decoder are
         // damage too: a frame whose slices are destroyed is dropped, not flagged.
         let lost_frames = seg.video_frames.saturating_sub(decoded_frames);
@@ -476,6 +486,9 @@ fn decode_segment(
 /// An encoder open for the current segment, with its muxer.
 struct ActiveEncode {
     encoder_name: &'static str,
+    /// The encoder's frame size.
+    width: u32,
+    height: u32,
     time_base: Rational,
     muxer: MemoryOutput,
     video_stream: usize,
@@ -485,6 +498,49 @@ struct ActiveEncode {
     /// Frames sent / packets received this segment (for the NVENC drain).
     sent: u64,
     first_sentinel_pts: Option<i64>,
+}
+
+/// Which output frames are forced to I-frames: the first of each segment, and (lpms' `gop_time`,
+/// for a GOP in seconds at the source's rate) every frame whose source timestamp is at least one
+/// GOP past the last forced one.
+struct KeyframeClock {
+    /// The GOP in the source's time base; None = the encoder's `g` decides.
+    interval_pts: Option<i64>,
+    next_pts: Option<i64>,
+}
+
+impl KeyframeClock {
+    fn new(interval_ms: Option<u64>, time_base: Rational) -> Self {
+        let interval_pts = interval_ms.map(|ms| {
+            let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+            // av_rescale_q(ms, 1/1000, tb), rounded to nearest.
+            let (num, den) = (
+                i128::from(time_base.numerator().max(1)),
+                i128::from(time_base.denominator().max(1)),
+            );
+            let v = (i128::from(ms) * den + 500 * num) / (1000 * num);
+            i64::try_from(v).unwrap_or(i64::MAX).max(1)
+        });
+        Self {
+            interval_pts,
+            next_pts: None,
+        }
+    }
+
+    /// Whether output slot `j`, showing the source frame at `source_pts`, is forced to an I-frame.
+    fn is_key(&mut self, j: u64, source_pts: i64) -> bool {
+        let key = j == 0
+            || match (self.interval_pts, self.next_pts) {
+                (Some(_), Some(next)) => source_pts >= next,
+                _ => false,
+            };
+        if key {
+            if let Some(len) = self.interval_pts {
+                self.next_pts = Some(source_pts.saturating_add(len));
+            }
+        }
+        key
+    }
 }
 
 impl RenditionState {
@@ -524,7 +580,8 @@ impl RenditionState {
         }
     }
 
-    /// Builds (or keeps) the scaler graph for frames shaped like `f`.
+    /// Builds the scaler graph for frames shaped like `f` (or keeps this segment's one), scaling
+    /// to lpms' size for `f`.
     fn ensure_graph(
         &mut self,
         f: &frame::Video,
@@ -534,7 +591,14 @@ impl RenditionState {
         if self.graph.as_ref().is_some_and(|g| g.key == key) {
             return Ok(());
         }
-        let spec = filter_spec(self.backend, self.profile.width, self.profile.height);
+        let (width, height) = size::output_size(
+            f.width(),
+            f.height(),
+            self.profile.width,
+            self.profile.height,
+            self.profile.encoder,
+        );
+        let spec = filter_spec(self.backend, width, height);
         let graph = build_graph(f, ctx.video_time_base, &spec, self.backend.uses_gpu())
             .map_err(|e| self.err_filter(ctx, &spec, e))?;
         self.graph = Some(ScaleGraph { graph, key, spec });
@@ -567,6 +631,14 @@ impl RenditionState {
         let mut active: Option<ActiveEncode> = None;
         let mut audio = Some(audio);
         let in_tb = rational_f64(ctx.video_time_base);
+        let settings = options::encoder_settings(
+            &self.profile,
+            self.backend.encoder_family(),
+            ctx.x264_threads,
+        );
+        let mut keys = KeyframeClock::new(settings.keyframe_interval_ms, ctx.video_time_base);
+        // lpms frees every filter graph after a segment: this segment builds its own.
+        self.graph = None;
 
         for f in rx {
             self.ensure_graph(&f, ctx)?;
@@ -593,15 +665,19 @@ impl RenditionState {
                 let pts_seconds = scaled.pts().map_or(0.0, |p| p as f64 * in_tb);
                 let slots = planner.push(pts_seconds);
                 if let Some(h) = held.as_mut() {
+                    let source_pts = h.pts().unwrap_or(0);
                     for j in slots {
+                        let key = keys.is_key(j, source_pts);
                         self.emit(
                             h,
                             j,
+                            key,
                             &mut base_pts,
                             &planner,
                             out_rate,
                             &mut active,
                             &mut audio,
+                            &settings,
                             ctx,
                         )?;
                     }
@@ -611,15 +687,19 @@ impl RenditionState {
         }
         let slots = planner.finish();
         if let Some(h) = held.as_mut() {
+            let source_pts = h.pts().unwrap_or(0);
             for j in slots {
+                let key = keys.is_key(j, source_pts);
                 self.emit(
                     h,
                     j,
+                    key,
                     &mut base_pts,
                     &planner,
                     out_rate,
                     &mut active,
                     &mut audio,
+                    &settings,
                     ctx,
                 )?;
             }
@@ -637,6 +717,7 @@ impl RenditionState {
             .write_trailer()
             .map_err(|e| self.err_mux(ctx, e))?;
         let frames = a.frames;
+        let (width, height) = (a.width, a.height);
         let first_is_keyframe = a.first_is_keyframe.unwrap_or(false);
         let data = a.muxer.finish();
         if let Some(dir) = &ctx.keep_dir {
@@ -654,26 +735,28 @@ impl RenditionState {
         Ok(RenditionOutput {
             profile_index: self.index,
             name: self.profile.name.clone(),
-            width: self.profile.width,
-            height: self.profile.height,
+            width,
+            height,
             frames,
-            pixels: frames * u64::from(self.profile.width) * u64::from(self.profile.height),
+            pixels: frames * u64::from(width) * u64::from(height),
             data,
             first_is_keyframe,
         })
     }
 
-    /// Sends the held frame to the encoder as output slot `j`.
+    /// Sends the held frame to the encoder as output slot `j` (forced to an I-frame when `key`).
     #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
         h: &mut frame::Video,
         j: u64,
+        key: bool,
         base_pts: &mut Option<i64>,
         planner: &FpsPlanner,
         out_rate: Rational,
         active: &mut Option<ActiveEncode>,
         audio: &mut Option<Vec<Packet>>,
+        settings: &options::EncoderSettings,
         ctx: &SegmentContext,
     ) -> Result<(), TranscodeError> {
         let base = *base_pts.get_or_insert_with(|| {
@@ -681,13 +764,19 @@ impl RenditionState {
             (start * rational_f64(out_rate)).round() as i64
         });
         if active.is_none() {
-            *active = Some(self.open_encode(h, out_rate, ctx, audio.take().unwrap_or_default())?);
+            *active = Some(self.open_encode(
+                h,
+                out_rate,
+                settings,
+                ctx,
+                audio.take().unwrap_or_default(),
+            )?);
         }
         let Some(a) = active.as_mut() else {
             return Ok(());
         };
         h.set_pts(Some(base + j as i64));
-        h.set_kind(if j == 0 {
+        h.set_kind(if key {
             ffmpeg::picture::Type::I
         } else {
             ffmpeg::picture::Type::None
@@ -751,17 +840,13 @@ impl RenditionState {
         &mut self,
         first: &frame::Video,
         out_rate: Rational,
+        settings: &options::EncoderSettings,
         ctx: &SegmentContext,
         audio: Vec<Packet>,
     ) -> Result<ActiveEncode, TranscodeError> {
         let time_base = out_rate.invert();
-        let gop = self.profile.gop.frames(rational_f64(out_rate));
         let nvenc = self.backend == Backend::Nvidia;
-        let encoder_name: &'static str = if nvenc {
-            nvidia::nvenc_encoder_name(self.profile.encoder)
-        } else {
-            "libx264"
-        };
+        let encoder_name = settings.encoder;
         if !nvenc || self.encoder.is_none() {
             let codec = ffmpeg::encoder::find_by_name(encoder_name).ok_or_else(|| {
                 TranscodeError::MissingEncoder {
@@ -774,15 +859,16 @@ impl RenditionState {
                 .encoder()
                 .video()
                 .map_err(|e| self.err_encoder(ctx, encoder_name, e))?;
-            enc.set_width(self.profile.width);
-            enc.set_height(self.profile.height);
+            // The scaler's real output size (lpms' size), which is what gets billed.
+            enc.set_width(first.width());
+            enc.set_height(first.height());
             enc.set_format(first.format());
             enc.set_time_base(time_base);
             enc.set_frame_rate(Some(out_rate));
             enc.set_aspect_ratio(first.aspect_ratio());
             enc.set_colorspace(first.color_space());
             enc.set_color_range(first.color_range());
-            let options = if nvenc {
+            if nvenc {
                 let spec = self
                     .graph
                     .as_ref()
@@ -795,12 +881,9 @@ impl RenditionState {
                     .ok_or_else(|| self.err_filter(ctx, &spec, "no buffer sink"))?;
                 hw::encoder_set_hw_frames_from_sink(&mut enc, &mut sink)
                     .map_err(|e| self.err_encoder(ctx, encoder_name, e))?;
-                nvidia::nvenc_options(&self.profile, gop)
-            } else {
-                cpu::x264_options(&self.profile, gop, ctx.x264_threads.max(1))
-            };
+            }
             let mut dict = Dictionary::new();
-            for (k, v) in &options {
+            for (k, v) in &settings.options {
                 dict.set(k, v);
             }
             let guard = nvenc.then(NvencSessionGuard::acquire);
@@ -867,6 +950,8 @@ impl RenditionState {
         }
         Ok(ActiveEncode {
             encoder_name,
+            width: first.width(),
+            height: first.height(),
             time_base,
             muxer,
             video_stream,

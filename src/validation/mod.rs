@@ -1,16 +1,20 @@
 //! Validation: the broadcaster's checks of each rendition it gets back (decodes, size, frame count,
-//! keyframe at start, pixel count equal to the billed count).
+//! keyframe at start, pixel count equal to the billed count), and, in [`quality`], how good the
+//! renditions are (SSIM and PSNR against the source).
 //!
 //! Method: go-livepeer's broadcaster decodes every rendition and refuses a "pixel mismatch"
 //! between the pixels it decoded and the pixels the orchestrator billed, and checks that the
-//! rendition plays at the profile's size (livepeer-facts §6). rigbench adds the frame count at the
+//! rendition plays at the size lpms makes for this source (livepeer-facts §2, §6: the profile's
+//! larger side on the source's larger side, aspect kept; [`crate::transcode::size`]). rigbench adds the frame count at the
 //! target rate (±1) and an IDR at the start, which a Livepeer segment must have to be playable on
 //! its own. The bytes are decoded from memory with FFmpeg's own demuxer and decoder, every frame,
 //! without the deblocking filter (it alters pixels, not which frames exist or their size).
 
+pub mod quality;
+
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::Segment;
+use crate::ingest::{Segment, SourceInfo};
 use crate::transcode::hw::MemoryInput;
 use crate::transcode::ladder::Profile;
 use crate::transcode::RenditionOutput;
@@ -22,7 +26,7 @@ use ffmpeg_next as ffmpeg;
 pub enum Check {
     /// The bytes do not demux or decode (or decode to nothing).
     Decode,
-    /// A decoded frame is not the profile's width × height.
+    /// A decoded frame is not the size lpms makes of this profile for this source.
     Size,
     /// The decoded frame count is more than one off the expected count.
     FrameCount,
@@ -73,6 +77,18 @@ pub fn expected_frames(seg: &Segment, source_fps: f64, profile: &Profile) -> u64
     crate::transcode::session::frames_at_rate(seg.duration_seconds, rate)
 }
 
+/// The size lpms encodes `profile` at for a `source_w`x`source_h` source: what the broadcaster
+/// expects to decode.
+pub fn expected_size(profile: &Profile, source_w: u32, source_h: u32) -> (u32, u32) {
+    crate::transcode::size::output_size(
+        source_w,
+        source_h,
+        profile.width,
+        profile.height,
+        profile.encoder,
+    )
+}
+
 /// What decoding a rendition's bytes found.
 #[derive(Debug, Default)]
 struct Decoded {
@@ -84,20 +100,27 @@ struct Decoded {
     errors: u64,
 }
 
-fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
-    crate::ingest::init_ffmpeg();
-    if data.is_empty() {
-        return Err("the rendition is empty (0 bytes)".to_string());
-    }
-    let mut input = MemoryInput::open(data.to_vec(), "mpegts", false)
-        .map_err(|e| format!("does not demux as MPEG-TS: {e}"))?;
-    let ictx = input.input();
-    let (index, params, tb) = {
-        let s = ictx
+/// An input's best video stream and a frame-threaded decoder for it.
+pub(crate) struct VideoDecoder {
+    pub index: usize,
+    pub time_base: ffmpeg::Rational,
+    pub frame_rate: ffmpeg::Rational,
+    pub decoder: ffmpeg::decoder::Video,
+}
+
+/// Opens a decoder for `input`'s best video stream; `skip_deblocking` leaves the loop filter
+/// out (frames, sizes and key flags stay exact; pixels do not). Errors are sentences to follow
+/// "the rendition …".
+pub(crate) fn open_video_decoder(
+    input: &ffmpeg::format::context::Input,
+    skip_deblocking: bool,
+) -> Result<VideoDecoder, String> {
+    let (index, params, time_base, frame_rate) = {
+        let s = input
             .streams()
             .best(ffmpeg::media::Type::Video)
             .ok_or("has no video stream")?;
-        (s.index(), s.parameters(), s.time_base())
+        (s.index(), s.parameters(), s.time_base(), s.avg_frame_rate())
     };
     let mut ctx = ffmpeg::codec::context::Context::from_parameters(params)
         .map_err(|e| format!("has unusable video parameters: {e}"))?;
@@ -107,13 +130,34 @@ fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
         ..Default::default()
     });
     let mut d = ctx.decoder();
-    d.set_packet_time_base(tb);
-    // The checks are about frames, sizes and key flags, not picture quality: skip deblocking,
-    // which changes no frame's existence, size or type and is a large share of decode time.
-    d.skip_loop_filter(ffmpeg::codec::discard::Discard::All);
-    let mut decoder = d
+    d.set_packet_time_base(time_base);
+    if skip_deblocking {
+        d.skip_loop_filter(ffmpeg::codec::discard::Discard::All);
+    }
+    let decoder = d
         .video()
         .map_err(|e| format!("no decoder opens for its video: {e}"))?;
+    Ok(VideoDecoder {
+        index,
+        time_base,
+        frame_rate,
+        decoder,
+    })
+}
+
+fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
+    crate::ingest::init_ffmpeg();
+    if data.is_empty() {
+        return Err("the rendition is empty (0 bytes)".to_string());
+    }
+    let mut input = MemoryInput::open(data.to_vec(), "mpegts", false)
+        .map_err(|e| format!("does not demux as MPEG-TS: {e}"))?;
+    let ictx = input.input();
+    // The checks are about frames, sizes and key flags, not picture quality: skip deblocking,
+    // which changes no frame's existence, size or type and is a large share of decode time.
+    let VideoDecoder {
+        index, mut decoder, ..
+    } = open_video_decoder(ictx, true)?;
     let mut out = Decoded::default();
     let take = |decoder: &mut ffmpeg::decoder::Video, out: &mut Decoded| loop {
         let mut f = ffmpeg::frame::Video::empty();
@@ -152,13 +196,16 @@ fn decode(data: &[u8], width: u32, height: u32) -> Result<Decoded, String> {
     Ok(out)
 }
 
-/// Decodes the rendition's bytes and makes the broadcaster's checks against `profile` and the
-/// frame count `expected_frames` (see [`expected_frames`]).
+/// Decodes the rendition's bytes and makes the broadcaster's checks against `profile`, the frame
+/// count `expected_frames` (see [`expected_frames`]) and the size `expected_size` (see
+/// [`expected_size`]).
 pub fn validate_rendition(
     r: &RenditionOutput,
     profile: &Profile,
     expected_frames: u64,
+    expected_size: (u32, u32),
 ) -> RenditionCheck {
+    let (width, height) = expected_size;
     let mut check = RenditionCheck::default();
     let fail = |check: &mut RenditionCheck, c: Check, why: String| {
         if !check.failures.contains(&c) {
@@ -166,7 +213,7 @@ pub fn validate_rendition(
         }
         check.detail.push(format!("{}: {why}", c.as_str()));
     };
-    match decode(&r.data, profile.width, profile.height) {
+    match decode(&r.data, width, height) {
         Err(why) => fail(
             &mut check,
             Check::Decode,
@@ -191,12 +238,12 @@ pub fn validate_rendition(
                     ),
                 );
             }
-            if (r.width, r.height) != (profile.width, profile.height) {
+            if (r.width, r.height) != (width, height) {
                 fail(
                     &mut check,
                     Check::Size,
                     format!(
-                        "rendition {} reports {}x{}, profile {} is {}x{}",
+                        "rendition {} reports {}x{}, lpms makes {width}x{height} of profile {} ({}x{}) for this source",
                         r.name, r.width, r.height, profile.name, profile.width, profile.height
                     ),
                 );
@@ -206,8 +253,8 @@ pub fn validate_rendition(
                     &mut check,
                     Check::Size,
                     format!(
-                        "frame {n} of rendition {} is {w}x{h}, profile {} is {}x{}",
-                        r.name, profile.name, profile.width, profile.height
+                        "frame {n} of rendition {} is {w}x{h}, lpms makes {width}x{height} of profile {} for this source",
+                        r.name, profile.name
                     ),
                 );
             }
@@ -246,20 +293,28 @@ pub fn validate_rendition(
 
 /// Validates every rendition of one segment, in parallel (one thread per rendition), in ladder
 /// order: what a broadcaster does with a segment's results. `ladder[r.profile_index]` is each
-/// rendition's profile; a rendition whose index is outside the ladder fails `Decode`.
+/// rendition's profile; a rendition whose index is outside the ladder fails `Decode`. `source`
+/// gives the frame rate and size the expectations are computed from.
 pub fn validate_segment(
     out: &crate::transcode::SegmentOutput,
     ladder: &[Profile],
     seg: &Segment,
-    source_fps: f64,
+    source: &SourceInfo,
 ) -> Vec<RenditionCheck> {
+    let source_fps = source.fps;
+    let (source_w, source_h) = (source.width, source.height);
     std::thread::scope(|scope| {
         let handles: Vec<_> = out
             .renditions
             .iter()
             .map(|r| {
                 scope.spawn(move || match ladder.get(r.profile_index) {
-                    Some(p) => validate_rendition(r, p, expected_frames(seg, source_fps, p)),
+                    Some(p) => validate_rendition(
+                        r,
+                        p,
+                        expected_frames(seg, source_fps, p),
+                        expected_size(p, source_w, source_h),
+                    ),
                     None => RenditionCheck {
                         ok: false,
                         failures: vec![Check::Decode],
@@ -343,7 +398,7 @@ mod tests {
                 data,
                 ..Default::default()
             };
-            let c = validate_rendition(&r, p, 50);
+            let c = validate_rendition(&r, p, 50, (p.width, p.height));
             assert!(
                 !c.ok && c.failures.contains(&Check::Decode),
                 "{name}: {c:?}"

@@ -605,7 +605,15 @@ fn a_full_stdout_is_an_error_never_a_panic_or_exit_0() {
         "--recipient-rand-hash",
         HASH,
     ];
-    let cases: Vec<&[&str]> = vec![&["probe"], &["probe", "--json"], &wins, &hash];
+    let cases: Vec<&[&str]> = vec![
+        &["probe"],
+        &["probe", "--json"],
+        &wins,
+        &hash,
+        &["--help"],
+        &["run", "--help"],
+        &["--version"],
+    ];
     for args in cases {
         let o = to_dev_full(rigbench(&work, args));
         let err = text(&o);

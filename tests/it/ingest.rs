@@ -521,6 +521,13 @@ fn directory_is_not_a_file() {
     assert!(matches!(err, IngestError::NotAFile { .. }), "{err}");
 }
 
+/// The 2-s-GOP fixture remuxed (no re-encode) into an MPEG-TS file at `out`.
+fn remux_fixture_to_ts(out: &Path) {
+    let input = fixture("bbb_720p25_5s_gop2.mp4");
+    let (input, out) = (input.to_str().unwrap(), out.to_str().unwrap());
+    ffmpeg_cli(&["-i", input, "-c", "copy", "-f", "mpegts", out]);
+}
+
 /// Two MPEG-TS files joined with `cat`: the second's timestamps start again near 0. All of it is
 /// segmented, the restart is counted and the warning says what was done.
 #[test]
@@ -530,15 +537,7 @@ fn concatenated_ts_uses_both_parts_and_says_so() {
     }
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("part.ts");
-    ffmpeg_cli(&[
-        "-i",
-        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
-        "-c",
-        "copy",
-        "-f",
-        "mpegts",
-        part.to_str().unwrap(),
-    ]);
+    remux_fixture_to_ts(&part);
     let one = std::fs::read(&part).unwrap();
     let joined = dir.path().join("joined.ts");
     std::fs::write(&joined, [one.as_slice(), one.as_slice()].concat()).unwrap();
@@ -574,17 +573,7 @@ fn ts_capture_starting_mid_gop_is_not_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let ts = dir.path().join("capture.ts");
     // Start 0.5 s in without re-encoding: the first packets precede the 2-s keyframe.
-    ffmpeg_cli(&[
-        "-i",
-        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
-        "-c",
-        "copy",
-        "-bsf:v",
-        "h264_mp4toannexb",
-        "-f",
-        "mpegts",
-        dir.path().join("whole.ts").to_str().unwrap(),
-    ]);
+    remux_fixture_to_ts(&dir.path().join("whole.ts"));
     let whole = std::fs::read(dir.path().join("whole.ts")).unwrap();
     // Cut at a 188-byte packet boundary about a fifth of the way in: mid-GOP.
     let start = (whole.len() / 5) / 188 * 188;

@@ -7,7 +7,7 @@ use std::process::Command;
 use rigbench::ingest::{self, PreparedSource};
 use rigbench::transcode::ladder::{default_ladder, parse_transcoding_options, Profile};
 use rigbench::transcode::{Backend, Session, SessionConfig};
-use rigbench::validation::{expected_frames, validate_rendition};
+use rigbench::validation::{expected_frames, expected_size, validate_rendition};
 
 fn fixture() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -65,7 +65,12 @@ fn default_ladder_every_segment_valid() {
                 r.frames * u64::from(p.width) * u64::from(p.height)
             );
             assert!(r.first_is_keyframe);
-            let c = validate_rendition(r, p, expected_frames(seg, src.info.fps, p));
+            let c = validate_rendition(
+                r,
+                p,
+                expected_frames(seg, src.info.fps, p),
+                expected_size(p, src.info.width, src.info.height),
+            );
             assert!(c.ok, "segment {} {}: {:?}", seg.index, r.name, c.detail);
         }
     }
@@ -87,7 +92,12 @@ fn frame_rate_conversion_presets_are_valid() {
                 r.name,
                 r.frames
             );
-            let c = validate_rendition(r, p, want);
+            let c = validate_rendition(
+                r,
+                p,
+                want,
+                expected_size(p, src.info.width, src.info.height),
+            );
             assert!(c.ok, "{}: {:?}", r.name, c.detail);
         }
     }
@@ -197,6 +207,7 @@ fn sessions_run_concurrently() {
                     &out.renditions[0],
                     &ladder[0],
                     expected_frames(seg, src.info.fps, &ladder[0]),
+                    expected_size(&ladder[0], src.info.width, src.info.height),
                 );
                 assert!(c.ok, "session {k}: {:?}", c.detail);
             });

@@ -7,6 +7,11 @@ use rigbench::transcode::ladder::{parse_transcoding_options, Profile};
 use rigbench::transcode::{Backend, RenditionOutput, Session, SessionConfig};
 use rigbench::validation::{expected_frames, validate_rendition, Check};
 
+/// The bundled clip is 16:9, so lpms' size for these profiles is the profile's own.
+fn size(p: &Profile) -> (u32, u32) {
+    (p.width, p.height)
+}
+
 /// One real 2-second rendition (P240p25fps16x9, the source rate) and its expected frame count.
 fn rendition() -> (RenditionOutput, Profile, u64) {
     ingest::init_ffmpeg();
@@ -39,7 +44,7 @@ fn rendition() -> (RenditionOutput, Profile, u64) {
 #[test]
 fn good_and_tampered_renditions() {
     let (good, profile, expected) = rendition();
-    let c = validate_rendition(&good, &profile, expected);
+    let c = validate_rendition(&good, &profile, expected, size(&profile));
     assert!(c.ok, "{:?}", c.detail);
     assert_eq!(c.decoded_frames, good.frames);
     assert_eq!(c.decoded_pixels, good.pixels);
@@ -107,7 +112,7 @@ fn good_and_tampered_renditions() {
         ("garbled bytes", &garbled, &profile, expected, Check::Decode),
     ];
     for (name, r, p, want_frames, check) in cases {
-        let c = validate_rendition(r, p, want_frames);
+        let c = validate_rendition(r, p, want_frames, size(p));
         assert!(!c.ok, "{name} must fail");
         assert!(
             c.failures.contains(&check),
@@ -121,10 +126,10 @@ fn good_and_tampered_renditions() {
         );
     }
     // Within ±1 frame is fine.
-    assert!(validate_rendition(&good, &profile, expected + 1).ok);
-    assert!(validate_rendition(&good, &profile, expected - 1).ok);
+    assert!(validate_rendition(&good, &profile, expected + 1, size(&profile)).ok);
+    assert!(validate_rendition(&good, &profile, expected - 1, size(&profile)).ok);
     // Billed pixels off by one frame fail only the pixel check.
-    let c = validate_rendition(&overbilled, &profile, expected);
+    let c = validate_rendition(&overbilled, &profile, expected, size(&profile));
     assert_eq!(c.failures, vec![Check::PixelCount], "{:?}", c.detail);
 }
 
@@ -150,7 +155,12 @@ fn whole_segment_validates_in_ladder_order() {
         video_frames: out.renditions[0].frames,
         start_seconds: 0.0,
     };
-    let checks = validate_segment(&out, &[profile], &seg, 25.0);
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let info = ingest::prepare(&root.join("bbb_720p25_5s.mp4"), 2.0, dir.path())
+        .unwrap()
+        .info;
+    let checks = validate_segment(&out, &[profile], &seg, &info);
     assert_eq!(checks.len(), 3);
     assert!(checks[0].ok, "{:?}", checks[0].detail);
     assert_eq!(checks[1].failures, vec![Check::PixelCount]);
