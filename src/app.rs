@@ -187,29 +187,57 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
         ),
         None => None,
     };
-    let (capacity, pixels) = match (&args.run, args.streams) {
-        (Some(path), _) => {
+    let run_pixels = |run: &crate::result::RunResult, path: &std::path::Path| {
+        let s = &run.summary;
+        (s.source_seconds > 0.0 && s.output_pixels > 0)
+            .then(|| s.output_pixels as f64 / s.source_seconds)
+            .ok_or_else(|| {
+                Failure::usage(anyhow::anyhow!(
+                    "{}: the run transcoded nothing (0 source seconds or 0 output pixels)",
+                    path.display()
+                ))
+            })
+    };
+    let (capacity, pixels) = match (&args.capacity, &args.run, args.streams) {
+        (Some(path), _, _) => {
+            let (run, source) = crate::capacity::money_inputs(path)
+                .with_context(|| format!("cannot use --capacity {}", path.display()))
+                .map_err(Failure::usage)?;
+            let crate::economics::CapacitySource::Searched {
+                streams,
+                limit,
+                confidence,
+            } = source
+            else {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "--capacity {}: no searched capacity in it",
+                    path.display()
+                )));
+            };
+            let pixels = run_pixels(&run, path)?;
+            (
+                CapacityInput::Searched {
+                    run: Box::new(run),
+                    streams,
+                    note: format!("{streams} streams, limit {limit}; {confidence}"),
+                },
+                Some(pixels),
+            )
+        }
+        (None, Some(path), _) => {
             let run = crate::economics::load_run_json(path)
                 .with_context(|| format!("cannot use --run {}", path.display()))
                 .map_err(Failure::usage)?;
-            let s = &run.summary;
-            let pixels = (s.source_seconds > 0.0 && s.output_pixels > 0)
-                .then(|| s.output_pixels as f64 / s.source_seconds)
-                .ok_or_else(|| {
-                    Failure::usage(anyhow::anyhow!(
-                        "--run {}: the run transcoded nothing (0 source seconds or 0 output pixels)",
-                        path.display()
-                    ))
-                })?;
+            let pixels = run_pixels(&run, path)?;
             (CapacityInput::Run(Box::new(run)), Some(pixels))
         }
-        (None, Some(0)) => {
+        (None, None, Some(0)) => {
             return Err(Failure::usage(anyhow::anyhow!(
                 "--streams 0: this rig must accept at least one stream"
             )))
         }
-        (None, Some(n)) => (CapacityInput::Streams(n), None),
-        (None, None) => (CapacityInput::NetworkFile, None),
+        (None, None, Some(n)) => (CapacityInput::Streams(n), None),
+        (None, None, None) => (CapacityInput::NetworkFile, None),
     };
     let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

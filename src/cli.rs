@@ -616,7 +616,7 @@ pub struct MarketArgs {
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub network: PathBuf,
 
-    /// Rig file (TOML): this rig's price and costs. Without it the network file's [this_rig]
+    /// Rig file (TOML): this rig's price, stake and costs. Without it the network file's [this_rig]
     /// describes this rig and no profit is computed.
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub rig: Option<PathBuf>,
@@ -631,6 +631,11 @@ pub struct MarketArgs {
         help_heading = "Input"
     )]
     pub run: Option<PathBuf>,
+
+    /// capacity.json of `rigbench capacity`: this rig's searched capacity, with latency, ladder
+    /// pixels and costs from the probe run it rests on. Needs --rig.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "streams"], requires = "rig", help_heading = "Input")]
+    pub capacity: Option<PathBuf>,
 
     /// This rig's capacity in concurrent streams, given rather than measured (labelled so).
     #[arg(long, value_name = "N", help_heading = "Input")]

@@ -72,6 +72,14 @@ pub enum CapacityInput {
     Streams(u32),
     /// `--run run.json`: extrapolated from a run by economics' capacity method.
     Run(Box<RunResult>),
+    /// `--capacity capacity.json`: a capacity search's count, with the probe run it rests on
+    /// (latency, pixels and costs come from that run).
+    Searched {
+        run: Box<RunResult>,
+        streams: u32,
+        /// The search's binding limit and confidence, in words.
+        note: String,
+    },
     /// The network file's `[this_rig]`.
     NetworkFile,
 }
@@ -267,6 +275,17 @@ pub fn this_rig(
                 s.p95.max(s.p50) + transfer,
                 format!("run.json transcode latency p50/p95 + demand.transfer_seconds ({transfer} s), measured at {} concurrent sessions", run.sessions.concurrent_sessions),
                 Some(facts),
+            )
+        }
+        CapacityInput::Searched { run, streams, note } => {
+            let s = &run.summary.latency_seconds;
+            (
+                *streams,
+                format!("capacity.json (measured by search): {note}"),
+                s.p50 + transfer,
+                s.p95.max(s.p50) + transfer,
+                format!("the search's probe run at the capacity: transcode latency p50/p95 + demand.transfer_seconds ({transfer} s) at {} concurrent sessions", run.sessions.concurrent_sessions),
+                Some(RunFacts::from_run(run)),
             )
         }
         CapacityInput::Streams(n) => {

@@ -103,6 +103,14 @@ fn fresh_run() -> PathBuf {
     dir.path().join("run/run.json")
 }
 
+/// market.json names where this rig's capacity and latency came from.
+fn assert_sources(v: &serde_json::Value, capacity: &str, latency: &str) {
+    let i = &v["inputs"]["this_rig"];
+    let has = |key: &str, what: &str| i[key].as_str().unwrap_or("").contains(what);
+    assert!(has("capacity_source", capacity), "{capacity}: {i}");
+    assert!(has("latency_source", latency), "{latency}: {i}");
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -196,18 +204,7 @@ fn market_reads_capacity_and_latency_from_a_run_and_labels_them() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(o.stdout.is_empty(), "{}", text(&o));
     let v = json(&dir.path().join("market.json"));
-    let i = &v["inputs"]["this_rig"];
-    assert!(
-        i["capacity_source"]
-            .as_str()
-            .unwrap()
-            .contains("extrapolated"),
-        "{i}"
-    );
-    assert!(
-        i["latency_source"].as_str().unwrap().contains("run.json"),
-        "{i}"
-    );
+    assert_sources(&v, "extrapolated", "run.json");
     assert_eq!(
         v["inputs"]["pixels_source"].as_str().unwrap(),
         "run.json (output pixels / source seconds)"
@@ -215,7 +212,9 @@ fn market_reads_capacity_and_latency_from_a_run_and_labels_them() {
     let run = json(&fresh_run());
     let p50 = run["summary"]["latency_seconds"]["p50"].as_f64().unwrap();
     assert_eq!(
-        i["latency_p50_seconds"].as_f64().unwrap(),
+        v["inputs"]["this_rig"]["latency_p50_seconds"]
+            .as_f64()
+            .unwrap(),
         p50 + 0.3,
         "run p50 + transfer"
     );
@@ -389,4 +388,55 @@ fn economics_uses_the_simulated_utilisation_and_says_so() {
         "{}",
         text(&o)
     );
+}
+
+#[test]
+fn market_takes_a_searched_capacity_and_labels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("cap");
+    let o = Command::new(env!("CARGO_BIN_EXE_rigbench"))
+        .current_dir(root())
+        .args([
+            "capacity",
+            "--transcoding-options",
+            "P144p30fps16x9",
+            "--max-sessions",
+            "1",
+        ])
+        .args([
+            "--probe-segments",
+            "1",
+            "--no-payments",
+            "--backend",
+            "cpu",
+            "--out-dir",
+        ])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let net = small_network(dir.path());
+    let o = rigbench(&[
+        "--network",
+        net.to_str().unwrap(),
+        "--rig",
+        "fixtures/rigs/cpu-only.toml",
+        "--capacity",
+        cap.join("capacity.json").to_str().unwrap(),
+        "--days",
+        "1",
+        "--runs",
+        "1",
+        "--quiet",
+        "--out-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&dir.path().join("market.json"));
+    let searched = json(&cap.join("capacity.json"));
+    assert_sources(&v, "measured by search", "probe run");
+    assert!(searched.is_object());
+    // --capacity needs --rig.
+    let o = rigbench(&["--network", net.to_str().unwrap(), "--capacity", "x.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
