@@ -204,7 +204,11 @@ fn replay_search(
     case: &SearchCase,
     f: &RunFacts,
     rig: &Rig,
-) -> (CapacitySource, crate::capacity::PlanOutcome) {
+) -> (
+    CapacitySource,
+    crate::capacity::PlanOutcome,
+    Vec<crate::capacity::limits::Limit>,
+) {
     use crate::capacity::{limits, search, GpuDesc};
     let settings = search::SearchSettings {
         judge: search::Judge {
@@ -285,7 +289,7 @@ fn replay_search(
             Backend::Cpu => crate::transcode::Backend::Cpu,
         },
     );
-    (source, plan)
+    (source, plan, all)
 }
 
 fn b_search() -> SearchCase {
@@ -1867,8 +1871,14 @@ fn searched_examples_by_hand() {
     for (name, streams, at_n, above, share, pixels, watts, kwh, bw, hw) in cases {
         let x = example(name);
         let case = if name == "B" { b_search() } else { d_search() };
-        let (_, plan) = replay_search(&case, &x.facts, &x.rig);
+        let (_, plan, limits) = replay_search(&case, &x.facts, &x.rig);
         assert_eq!(plan.total.capacity, streams, "{name}");
+        // The limits the docs quote beside compute: memory on B, the port on D.
+        let limit = |n: &str| limits.iter().find(|l| l.name == n).and_then(|l| l.streams);
+        match name {
+            "B" => assert_eq!((limit("memory"), limit("bandwidth")), (Some(218), None)),
+            _ => assert_eq!((limit("memory"), limit("bandwidth")), (None, Some(166))),
+        }
         let level = |k: u32| {
             plan.total
                 .level(k)
@@ -1904,7 +1914,7 @@ fn searched_examples_by_hand() {
     }
     // The per-GPU search of D: 14 on GPU 0 alone (15 failed on the median of 3).
     let x = example("D");
-    let (_, plan) = replay_search(&d_search(), &x.facts, &x.rig);
+    let (_, plan, _) = replay_search(&d_search(), &x.facts, &x.rig);
     let (gpu, one) = &plan.per_gpu_searches[0];
     assert_eq!((*gpu, one.capacity), (0, 14));
     let at15 = one.level(15).unwrap();
