@@ -37,20 +37,25 @@ pub enum Command {
     Economics(EconomicsArgs),
     /// Merge many nodes' results (one folder per node, e.g. from deploy/slurm or deploy/k8s)
     /// into one fleet report: fleet.md, fleet.html and fleet.json.
+    #[command(allow_negative_numbers = true)]
     Merge(MergeArgs),
     /// Simulate the network that sends this rig its work: gateways selecting orchestrators by
     /// stake, randomness and price, capping, latency, rewards and delegators. Prints this rig's
     /// expected share and profit with their spread; writes market.json.
+    #[command(allow_negative_numbers = true)]
     Market(MarketArgs),
     /// Put several runs side by side (one column each, the best in each row marked), as a
     /// Markdown table on stdout and optionally a page.
+    #[command(allow_negative_numbers = true)]
     Compare(CompareArgs),
     /// Decide whether a candidate run regresses against a baseline: exit 1 on a regression, 0
     /// otherwise, 2 when the two cannot be compared.
+    #[command(allow_negative_numbers = true)]
     Gate(GateArgs),
     /// Serve Livepeer's segment protocol over HTTP as an orchestrator: orchestrator info,
     /// POST /segment with ticket payments, renditions to GET or inline. Stops on Ctrl-C or
     /// SIGTERM, redeems its winners and writes orchestrator.json.
+    #[command(allow_negative_numbers = true)]
     Orchestrator(Box<OrchestratorArgs>),
     /// Find how many live streams this rig holds: probes 1, 2, 4, ... concurrent live sessions
     /// until one fails, then narrows the bracket; repeats probes near the threshold; combines the
@@ -58,7 +63,35 @@ pub enum Command {
     ///
     /// Takes `run`'s source, ladder, backend, GPU, segment, payment and rig flags. Session
     /// counts, repeats and pacing are the search's to choose.
+    #[command(allow_negative_numbers = true)]
     Capacity(Box<CapacityArgs>),
+}
+
+/// A whole-number flag's parser: a value its type cannot hold (negative, too large, not a
+/// number) is refused here with the range the flag accepts, so `--runs -1` names the flag and its
+/// range rather than clap's "unexpected argument"; values the type holds (0, too many) go on to
+/// the flag's own check, which says what is wrong with them.
+fn whole<T>(accepted: impl Into<String>) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+{
+    let accepted = accepted.into();
+    move |s: &str| {
+        s.parse::<T>()
+            .map_err(|_| format!("give a whole number {accepted}"))
+    }
+}
+
+/// [`whole`] for a decimal flag: text that is not a number is refused with the accepted range;
+/// every number (negative, NaN, infinite, huge) goes on to the flag's own check.
+fn decimal(
+    accepted: impl Into<String>,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    let accepted = accepted.into();
+    move |s: &str| {
+        s.parse::<f64>()
+            .map_err(|_| format!("give a number {accepted}"))
+    }
 }
 
 /// How a capacity probe is judged.
@@ -76,12 +109,12 @@ pub struct CapacityArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// Most concurrent sessions to try. Default: a bound from the hardware (printed).
-    #[arg(long, value_name = "N", help_heading = "Capacity")]
+    /// Most concurrent sessions to try, 1 to 1000. Default: a bound from the hardware (printed).
+    #[arg(long, value_name = "N", value_parser = whole::<u32>("from 1 to 1000"), help_heading = "Capacity")]
     pub max_sessions: Option<u32>,
 
-    /// Segments each session streams after the last session started, per probe.
-    #[arg(long, value_name = "N", default_value_t = 6, help_heading = "Capacity")]
+    /// Segments each session streams after the last session started, per probe, 1 to 10000.
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = whole::<u32>("from 1 to 10000"), help_heading = "Capacity")]
     pub probe_segments: u32,
 
     /// How a probe is judged.
@@ -93,16 +126,18 @@ pub struct CapacityArgs {
         long,
         value_name = "RATIO",
         default_value_t = 0.8,
+        value_parser = decimal("in (0, 1]"),
         help_heading = "Capacity"
     )]
     pub headroom: f64,
 
-    /// Repeats at most of a probe whose figure is within ±10% of its threshold (median decides).
-    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Capacity")]
+    /// Repeats at most of a probe whose figure is within ±10% of its threshold (median decides),
+    /// 1 to 100.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = whole::<u32>("from 1 to 100"), help_heading = "Capacity")]
     pub max_repeats: u32,
 
-    /// Stop after S seconds with the best answer so far, marked partial.
-    #[arg(long, value_name = "S", help_heading = "Capacity")]
+    /// Stop after S seconds with the best answer so far, marked partial (above 0, at most a week).
+    #[arg(long, value_name = "S", value_parser = decimal("of seconds above 0, at most a week (604800)"), help_heading = "Capacity")]
     pub time_budget: Option<f64>,
 }
 
@@ -182,7 +217,7 @@ pub struct RunArgs {
     pub segment_seconds: f64,
 
     /// Parallel sessions (streams), 1 to 1000; each transcodes the same source.
-    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = whole::<u32>("from 1 to 1000"), help_heading = "Sessions")]
     pub concurrent_sessions: u32,
 
     /// Stagger between session starts, milliseconds, at most 3600000 (an hour).
@@ -190,12 +225,13 @@ pub struct RunArgs {
         long,
         value_name = "MS",
         default_value_t = 300,
+        value_parser = whole::<u64>("from 0 to 3600000"),
         help_heading = "Sessions"
     )]
     pub session_delay: u64,
 
     /// Segments per session at most (0 = all; any larger number caps at the stream's length).
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Sessions")]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = whole::<u32>("of 0 (all) or more"), help_heading = "Sessions")]
     pub segs: u32,
 
     /// Each session plays the source N times in a row, 1 to 10000 (longer streams from a short
@@ -204,13 +240,14 @@ pub struct RunArgs {
         long = "loop",
         value_name = "N",
         default_value_t = 1,
+        value_parser = whole::<u32>("from 1 to 10000"),
         help_heading = "Sessions"
     )]
     pub loops: u32,
 
     /// Repeat the whole benchmark N times, 1 to 1000, with a summary for each repeat and one for
     /// all.
-    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Sessions")]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = whole::<u32>("from 1 to 1000"), help_heading = "Sessions")]
     pub repeat: u32,
 
     /// Pace like a live stream: after each segment, sleep until its duration has passed (default).
@@ -311,11 +348,11 @@ pub struct RunArgs {
 
     /// Measure the rig at rest for N seconds, at most 3600, before the run (incremental energy
     /// above idle).
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Money")]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = whole::<u64>("from 0 to 3600"), help_heading = "Money")]
     pub idle_seconds: u64,
 
     /// Power sampling interval, milliseconds, 10 to 60000.
-    #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Money")]
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = whole::<u64>("from 10 to 60000"), help_heading = "Money")]
     pub power_interval: u64,
 
     /// Score renditions' SSIM and PSNR against the source: every segment, a deterministic sample
@@ -409,21 +446,21 @@ pub struct OrchestratorArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 
-    /// Most gateway sessions served at once; one more is answered OrchestratorCapped.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Most gateway sessions served at once, 1 or more; one more is answered OrchestratorCapped.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = whole::<u32>("of 1 or more"))]
     pub max_sessions: u32,
 
-    /// Largest segment accepted, bytes (answered 413 above it).
-    #[arg(long, value_name = "BYTES", default_value_t = 48 * 1024 * 1024)]
+    /// Largest segment accepted, bytes, 1024 or more (answered 413 above it).
+    #[arg(long, value_name = "BYTES", default_value_t = 48 * 1024 * 1024, value_parser = whole::<u64>("of 1024 or more"))]
     pub max_segment_bytes: u64,
 
-    /// Time a request's headers, then its body, may take to arrive, milliseconds (answered 408
-    /// past it).
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    /// Time a request's headers, then its body, may take to arrive, milliseconds, 1 to 600000
+    /// (answered 408 past it).
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = whole::<u64>("from 1 to 600000"))]
     pub read_timeout_ms: u64,
 
-    /// A session with no segment for this long frees its slot, seconds.
-    #[arg(long, value_name = "S", default_value_t = 60)]
+    /// A session with no segment for this long frees its slot, seconds, 1 or more.
+    #[arg(long, value_name = "S", default_value_t = 60, value_parser = whole::<u64>("of 1 or more"))]
     pub session_idle_seconds: u64,
 
     /// Transcoding backend.
@@ -442,8 +479,8 @@ pub struct OrchestratorArgs {
     #[arg(long, value_name = "WEI", default_value = "8000000000")]
     pub ticket_ev: String,
 
-    /// Gas price for ticket parameters and redemptions, gwei.
-    #[arg(long, value_name = "GWEI", default_value_t = 0.01)]
+    /// Gas price for ticket parameters and redemptions, gwei (0 to 1000000000).
+    #[arg(long, value_name = "GWEI", default_value_t = 0.01, value_parser = decimal("of gwei from 0 to 1000000000"))]
     pub redeem_gas_price: f64,
 
     #[command(flatten)]
@@ -637,15 +674,17 @@ pub struct MarketArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "streams"], requires = "rig", help_heading = "Input")]
     pub capacity: Option<PathBuf>,
 
-    /// This rig's capacity in concurrent streams, given rather than measured (labelled so).
-    #[arg(long, value_name = "N", help_heading = "Input")]
+    /// This rig's capacity in concurrent streams, given rather than measured (labelled so), 1 or
+    /// more.
+    #[arg(long, value_name = "N", value_parser = whole::<u32>("of 1 or more"), help_heading = "Input")]
     pub streams: Option<u32>,
 
-    /// Simulated days per replication.
+    /// Simulated days per replication, above 0 and at most 3660.
     #[arg(
         long,
         value_name = "D",
         default_value_t = 14.0,
+        value_parser = decimal("above 0 and at most 3660"),
         help_heading = "Simulation"
     )]
     pub days: f64,
@@ -655,15 +694,17 @@ pub struct MarketArgs {
         long,
         value_name = "S",
         default_value_t = 1,
+        value_parser = whole::<u64>("from 0 to 18446744073709551615"),
         help_heading = "Simulation"
     )]
     pub seed: u64,
 
-    /// Independent replications (their spread is reported).
+    /// Independent replications (their spread is reported), 1 to 1000.
     #[arg(
         long,
         value_name = "K",
         default_value_t = 10,
+        value_parser = whole::<u32>("from 1 to 1000"),
         help_heading = "Simulation"
     )]
     pub runs: u32,
@@ -673,6 +714,7 @@ pub struct MarketArgs {
         long,
         value_name = "N",
         default_value_t = 0,
+        value_parser = whole::<usize>("of 0 (one per core) or more"),
         help_heading = "Simulation"
     )]
     pub threads: usize,

@@ -961,8 +961,33 @@ mod tests {
         ];
         for (flag, needles) in cases {
             let help = run_help(flag);
-            for n in needles {
-                assert!(help.contains(&n), "--{flag} help should state {n}: {help}");
+            for n in &needles {
+                assert!(help.contains(n), "--{flag} help should state {n}: {help}");
+            }
+            // A whole-number flag refuses a negative number in clap, stating the same bounds.
+            use clap::Parser;
+            let parsed =
+                crate::cli::Cli::try_parse_from(["rigbench", "run", &format!("--{flag}"), "-1"]);
+            let refusal = parsed.err().map(|e| e.to_string()).unwrap_or_default();
+            let whole = [
+                "concurrent-sessions",
+                "session-delay",
+                "loop",
+                "repeat",
+                "idle-seconds",
+                "power-interval",
+            ];
+            if whole.contains(&flag) {
+                assert!(
+                    refusal.contains("give a whole number"),
+                    "--{flag} -1: {refusal}"
+                );
+                for n in &needles {
+                    assert!(
+                        refusal.contains(n),
+                        "--{flag} -1 should state {n}: {refusal}"
+                    );
+                }
             }
         }
         assert_eq!(

@@ -513,13 +513,340 @@ fn bad_flags_and_files_are_usage_errors_naming_what_is_wrong() {
             &["--signer"],
         ),
     ];
+    assert_usage_errors(&cases);
+}
+
+const U64_OVER: &str = "18446744073709551616";
+
+/// `rigbench SUBCOMMAND` with `prefix`, then `--flag value`, for each (value, needles): the
+/// needles always include the flag.
+fn flag_cases(
+    prefix: &[&'static str],
+    flag: &'static str,
+    values: &[(&'static str, &'static [&'static str])],
+) -> Vec<(Vec<&'static str>, Vec<&'static str>)> {
+    values
+        .iter()
+        .map(|(value, needles)| {
+            let mut args = prefix.to_vec();
+            args.extend([flag, value]);
+            let mut n = vec![flag];
+            n.extend_from_slice(needles);
+            (args, n)
+        })
+        .collect()
+}
+
+/// Every numeric flag of capacity, market, gate, orchestrator (and compare's and merge's
+/// positional results given a negative number) at 0, negative, huge and garbage: exit 2 with a
+/// message naming the flag and the range it accepts.
+#[test]
+fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
+    let network: &'static str =
+        Box::leak(manifest("fixtures/networks/livepeer-like.toml").into_boxed_str());
+    let capacity = [
+        "capacity",
+        "--out-dir",
+        "{}/out",
+        "--no-payments",
+        "--quiet",
+    ];
+    let market = [
+        "market",
+        "--network",
+        network,
+        "--out-dir",
+        "{}/out",
+        "--quiet",
+    ];
+    let gate = [
+        "gate",
+        "--baseline",
+        "{}/folder",
+        "--candidate",
+        "{}/folder",
+    ];
+    let orchestrator = [
+        "orchestrator",
+        "--listen",
+        "127.0.0.1:0",
+        "--out-dir",
+        "{}/out",
+        "--quiet",
+    ];
+    let mut cases = Vec::new();
+    let table: &[(
+        &[&'static str],
+        &'static str,
+        &[(&'static str, &'static [&'static str])],
+    )] = &[
+        (
+            &capacity,
+            "--max-sessions",
+            &[
+                ("0", &["at least 1"]),
+                ("-1", &["from 1 to 1000"]),
+                ("4294967295", &["at most 1000"]),
+                (U64_MAX, &["from 1 to 1000"]),
+                ("many", &["from 1 to 1000"]),
+            ],
+        ),
+        (
+            &capacity,
+            "--probe-segments",
+            &[
+                ("0", &["at least 1"]),
+                ("-1", &["from 1 to 10000"]),
+                ("4294967295", &["at most 10000"]),
+                ("six", &["from 1 to 10000"]),
+            ],
+        ),
+        (
+            &capacity,
+            "--max-repeats",
+            &[
+                ("0", &["at least 1"]),
+                ("-1", &["from 1 to 100"]),
+                ("4294967295", &["at most 100"]),
+                ("x", &["from 1 to 100"]),
+            ],
+        ),
+        (
+            &capacity,
+            "--headroom",
+            &[
+                ("0", &["(0, 1]"]),
+                ("-1", &["(0, 1]"]),
+                ("1e308", &["(0, 1]"]),
+                ("NaN", &["(0, 1]"]),
+                ("x", &["(0, 1]"]),
+            ],
+        ),
+        (
+            &capacity,
+            "--time-budget",
+            &[
+                ("0", &["positive"]),
+                ("-1", &["positive"]),
+                ("1e308", &["week"]),
+                ("x", &["week"]),
+            ],
+        ),
+        // run's flags, as capacity takes them.
+        (&capacity, "--segment-seconds", &[("-1", &["600"])]),
+        (&capacity, "--session-delay", &[("-1", &["3600000"])]),
+        (&capacity, "--power-interval", &[("-1", &["10 to 60000"])]),
+        (&capacity, "--idle-seconds", &[("-1", &["0 to 3600"])]),
+        (
+            &market,
+            "--streams",
+            &[
+                ("0", &["at least one stream"]),
+                ("-1", &["1 or more"]),
+                (U64_MAX, &["1 or more"]),
+                ("x", &["1 or more"]),
+            ],
+        ),
+        (
+            &market,
+            "--days",
+            &[
+                ("0", &["3660"]),
+                ("-1", &["3660"]),
+                ("1e308", &["3660"]),
+                ("NaN", &["3660"]),
+                ("inf", &["3660"]),
+                ("x", &["3660"]),
+            ],
+        ),
+        (
+            &market,
+            "--seed",
+            &[
+                ("-1", &["from 0 to 18446744073709551615"]),
+                (U64_OVER, &["from 0 to 18446744073709551615"]),
+                ("x", &["from 0 to 18446744073709551615"]),
+            ],
+        ),
+        (
+            &market,
+            "--runs",
+            &[
+                ("0", &["1..=1000"]),
+                ("-1", &["from 1 to 1000"]),
+                ("4294967295", &["1..=1000"]),
+                ("x", &["from 1 to 1000"]),
+            ],
+        ),
+        (
+            &market,
+            "--threads",
+            &[
+                ("-1", &["0 (one per core) or more"]),
+                (U64_OVER, &["0 (one per core) or more"]),
+                ("x", &["0 (one per core) or more"]),
+            ],
+        ),
+        (
+            &gate,
+            "--threshold",
+            &[
+                ("0", &["strictly between 0 and 100"]),
+                ("-1", &["strictly between 0 and 100"]),
+                ("100", &["strictly between 0 and 100"]),
+                ("1e308", &["strictly between 0 and 100"]),
+                ("NaN", &["strictly between 0 and 100"]),
+                ("x", &["strictly between 0 and 100"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--max-sessions",
+            &[
+                ("0", &["at least 1"]),
+                ("-1", &["1 or more"]),
+                (U64_MAX, &["1 or more"]),
+                ("x", &["1 or more"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--max-segment-bytes",
+            &[
+                ("0", &["at least 1024"]),
+                ("1023", &["at least 1024"]),
+                ("-1", &["1024 or more"]),
+                (U64_OVER, &["1024 or more"]),
+                ("x", &["1024 or more"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--read-timeout-ms",
+            &[
+                ("0", &["between 1 and 600000"]),
+                ("600001", &["between 1 and 600000"]),
+                ("-1", &["from 1 to 600000"]),
+                (U64_MAX, &["between 1 and 600000"]),
+                ("x", &["from 1 to 600000"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--session-idle-seconds",
+            &[
+                ("0", &["at least 1"]),
+                ("-1", &["1 or more"]),
+                (U64_OVER, &["1 or more"]),
+                ("x", &["1 or more"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--redeem-gas-price",
+            &[
+                ("-1", &["non-negative"]),
+                ("NaN", &["gwei"]),
+                ("1e300", &["1000000000"]),
+                ("x", &["from 0 to 1000000000"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--price-per-pixel",
+            &[
+                ("-1", &["not a whole number"]),
+                ("1.5", &["not a whole number"]),
+                (TWO_256, &["larger than uint256"]),
+                ("100000000000000000000", &["int64"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--ticket-ev",
+            &[
+                ("0", &["above 0"]),
+                ("-1", &["not a whole number"]),
+                (TWO_256, &["larger than uint256"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--sender-deposit",
+            &[
+                ("-1", &["not a whole number"]),
+                (TWO_256, &["larger than uint256"]),
+            ],
+        ),
+        (
+            &orchestrator,
+            "--sender-reserve",
+            &[
+                ("-1", &["not a whole number"]),
+                (TWO_256, &["larger than uint256"]),
+            ],
+        ),
+    ];
+    for (prefix, flag, values) in table {
+        cases.extend(flag_cases(prefix, flag, values));
+    }
+    // Negative numbers where a subcommand takes paths: they reach the path checks.
+    cases.push((vec!["compare", "-1", "-2"], vec!["-1"]));
+    cases.push((
+        vec!["merge", "-1", "--out", "{}/out"],
+        vec!["-1", "not a folder"],
+    ));
+    let cases: Vec<(Vec<&str>, &[&str])> = cases
+        .iter()
+        .map(|(a, n)| (a.clone(), n.as_slice()))
+        .collect();
+    assert!(cases.len() > 80, "{} cases", cases.len());
+    assert_usage_errors(&cases);
+}
+
+/// Runs `cmd` with stdin closed and at most `secs` seconds (a case that is wrongly accepted, say
+/// an orchestrator that starts serving, is killed and reported rather than hanging the suite):
+/// its exit code (None when killed) and stderr.
+fn output_within(mut cmd: Command, secs: u64) -> (Option<i32>, String) {
+    let logs = tempfile::tempdir().unwrap();
+    let err_path = logs.path().join("stderr");
+    let err_file = std::fs::File::create(&err_path).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err_file)
+        .spawn()
+        .expect("rigbench starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+    match status {
+        Some(s) => (s.code(), err),
+        None => (
+            None,
+            format!("{err}\n[still running after {secs} s: killed]"),
+        ),
+    }
+}
+
+/// Runs each case in a fresh working folder: exit 2, never a panic, stderr naming every needle,
+/// and nothing left behind.
+fn assert_usage_errors(cases: &[(Vec<&str>, &[&str])]) {
     let mut failures = Vec::new();
-    for (args, needles) in &cases {
+    for (args, needles) in cases {
         let work = Work::new();
         let before = work.listing();
-        let o = rigbench(&work, args).output().expect("rigbench runs");
-        let err = text(&o);
-        let code = o.status.code();
+        let (code, err) = output_within(rigbench(&work, args), 60);
         let mut why = Vec::new();
         if code != Some(2) {
             why.push(format!("exit {code:?}, want 2"));
