@@ -272,11 +272,36 @@ fn probe_segment(ictx: &mut ffmpeg::format::context::Input, video_index: usize) 
     probe
 }
 
-/// Lists an HLS media playlist's segments, demuxing each to count frames and measure it.
+/// Lists an HLS media playlist's segments, demuxing each to count frames and measure it: read
+/// and parse the playlist, check every segment exists, demux each, then warn and sum up.
 pub fn prepare_playlist(
     playlist_path: &Path,
     segment_seconds: f64,
 ) -> Result<PreparedSource, IngestError> {
+    let playlist = read_playlist(playlist_path)?;
+    // Every segment must exist before any is demuxed, so that a missing one fails fast.
+    let paths = resolve_segments(playlist_path, &playlist)?;
+    let mut tally = Tally::default();
+    for (index, (entry, path)) in playlist.entries.iter().zip(&paths).enumerate() {
+        let at = SegmentAt {
+            playlist_path,
+            entry,
+            path,
+            index: index as u32,
+        };
+        tally.add(&at, &playlist, segment_seconds)?;
+    }
+    let warnings = tally.warnings(&playlist_path.display().to_string(), &playlist);
+    Ok(PreparedSource {
+        info: tally.source_info(),
+        segments: tally.segments,
+        warnings,
+        truncated: None,
+    })
+}
+
+/// Reads and parses the playlist file; a master playlist or invalid text is an input error.
+fn read_playlist(playlist_path: &Path) -> Result<MediaPlaylist, IngestError> {
     let bytes = std::fs::read(playlist_path).map_err(|e| IngestError::Unreadable {
         path: playlist_path.to_path_buf(),
         source: e,
@@ -286,7 +311,7 @@ pub fn prepare_playlist(
         line: 1,
         reason: format!("the playlist is not UTF-8 text ({e}); give an HLS media playlist"),
     })?;
-    let playlist = parse_media_playlist(&text).map_err(|problem| match problem {
+    parse_media_playlist(&text).map_err(|problem| match problem {
         PlaylistProblem::Master { variant } => IngestError::HlsMaster {
             path: playlist_path.to_path_buf(),
             variant,
@@ -296,188 +321,244 @@ pub fn prepare_playlist(
             line,
             reason,
         },
-    })?;
+    })
+}
+
+/// Each entry's segment file, resolved against the playlist's folder; a missing one fails.
+fn resolve_segments(
+    playlist_path: &Path,
+    playlist: &MediaPlaylist,
+) -> Result<Vec<PathBuf>, IngestError> {
     let dir = playlist_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let name = playlist_path.display();
-
-    // Every segment must exist before any is demuxed, so that a missing one fails fast.
-    let mut paths = Vec::with_capacity(playlist.entries.len());
-    for entry in &playlist.entries {
-        let path = resolve_uri(&dir, &entry.uri).map_err(|reason| IngestError::HlsInvalid {
-            path: playlist_path.to_path_buf(),
-            line: entry.line,
-            reason,
-        })?;
-        if !path.is_file() {
-            return Err(IngestError::HlsMissingSegment {
-                playlist: playlist_path.to_path_buf(),
-                segment: path,
+    playlist
+        .entries
+        .iter()
+        .map(|entry| {
+            let path = resolve_uri(&dir, &entry.uri).map_err(|reason| IngestError::HlsInvalid {
+                path: playlist_path.to_path_buf(),
                 line: entry.line,
-            });
-        }
-        paths.push(path);
-    }
+                reason,
+            })?;
+            if !path.is_file() {
+                return Err(IngestError::HlsMissingSegment {
+                    playlist: playlist_path.to_path_buf(),
+                    segment: path,
+                    line: entry.line,
+                });
+            }
+            Ok(path)
+        })
+        .collect()
+}
 
-    let mut warnings = Vec::new();
-    if !playlist.ended {
-        warnings.push(format!(
-            "'{name}' has no #EXT-X-ENDLIST (a live playlist); using the {} segments it lists now.",
-            playlist.entries.len()
-        ));
-    }
-    let mut segments = Vec::with_capacity(paths.len());
-    let mut info: Option<SourceInfo> = None;
-    let mut keyframes: Vec<f64> = Vec::new();
-    let mut video_end_seconds = 0.0_f64;
-    let mut duration_mismatches: Vec<String> = Vec::new();
-    let mut not_starting_with_key: Vec<u32> = Vec::new();
-    let mut read_errors = 0;
-    let mut start_seconds = 0.0;
-    for (index, (entry, path)) in playlist.entries.iter().zip(&paths).enumerate() {
-        let index = index as u32;
-        let segment_error = |reason: String| IngestError::HlsSegment {
-            playlist: playlist_path.to_path_buf(),
-            segment: path.clone(),
-            line: entry.line,
+/// One segment being demuxed: where it is in the playlist.
+struct SegmentAt<'a> {
+    playlist_path: &'a Path,
+    entry: &'a PlaylistEntry,
+    path: &'a PathBuf,
+    index: u32,
+}
+
+impl SegmentAt<'_> {
+    fn error(&self, reason: String) -> IngestError {
+        IngestError::HlsSegment {
+            playlist: self.playlist_path.to_path_buf(),
+            segment: self.path.clone(),
+            line: self.entry.line,
             reason,
-        };
-        let bytes = std::fs::metadata(path)
-            .map_err(|e| segment_error(format!("cannot read its size: {e}")))?
+        }
+    }
+}
+
+/// What the segments demuxed so far add up to.
+#[derive(Default)]
+struct Tally {
+    segments: Vec<Segment>,
+    /// The source's facts, from the first segment.
+    info: Option<SourceInfo>,
+    keyframes: Vec<f64>,
+    video_end_seconds: f64,
+    duration_mismatches: Vec<String>,
+    not_starting_with_key: Vec<u32>,
+    read_errors: u64,
+    start_seconds: f64,
+}
+
+impl Tally {
+    /// Opens and demuxes one segment and adds it.
+    fn add(
+        &mut self,
+        at: &SegmentAt,
+        playlist: &MediaPlaylist,
+        segment_seconds: f64,
+    ) -> Result<(), IngestError> {
+        let bytes = std::fs::metadata(at.path)
+            .map_err(|e| at.error(format!("cannot read its size: {e}")))?
             .len();
-        let mut ictx = ffmpeg::format::input(path).map_err(|e| {
-            segment_error(format!(
+        let mut ictx = ffmpeg::format::input(at.path).map_err(|e| {
+            at.error(format!(
                 "FFmpeg cannot open it as media ({e}); it is truncated or not a video segment"
             ))
         })?;
         let video_index = main_video_stream(&ictx).ok_or_else(|| {
-            segment_error(format!(
+            at.error(format!(
                 "it has no video stream (it has: {}); give a playlist of video segments",
                 super::describe_streams(&ictx)
             ))
         })?;
-        if info.is_none() {
-            let stream = ictx
-                .stream(video_index)
-                .ok_or_else(|| segment_error("its video stream vanished".into()))?;
-            let facts = video_facts(&stream).map_err(|(codec, reason)| {
-                segment_error(format!(
-                    "FFmpeg cannot decode its {codec} video ({reason}); re-encode to H.264"
-                ))
-            })?;
-            let (fps, fps_num, fps_den) = frame_rate(&stream);
-            let audio_codec = main_audio_stream(&ictx)
-                .and_then(|i| ictx.stream(i))
-                .map(|s| s.parameters().id().name().to_string());
-            info = Some(SourceInfo {
-                path: playlist_path.display().to_string(),
-                kind: "hls".into(),
-                container: "hls".into(),
-                codec: facts.codec,
-                has_audio: audio_codec.is_some(),
-                audio_codec,
-                width: facts.width,
-                height: facts.height,
-                pixel_format: facts.pixel_format,
-                fps,
-                fps_num,
-                fps_den,
-                segment_seconds: playlist.target_duration_seconds.unwrap_or(segment_seconds),
-                ..SourceInfo::default()
-            });
+        if self.info.is_none() {
+            self.info = Some(first_segment_info(
+                at,
+                &ictx,
+                video_index,
+                playlist.target_duration_seconds.unwrap_or(segment_seconds),
+            )?);
         }
         let probe = probe_segment(&mut ictx, video_index);
         if probe.video_frames == 0 {
-            return Err(segment_error(
-                "it holds no video frames; it is truncated or empty".into(),
-            ));
+            return Err(at.error("it holds no video frames; it is truncated or empty".into()));
         }
-        read_errors += probe.read_errors;
+        self.read_errors += probe.read_errors;
         if !probe.first_is_key {
-            not_starting_with_key.push(index);
+            self.not_starting_with_key.push(at.index);
         }
-        keyframes.extend(&probe.keyframes_seconds);
-        let duration_seconds = match probe.video_seconds {
+        self.keyframes.extend(&probe.keyframes_seconds);
+        let duration_seconds = self.measured_duration(at, &probe);
+        if let (Some(first), Some(measured)) = (probe.first_video_seconds, probe.video_seconds) {
+            self.video_end_seconds = self.video_end_seconds.max(first + measured);
+        }
+        self.segments.push(Segment {
+            index: at.index,
+            path: at.path.clone(),
+            bytes,
+            duration_seconds,
+            video_frames: probe.video_frames,
+            start_seconds: self.start_seconds,
+        });
+        self.start_seconds += duration_seconds;
+        Ok(())
+    }
+
+    /// The video's own duration (the #EXTINF one when it cannot be measured); a mismatch with
+    /// #EXTINF is noted for the warning.
+    fn measured_duration(&mut self, at: &SegmentAt, probe: &SegmentProbe) -> f64 {
+        let listed = at.entry.duration_seconds;
+        match probe.video_seconds {
             Some(measured) => {
-                if (measured - entry.duration_seconds).abs()
-                    > 0.25_f64.max(0.05 * entry.duration_seconds)
-                {
-                    duration_mismatches.push(format!(
-                        "segment {index}: #EXTINF {} s, video {} s",
-                        fmt_seconds(entry.duration_seconds),
+                if (measured - listed).abs() > 0.25_f64.max(0.05 * listed) {
+                    self.duration_mismatches.push(format!(
+                        "segment {}: #EXTINF {} s, video {} s",
+                        at.index,
+                        fmt_seconds(listed),
                         fmt_seconds(measured)
                     ));
                 }
                 measured
             }
-            None => entry.duration_seconds,
-        };
-        if let (Some(first), Some(measured)) = (probe.first_video_seconds, probe.video_seconds) {
-            video_end_seconds = video_end_seconds.max(first + measured);
+            None => listed,
         }
-        segments.push(Segment {
-            index,
-            path: path.clone(),
-            bytes,
-            duration_seconds,
-            video_frames: probe.video_frames,
-            start_seconds,
-        });
-        start_seconds += duration_seconds;
     }
 
-    if !duration_mismatches.is_empty() {
-        warnings.push(format!(
-            "'{name}': {} segments' #EXTINF durations differ from their video ({}); the video's \
-             durations are used.",
-            duration_mismatches.len(),
-            duration_mismatches
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    if !not_starting_with_key.is_empty() {
-        warnings.push(format!(
-            "'{name}': {} segments do not start with a keyframe (first: segment {}); their \
-             leading frames may not decode on their own.",
-            not_starting_with_key.len(),
-            not_starting_with_key[0]
-        ));
-    }
-    if read_errors > 0 {
-        warnings.push(format!(
-            "'{name}': {read_errors} packets in its segments could not be read; they may be \
-             damaged."
-        ));
+    /// The warnings the playlist and its segments earn.
+    fn warnings(&self, name: &str, playlist: &MediaPlaylist) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !playlist.ended {
+            warnings.push(format!(
+                "'{name}' has no #EXT-X-ENDLIST (a live playlist); using the {} segments it lists now.",
+                playlist.entries.len()
+            ));
+        }
+        if !self.duration_mismatches.is_empty() {
+            warnings.push(format!(
+                "'{name}': {} segments' #EXTINF durations differ from their video ({}); the video's \
+                 durations are used.",
+                self.duration_mismatches.len(),
+                self.duration_mismatches
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        if let Some(first) = self.not_starting_with_key.first() {
+            warnings.push(format!(
+                "'{name}': {} segments do not start with a keyframe (first: segment {first}); their \
+                 leading frames may not decode on their own.",
+                self.not_starting_with_key.len(),
+            ));
+        }
+        if self.read_errors > 0 {
+            warnings.push(format!(
+                "'{name}': {} packets in its segments could not be read; they may be \
+                 damaged.",
+                self.read_errors
+            ));
+        }
+        warnings
     }
 
-    let mut info = info.unwrap_or_default();
-    let size_bytes: u64 = segments.iter().map(|s| s.bytes).sum();
-    let duration_seconds: f64 = segments.iter().map(|s| s.duration_seconds).sum();
-    keyframes.sort_by(f64::total_cmp);
-    info.keyframe_interval_max_seconds = super::file::keyframe_interval_max(
-        &keyframes,
-        video_end_seconds.max(keyframes.last().copied().unwrap_or(0.0)),
-    );
-    info.duration_seconds = duration_seconds;
-    info.size_bytes = size_bytes;
-    info.bitrate_bps = if duration_seconds > 0.0 {
-        (size_bytes as f64 * 8.0 / duration_seconds).round() as u64
-    } else {
-        0
-    };
-    info.video_frames = segments.iter().map(|s| s.video_frames).sum();
-    info.segment_count = segments.len() as u32;
-    Ok(PreparedSource {
-        info,
-        segments,
-        warnings,
-        truncated: None,
+    /// The source's facts with the totals over every segment.
+    fn source_info(&mut self) -> SourceInfo {
+        let mut info = self.info.take().unwrap_or_default();
+        let size_bytes: u64 = self.segments.iter().map(|s| s.bytes).sum();
+        let duration_seconds: f64 = self.segments.iter().map(|s| s.duration_seconds).sum();
+        self.keyframes.sort_by(f64::total_cmp);
+        info.keyframe_interval_max_seconds = super::file::keyframe_interval_max(
+            &self.keyframes,
+            self.video_end_seconds
+                .max(self.keyframes.last().copied().unwrap_or(0.0)),
+        );
+        info.duration_seconds = duration_seconds;
+        info.size_bytes = size_bytes;
+        info.bitrate_bps = if duration_seconds > 0.0 {
+            (size_bytes as f64 * 8.0 / duration_seconds).round() as u64
+        } else {
+            0
+        };
+        info.video_frames = self.segments.iter().map(|s| s.video_frames).sum();
+        info.segment_count = self.segments.len() as u32;
+        info
+    }
+}
+
+/// The source's facts (codec, size, rates, audio) from its first segment.
+fn first_segment_info(
+    at: &SegmentAt,
+    ictx: &ffmpeg::format::context::Input,
+    video_index: usize,
+    segment_seconds: f64,
+) -> Result<SourceInfo, IngestError> {
+    let stream = ictx
+        .stream(video_index)
+        .ok_or_else(|| at.error("its video stream vanished".into()))?;
+    let facts = video_facts(&stream).map_err(|(codec, reason)| {
+        at.error(format!(
+            "FFmpeg cannot decode its {codec} video ({reason}); re-encode to H.264"
+        ))
+    })?;
+    let (fps, fps_num, fps_den) = frame_rate(&stream);
+    let audio_codec = main_audio_stream(ictx)
+        .and_then(|i| ictx.stream(i))
+        .map(|s| s.parameters().id().name().to_string());
+    Ok(SourceInfo {
+        path: at.playlist_path.display().to_string(),
+        kind: "hls".into(),
+        container: "hls".into(),
+        codec: facts.codec,
+        has_audio: audio_codec.is_some(),
+        audio_codec,
+        width: facts.width,
+        height: facts.height,
+        pixel_format: facts.pixel_format,
+        fps,
+        fps_num,
+        fps_den,
+        segment_seconds,
+        ..SourceInfo::default()
     })
 }
 
