@@ -554,282 +554,377 @@ fn open_input(input: &Path) -> Result<Opened, IngestError> {
     })
 }
 
-/// Cuts a media file into MPEG-TS segments under `workdir/segments/`.
+/// Cuts a media file into MPEG-TS segments under `workdir/segments/`: open and probe it, read
+/// every packet through the cutter, then close the last segment and sum up.
 pub fn prepare_file(
     input: &Path,
     segment_seconds: f64,
     workdir: &Path,
 ) -> Result<PreparedSource, IngestError> {
-    let Opened {
-        mut ictx,
-        video_index,
-        audio_index,
-        facts,
-        fps,
-        fps_num,
-        fps_den,
-        video_time_base,
-        frame_seconds,
-        audio_time_base_seconds,
-        mut streams,
-        mut audio_dropped,
-        audio_codec,
-        container,
-        container_bitrate_bps,
-        declared_video_seconds,
-    } = open_input(input)?;
-
+    let mut opened = open_input(input)?;
     let segment_dir = workdir.join("segments");
     std::fs::create_dir_all(&segment_dir).map_err(|e| IngestError::Workdir {
         path: segment_dir.clone(),
         source: e,
     })?;
-    let write_error = |segment: &Path, reason: String| IngestError::SegmentWrite {
-        segment: segment.to_path_buf(),
-        source_path: input.to_path_buf(),
-        reason,
-    };
+    let mut cutter = Cutter::new(input, segment_dir, segment_seconds, &opened);
+    cutter.read_all(&mut opened)?;
+    cutter.finish(opened)
+}
 
-    let mut warnings = Vec::new();
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut current: Option<SegmentWriter> = None;
-    let mut origin_seconds = 0.0;
-    let mut keyframes: Vec<f64> = Vec::new();
-    let mut video_end_seconds = f64::NEG_INFINITY;
-    let mut video_packets_seen: u64 = 0;
-    let mut skipped_before_keyframe: u64 = 0;
-    let mut refused_packets: u64 = 0;
-    let mut read_errors: u64 = 0;
-    let mut consecutive_read_errors: u32 = 0;
-    let mut read_stopped: Option<String> = None;
-    let mut video_continuity = Continuity::new(f64::from(video_time_base));
-    let mut audio_continuity = Continuity::new(audio_time_base_seconds);
-    let mut first_video_seconds: Option<f64> = None;
+/// What reading the next packet gave.
+enum Read {
+    Packet(ffmpeg::Packet),
+    /// A packet that could not be read (skipped).
+    Skipped,
+    /// The end of the file, or too many read errors in a row.
+    End,
+}
 
-    loop {
-        let mut packet = ffmpeg::Packet::empty();
-        match packet.read(&mut ictx) {
-            Ok(()) => consecutive_read_errors = 0,
-            Err(ffmpeg::Error::Eof) => break,
-            Err(e) => {
-                read_errors += 1;
-                consecutive_read_errors += 1;
-                if consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
-                    read_stopped = Some(e.to_string());
-                    break;
+/// The cutting state: the segment being written, those finished, and what was seen on the way.
+struct Cutter<'a> {
+    input: &'a Path,
+    segment_dir: PathBuf,
+    segment_seconds: f64,
+    segments: Vec<Segment>,
+    current: Option<SegmentWriter>,
+    /// Time of the first keyframe: segment boundaries count from it.
+    origin_seconds: f64,
+    keyframes: Vec<f64>,
+    video_end_seconds: f64,
+    video_packets_seen: u64,
+    skipped_before_keyframe: u64,
+    refused_packets: u64,
+    read_errors: u64,
+    consecutive_read_errors: u32,
+    read_stopped: Option<String>,
+    video_continuity: Continuity,
+    audio_continuity: Continuity,
+    first_video_seconds: Option<f64>,
+}
+
+impl<'a> Cutter<'a> {
+    fn new(input: &'a Path, segment_dir: PathBuf, segment_seconds: f64, o: &Opened) -> Self {
+        Cutter {
+            input,
+            segment_dir,
+            segment_seconds,
+            segments: Vec::new(),
+            current: None,
+            origin_seconds: 0.0,
+            keyframes: Vec::new(),
+            video_end_seconds: f64::NEG_INFINITY,
+            video_packets_seen: 0,
+            skipped_before_keyframe: 0,
+            refused_packets: 0,
+            read_errors: 0,
+            consecutive_read_errors: 0,
+            read_stopped: None,
+            video_continuity: Continuity::new(f64::from(o.video_time_base)),
+            audio_continuity: Continuity::new(o.audio_time_base_seconds),
+            first_video_seconds: None,
+        }
+    }
+
+    fn write_error(&self, segment: &Path, reason: String) -> IngestError {
+        IngestError::SegmentWrite {
+            segment: segment.to_path_buf(),
+            source_path: self.input.to_path_buf(),
+            reason,
+        }
+    }
+
+    /// Reads every packet of the input, cutting as it goes.
+    fn read_all(&mut self, o: &mut Opened) -> Result<(), IngestError> {
+        loop {
+            let mut packet = match self.read(&mut o.ictx) {
+                Read::Packet(p) => p,
+                Read::Skipped => continue,
+                Read::End => return Ok(()),
+            };
+            let stream_index = packet.stream();
+            if Some(stream_index) == o.audio_index {
+                let offset = self
+                    .audio_continuity
+                    .offset_for(packet.dts().or(packet.pts()), packet.duration());
+                shift(&mut packet, offset);
+                if let Some(writer) = self.current.as_mut() {
+                    writer.write_audio(packet);
                 }
-                continue;
+            } else if stream_index == o.video_index {
+                self.video_packet(o, packet)?;
             }
         }
-        let stream_index = packet.stream();
-        if Some(stream_index) == audio_index {
-            let offset =
-                audio_continuity.offset_for(packet.dts().or(packet.pts()), packet.duration());
-            shift(&mut packet, offset);
-            if let Some(writer) = current.as_mut() {
-                writer.write_audio(packet);
+    }
+
+    /// The next packet; read errors are counted, and too many in a row end the reading.
+    fn read(&mut self, ictx: &mut ffmpeg::format::context::Input) -> Read {
+        let mut packet = ffmpeg::Packet::empty();
+        match packet.read(ictx) {
+            Ok(()) => {
+                self.consecutive_read_errors = 0;
+                Read::Packet(packet)
             }
-            continue;
+            Err(ffmpeg::Error::Eof) => Read::End,
+            Err(e) => {
+                self.read_errors += 1;
+                self.consecutive_read_errors += 1;
+                if self.consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
+                    self.read_stopped = Some(e.to_string());
+                    Read::End
+                } else {
+                    Read::Skipped
+                }
+            }
         }
-        if stream_index != video_index {
-            continue;
-        }
-        let offset = video_continuity.offset_for(packet.dts().or(packet.pts()), packet.duration());
+    }
+
+    /// One video packet: timestamps made continuous, a new segment at a keyframe past the
+    /// boundary, then written (nothing before the first keyframe).
+    fn video_packet(
+        &mut self,
+        o: &mut Opened,
+        mut packet: ffmpeg::Packet,
+    ) -> Result<(), IngestError> {
+        let offset = self
+            .video_continuity
+            .offset_for(packet.dts().or(packet.pts()), packet.duration());
         shift(&mut packet, offset);
         let time = packet
             .pts()
             .or(packet.dts())
-            .map(|ts| seconds(ts, video_time_base))
+            .map(|ts| seconds(ts, o.video_time_base))
             // No timestamps at all (raw elementary streams): count frames instead.
-            .unwrap_or(video_packets_seen as f64 * frame_seconds);
-        video_packets_seen += 1;
-        first_video_seconds.get_or_insert(time);
+            .unwrap_or(self.video_packets_seen as f64 * o.frame_seconds);
+        self.video_packets_seen += 1;
+        self.first_video_seconds.get_or_insert(time);
         let is_key = packet.is_key();
         let packet_seconds = if packet.duration() > 0 {
-            seconds(packet.duration(), video_time_base)
+            seconds(packet.duration(), o.video_time_base)
         } else {
-            frame_seconds
+            o.frame_seconds
         };
-        let cut = match &current {
+        let cut = match &self.current {
             None if !is_key => {
-                skipped_before_keyframe += 1;
-                continue;
+                self.skipped_before_keyframe += 1;
+                return Ok(());
             }
             None => true,
             Some(writer) => {
-                is_key && ends_segment(time - origin_seconds, writer.index, segment_seconds)
+                is_key
+                    && ends_segment(
+                        time - self.origin_seconds,
+                        writer.index,
+                        self.segment_seconds,
+                    )
             }
         };
         if cut {
-            let index = match current.take() {
-                Some(writer) => {
-                    let path = writer.path.clone();
-                    let (segment, refused) = writer
-                        .finish(Some(time), true, origin_seconds)
-                        .map_err(|reason| write_error(&path, reason))?;
-                    refused_packets += refused;
-                    segments.push(segment);
-                    segments.len() as u32
-                }
-                None => {
-                    origin_seconds = time;
-                    0
-                }
-            };
-            let path = segment_path(&segment_dir, index);
-            let mut opened = SegmentWriter::open(path.clone(), index, time, &streams);
-            // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video only
-            // rather than refuse the source.
-            if matches!(opened, Err(OpenError::Streams(_))) && streams.audio.is_some() {
-                streams.audio = None;
-                audio_dropped = true;
-                opened = SegmentWriter::open(path.clone(), index, time, &streams);
-            }
-            let writer = match opened {
-                Ok(writer) => writer,
-                Err(OpenError::File(reason)) => return Err(write_error(&path, reason)),
-                Err(OpenError::Streams(reason)) => {
-                    return Err(IngestError::VideoNotMuxable {
-                        path: input.to_path_buf(),
-                        codec: facts.codec.clone(),
-                        reason,
-                    })
-                }
-            };
-            current = Some(writer);
+            self.start_segment(o, time)?;
         }
         if is_key {
-            keyframes.push(time);
+            self.keyframes.push(time);
         }
-        video_end_seconds = video_end_seconds.max(time + packet_seconds);
-        if let Some(writer) = current.as_mut() {
+        self.video_end_seconds = self.video_end_seconds.max(time + packet_seconds);
+        if let Some(writer) = self.current.as_mut() {
             writer.write_video(packet, time + packet_seconds);
         }
+        Ok(())
     }
 
-    let last = current.take().ok_or_else(|| IngestError::NoFrames {
-        path: input.to_path_buf(),
-        reason: match (video_packets_seen, &read_stopped) {
-            (0, Some(e)) => format!("reading stopped at an error: {e}"),
-            (0, None) => "its video stream has no packets".to_string(),
-            (n, _) => format!("none of its {n} video packets is a keyframe"),
-        },
-    })?;
-
-    // A truncated file ends inside a frame: its last video packet is left out so that every
-    // segment holds whole frames only.
-    let size_bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
-    let truncation = truncation_evidence(
-        read_stopped.as_deref(),
-        &container,
-        size_bytes,
-        declared_video_seconds,
-        // From the first packet, decodable or not: a capture that starts mid-GOP has all the
-        // video its header declares, the lead-in before its first keyframe included.
-        video_end_seconds
-            - first_video_seconds
-                .unwrap_or(origin_seconds)
-                .min(origin_seconds),
-        frame_seconds,
-    );
-    let last_path = last.path.clone();
-    let (last_segment, refused) = last
-        .finish(None, truncation.is_none(), origin_seconds)
-        .map_err(|reason| write_error(&last_path, reason))?;
-    refused_packets += refused;
-    if last_segment.video_frames > 0 {
-        segments.push(last_segment);
-    } else {
-        // Best effort: the file is in our own work folder and nothing refers to it.
-        let _ = std::fs::remove_file(&last_segment.path);
-    }
-    if segments.is_empty() {
-        return Err(IngestError::NoFrames {
-            path: input.to_path_buf(),
-            reason: match &truncation {
-                Some(evidence) => {
-                    format!("it is truncated ({evidence}) before its first keyframe is complete")
-                }
-                None => "the MPEG-TS muxer refused every video packet".into(),
-            },
+    /// Closes the segment being written (if any) at `time` and opens the next one there.
+    fn start_segment(&mut self, o: &mut Opened, time: f64) -> Result<(), IngestError> {
+        let index = match self.current.take() {
+            Some(writer) => {
+                let path = writer.path.clone();
+                let (segment, refused) = writer
+                    .finish(Some(time), true, self.origin_seconds)
+                    .map_err(|reason| self.write_error(&path, reason))?;
+                self.refused_packets += refused;
+                self.segments.push(segment);
+                self.segments.len() as u32
+            }
+            None => {
+                self.origin_seconds = time;
+                0
+            }
+        };
+        let path = segment_path(&self.segment_dir, index);
+        let mut opened = SegmentWriter::open(path.clone(), index, time, &o.streams);
+        // Some audio codecs (PCM, Vorbis, …) have no MPEG-TS mapping: carry video only rather
+        // than refuse the source.
+        if matches!(opened, Err(OpenError::Streams(_))) && o.streams.audio.is_some() {
+            o.streams.audio = None;
+            o.audio_dropped = true;
+            opened = SegmentWriter::open(path.clone(), index, time, &o.streams);
+        }
+        self.current = Some(match opened {
+            Ok(writer) => writer,
+            Err(OpenError::File(reason)) => return Err(self.write_error(&path, reason)),
+            Err(OpenError::Streams(reason)) => {
+                return Err(IngestError::VideoNotMuxable {
+                    path: self.input.to_path_buf(),
+                    codec: o.facts.codec.clone(),
+                    reason,
+                })
+            }
         });
+        Ok(())
     }
-    let truncated = truncation.as_ref().map(|evidence| {
-        let covered: f64 = segments.iter().map(|s| s.duration_seconds).sum();
-        format!(
-            "'{}' is truncated ({evidence}); its segments hold the {} s of whole frames before \
-             the cut, and the last segment is shorter than the others.",
-            input.display(),
-            fmt_seconds(covered),
-        )
-    });
-    warnings.extend(truncated.clone());
 
-    let duration_seconds: f64 = segments.iter().map(|s| s.duration_seconds).sum();
-    let keyframe_interval_max_seconds =
-        keyframe_interval_max(&keyframes, video_end_seconds.max(origin_seconds));
-    let restarts = video_continuity.restarts.max(audio_continuity.restarts);
-    let stats = CutStats {
-        keyframe_count: keyframes.len(),
-        keyframe_interval_max_seconds,
-        lead_in_seconds: origin_seconds - first_video_seconds.unwrap_or(origin_seconds),
-        skipped_before_keyframe,
-        restarts,
-        first_restart_seconds: video_continuity
-            .first_restart_ticks
-            .map(|t| seconds(t, video_time_base) - origin_seconds),
-        read_errors,
-        read_stopped: read_stopped.is_some(),
-        refused_packets,
-        audio_dropped: audio_dropped
-            .then(|| audio_codec.clone().unwrap_or_else(|| "unknown".into())),
-    };
-    warnings.extend(cut_warnings(
-        &input.display().to_string(),
-        &stats,
-        &segments,
-        segment_seconds,
-        frame_seconds,
-    ));
+    /// Closes the last segment (without its last frame when the file is truncated), then the
+    /// warnings and the source's facts.
+    fn finish(mut self, o: Opened) -> Result<PreparedSource, IngestError> {
+        let input = self.input;
+        let last = self.current.take().ok_or_else(|| IngestError::NoFrames {
+            path: input.to_path_buf(),
+            reason: match (self.video_packets_seen, &self.read_stopped) {
+                (0, Some(e)) => format!("reading stopped at an error: {e}"),
+                (0, None) => "its video stream has no packets".to_string(),
+                (n, _) => format!("none of its {n} video packets is a keyframe"),
+            },
+        })?;
 
-    let bitrate_bps = if container_bitrate_bps > 0 {
-        container_bitrate_bps
-    } else if duration_seconds > 0.0 {
-        (size_bytes as f64 * 8.0 / duration_seconds).round() as u64
-    } else {
-        0
-    };
-    let has_audio = streams.audio.is_some();
-    let info = SourceInfo {
-        path: input.display().to_string(),
-        kind: "file".into(),
-        container,
-        codec: facts.codec,
-        audio_codec: if has_audio { audio_codec } else { None },
-        has_audio,
-        width: facts.width,
-        height: facts.height,
-        pixel_format: facts.pixel_format,
-        fps,
-        fps_num,
-        fps_den,
-        duration_seconds,
-        bitrate_bps,
-        size_bytes,
-        video_frames: segments.iter().map(|s| s.video_frames).sum(),
-        keyframe_interval_max_seconds,
-        segment_seconds,
-        segment_count: segments.len() as u32,
-        timestamp_restarts: restarts,
-        lead_in_packets_skipped: skipped_before_keyframe,
-        packets_left_out: refused_packets,
-    };
-    Ok(PreparedSource {
-        info,
-        segments,
-        warnings,
-        truncated,
-    })
+        // A truncated file ends inside a frame: its last video packet is left out so that every
+        // segment holds whole frames only.
+        let size_bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+        let truncation = truncation_evidence(
+            self.read_stopped.as_deref(),
+            &o.container,
+            size_bytes,
+            o.declared_video_seconds,
+            // From the first packet, decodable or not: a capture that starts mid-GOP has all the
+            // video its header declares, the lead-in before its first keyframe included.
+            self.video_end_seconds
+                - self
+                    .first_video_seconds
+                    .unwrap_or(self.origin_seconds)
+                    .min(self.origin_seconds),
+            o.frame_seconds,
+        );
+        self.close_last(last, truncation.is_none())?;
+        if self.segments.is_empty() {
+            return Err(IngestError::NoFrames {
+                path: input.to_path_buf(),
+                reason: match &truncation {
+                    Some(evidence) => format!(
+                        "it is truncated ({evidence}) before its first keyframe is complete"
+                    ),
+                    None => "the MPEG-TS muxer refused every video packet".into(),
+                },
+            });
+        }
+        let truncated = truncation.as_ref().map(|evidence| {
+            let covered: f64 = self.segments.iter().map(|s| s.duration_seconds).sum();
+            format!(
+                "'{}' is truncated ({evidence}); its segments hold the {} s of whole frames \
+                 before the cut, and the last segment is shorter than the others.",
+                input.display(),
+                fmt_seconds(covered),
+            )
+        });
+        let mut warnings: Vec<String> = truncated.iter().cloned().collect();
+        let stats = self.stats(&o);
+        warnings.extend(cut_warnings(
+            &input.display().to_string(),
+            &stats,
+            &self.segments,
+            self.segment_seconds,
+            o.frame_seconds,
+        ));
+        let info = self.source_info(o, size_bytes, &stats);
+        Ok(PreparedSource {
+            info,
+            segments: self.segments,
+            warnings,
+            truncated,
+        })
+    }
+
+    /// Closes the last segment; one left without a frame is removed.
+    fn close_last(
+        &mut self,
+        last: SegmentWriter,
+        keep_last_frame: bool,
+    ) -> Result<(), IngestError> {
+        let last_path = last.path.clone();
+        let (last_segment, refused) = last
+            .finish(None, keep_last_frame, self.origin_seconds)
+            .map_err(|reason| self.write_error(&last_path, reason))?;
+        self.refused_packets += refused;
+        if last_segment.video_frames > 0 {
+            self.segments.push(last_segment);
+        } else {
+            // Best effort: the file is in our own work folder and nothing refers to it.
+            let _ = std::fs::remove_file(&last_segment.path);
+        }
+        Ok(())
+    }
+
+    /// What the warnings need beside the segments.
+    fn stats(&self, o: &Opened) -> CutStats {
+        CutStats {
+            keyframe_count: self.keyframes.len(),
+            keyframe_interval_max_seconds: keyframe_interval_max(
+                &self.keyframes,
+                self.video_end_seconds.max(self.origin_seconds),
+            ),
+            lead_in_seconds: self.origin_seconds
+                - self.first_video_seconds.unwrap_or(self.origin_seconds),
+            skipped_before_keyframe: self.skipped_before_keyframe,
+            restarts: self
+                .video_continuity
+                .restarts
+                .max(self.audio_continuity.restarts),
+            first_restart_seconds: self
+                .video_continuity
+                .first_restart_ticks
+                .map(|t| seconds(t, o.video_time_base) - self.origin_seconds),
+            read_errors: self.read_errors,
+            read_stopped: self.read_stopped.is_some(),
+            refused_packets: self.refused_packets,
+            audio_dropped: o
+                .audio_dropped
+                .then(|| o.audio_codec.clone().unwrap_or_else(|| "unknown".into())),
+        }
+    }
+
+    /// The source's facts, measured over the segments.
+    fn source_info(&self, o: Opened, size_bytes: u64, stats: &CutStats) -> SourceInfo {
+        let duration_seconds: f64 = self.segments.iter().map(|s| s.duration_seconds).sum();
+        let bitrate_bps = if o.container_bitrate_bps > 0 {
+            o.container_bitrate_bps
+        } else if duration_seconds > 0.0 {
+            (size_bytes as f64 * 8.0 / duration_seconds).round() as u64
+        } else {
+            0
+        };
+        let has_audio = o.streams.audio.is_some();
+        SourceInfo {
+            path: self.input.display().to_string(),
+            kind: "file".into(),
+            container: o.container,
+            codec: o.facts.codec,
+            audio_codec: if has_audio { o.audio_codec } else { None },
+            has_audio,
+            width: o.facts.width,
+            height: o.facts.height,
+            pixel_format: o.facts.pixel_format,
+            fps: o.fps,
+            fps_num: o.fps_num,
+            fps_den: o.fps_den,
+            duration_seconds,
+            bitrate_bps,
+            size_bytes,
+            video_frames: self.segments.iter().map(|s| s.video_frames).sum(),
+            keyframe_interval_max_seconds: stats.keyframe_interval_max_seconds,
+            segment_seconds: self.segment_seconds,
+            segment_count: self.segments.len() as u32,
+            timestamp_restarts: stats.restarts,
+            lead_in_packets_skipped: self.skipped_before_keyframe,
+            packets_left_out: self.refused_packets,
+        }
+    }
 }
 
 #[cfg(test)]
