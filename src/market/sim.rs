@@ -180,28 +180,6 @@ pub fn selection_probabilities(
         .collect()
 }
 
-/// Complementary error function (Numerical Recipes' Chebyshev fit, |relative error| < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
-}
-
 /// P(a segment's round trip exceeds `limit_seconds`) for a log-normal with this p50 and p95.
 pub fn segment_fail_probability(o: &Orchestrator, limit_seconds: f64) -> f64 {
     let p50 = o.latency_p50_seconds;
@@ -213,7 +191,7 @@ pub fn segment_fail_probability(o: &Orchestrator, limit_seconds: f64) -> f64 {
         return if p50 > limit_seconds { 1.0 } else { 0.0 };
     }
     let z = (limit_seconds.ln() - p50.ln()) / sigma;
-    (0.5 * erfc(z / std::f64::consts::SQRT_2)).clamp(0.0, 1.0)
+    (0.5 * crate::economics::erfc(z / std::f64::consts::SQRT_2)).clamp(0.0, 1.0)
 }
 
 struct State<'m> {

@@ -21,7 +21,7 @@ use crate::chain::broker::TicketBroker;
 use crate::chain::embedded::{EmbeddedChain, EmbeddedConfig};
 use crate::chain::{Chain, RoundInfo};
 use crate::config::ChainSettings;
-use crate::payments::queue::{QueuedTicket, RedemptionQueue};
+use crate::payments::queue::RedemptionQueue;
 use crate::payments::recipient::{
     to_signed, PaymentVerdict, Recipient, RecipientConfig, SenderView,
 };
@@ -250,19 +250,14 @@ impl OrchestratorPayments {
         let verdict = self
             .recipient
             .receive_payment(session, payment, block, &view)?;
-        for w in &verdict.winners {
-            let entry = QueuedTicket::pending(
-                w.ticket.clone(),
-                w.sig.clone(),
-                w.recipient_rand,
-                false,
-                self.chain_id,
-                self.broker,
-            );
-            self.queue
-                .enqueue(&entry)
-                .context("cannot persist a winning ticket; the segment is refused")?;
-        }
+        crate::payments::payer::persist_winners(
+            &self.queue,
+            &verdict.winners,
+            self.chain_id,
+            self.broker,
+            |_| {},
+        )
+        .context("cannot persist a winning ticket; the segment is refused")?;
         let mut st = lock(&self.stats);
         st.0.tickets_received += payment.tickets.len() as u64;
         st.0.tickets_valid += u64::from(verdict.valid);

@@ -817,21 +817,18 @@ impl SessionPayer {
                 .receive_payment(self.session, &payment, view.block, &sv)?;
 
         // A winner is money: on disk (fsync'd) before the payment is acknowledged.
-        for w in &verdict.winners {
-            let entry = QueuedTicket::pending(
-                w.ticket.clone(),
-                w.sig.clone(),
-                w.recipient_rand,
-                false,
-                self.shared.chain_id,
-                self.shared.broker,
-            );
-            self.shared.queue.enqueue(&entry)?;
-            if let Some(tx) = &self.winners {
-                // If the redeemer is gone the ticket stays pending on disk for `finish`.
-                let _ = tx.send(entry);
-            }
-        }
+        persist_winners(
+            &self.shared.queue,
+            &verdict.winners,
+            self.shared.chain_id,
+            self.shared.broker,
+            |entry| {
+                if let Some(tx) = &self.winners {
+                    // If the redeemer is gone the ticket stays pending on disk for `finish`.
+                    let _ = tx.send(entry);
+                }
+            },
+        )?;
         let rejected: u32 = verdict.rejected.values().sum();
         {
             let mut st = lock(&self.shared.stats)?;
@@ -966,4 +963,30 @@ pub fn redeem_pending_with(
     }
     report.gas_mean(success_gas, success_count);
     Ok(report)
+}
+
+/// Persists a payment's winners, each fsync'd as a pending ticket of `broker` on `chain_id`
+/// before the payment is acknowledged, handing each persisted entry to `then` (the redeemer's
+/// channel, say). Stops at the first that cannot be written. The run's payer and the
+/// orchestrator's recipient both use it.
+pub fn persist_winners(
+    queue: &RedemptionQueue,
+    winners: &[super::recipient::Winner],
+    chain_id: u64,
+    broker: Address,
+    mut then: impl FnMut(QueuedTicket),
+) -> Result<(), QueueError> {
+    for w in winners {
+        let entry = QueuedTicket::pending(
+            w.ticket.clone(),
+            w.sig.clone(),
+            w.recipient_rand,
+            false,
+            chain_id,
+            broker,
+        );
+        queue.enqueue(&entry)?;
+        then(entry);
+    }
+    Ok(())
 }
