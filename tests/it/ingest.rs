@@ -42,6 +42,20 @@ fn ffmpeg_cli(args: &[&str]) {
     );
 }
 
+/// A file `name` in a fresh folder, made by the ffmpeg CLI from `args` (the output path goes
+/// last); None when the ffmpeg program is missing (the skip is reported).
+fn made_with_ffmpeg(name: &str, args: &[&str]) -> Option<(tempfile::TempDir, PathBuf)> {
+    if !have_ffmpeg_cli() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    let mut all = args.to_vec();
+    all.push(path.to_str().unwrap());
+    ffmpeg_cli(&all);
+    Some((dir, path))
+}
+
 /// What FFmpeg finds in a segment file: (container, has video, has audio, video packets,
 /// first video packet is a keyframe).
 fn inspect(path: &Path) -> (String, bool, bool, u64, bool) {
@@ -170,18 +184,17 @@ fn segment_length_changes_the_cut() {
 
 #[test]
 fn mpegts_input_is_cut_too() {
-    if !have_ffmpeg_cli() {
+    let Some((_dir, ts)) = made_with_ffmpeg(
+        "source.ts",
+        &[
+            "-i",
+            fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
+            "-c",
+            "copy",
+        ],
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let ts = dir.path().join("source.ts");
-    ffmpeg_cli(&[
-        "-i",
-        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
-        "-c",
-        "copy",
-        ts.to_str().unwrap(),
-    ]);
+    };
     let (_work, prepared) = prepare(&ts, 2.0);
     assert_eq!(prepared.info.container, "mpegts");
     let frames: Vec<u64> = prepared.segments.iter().map(|s| s.video_frames).collect();
@@ -190,20 +203,19 @@ fn mpegts_input_is_cut_too() {
 
 #[test]
 fn audio_that_mpegts_cannot_carry_is_left_out_with_a_warning() {
-    if !have_ffmpeg_cli() {
+    let Some((_dir, mkv)) = made_with_ffmpeg(
+        "pcm.mkv",
+        &[
+            "-i",
+            fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
+            "-c:v",
+            "copy",
+            "-c:a",
+            "pcm_s16le",
+        ],
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mkv = dir.path().join("pcm.mkv");
-    ffmpeg_cli(&[
-        "-i",
-        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
-        "-c:v",
-        "copy",
-        "-c:a",
-        "pcm_s16le",
-        mkv.to_str().unwrap(),
-    ]);
+    };
     let (_work, prepared) = prepare(&mkv, 2.0);
     assert!(!prepared.info.has_audio);
     let frames: Vec<u64> = prepared.segments.iter().map(|s| s.video_frames).collect();
@@ -216,20 +228,19 @@ fn audio_that_mpegts_cannot_carry_is_left_out_with_a_warning() {
 
 #[test]
 fn video_that_mpegts_cannot_carry_is_refused() {
-    if !have_ffmpeg_cli() {
+    let Some((_dir, png)) = made_with_ffmpeg(
+        "still.png",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-frames:v",
+            "1",
+        ],
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let png = dir.path().join("still.png");
-    ffmpeg_cli(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25",
-        "-frames:v",
-        "1",
-        png.to_str().unwrap(),
-    ]);
+    };
     let err = prepare_err(&png, 2.0);
     assert!(matches!(err, IngestError::VideoNotMuxable { .. }), "{err}");
     let text = err.to_string();
@@ -371,18 +382,17 @@ fn truncated_faststart_mp4_keeps_its_complete_segments_and_warns() {
 
 #[test]
 fn truncated_ts_keeps_its_complete_segments_and_warns() {
-    if !have_ffmpeg_cli() {
+    let Some((dir, ts)) = made_with_ffmpeg(
+        "full.ts",
+        &[
+            "-i",
+            fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
+            "-c",
+            "copy",
+        ],
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let ts = dir.path().join("full.ts");
-    ffmpeg_cli(&[
-        "-i",
-        fixture("bbb_720p25_5s_gop2.mp4").to_str().unwrap(),
-        "-c",
-        "copy",
-        ts.to_str().unwrap(),
-    ]);
+    };
     let bytes = std::fs::read(&ts).unwrap();
     let cut = dir.path().join("cut.ts");
     // 60% of the file, ending inside a 188-byte TS packet (in the second GOP).
@@ -424,20 +434,19 @@ fn truncated_ts_keeps_its_complete_segments_and_warns() {
 
 #[test]
 fn audio_only_file_has_no_video() {
-    if !have_ffmpeg_cli() {
+    let Some((_dir, path)) = made_with_ffmpeg(
+        "tone.m4a",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-c:a",
+            "aac",
+        ],
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tone.m4a");
-    ffmpeg_cli(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:duration=1",
-        "-c:a",
-        "aac",
-        path.to_str().unwrap(),
-    ]);
+    };
     let err = prepare_err(&path, 2.0);
     assert!(matches!(err, IngestError::NoVideo { .. }), "{err}");
     let text = err.to_string();
