@@ -518,6 +518,13 @@ fn bad_flags_and_files_are_usage_errors_naming_what_is_wrong() {
 
 const U64_OVER: &str = "18446744073709551616";
 
+/// (the command before the flag, the flag, (value, what stderr must also say) for each value).
+type FlagCases<'a> = (
+    &'a [&'static str],
+    &'static str,
+    &'a [(&'static str, &'static [&'static str])],
+);
+
 /// `rigbench SUBCOMMAND` with `prefix`, then `--flag value`, for each (value, needles): the
 /// needles always include the flag.
 fn flag_cases(
@@ -575,11 +582,7 @@ fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
         "--quiet",
     ];
     let mut cases = Vec::new();
-    let table: &[(
-        &[&'static str],
-        &'static str,
-        &[(&'static str, &'static [&'static str])],
-    )] = &[
+    let table: &[FlagCases] = &[
         (
             &capacity,
             "--max-sessions",
