@@ -1912,6 +1912,26 @@ fn searched_examples_by_hand() {
         );
         close(e.income_variance.winners_per_day, fees_wei / 1.2e15 * 24.0);
     }
+    // The docs list every probe of B's and D's searches, with its session count and ratio.
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/economics.md"),
+    )
+    .unwrap();
+    for (name, probes) in [("B", B_PROBES), ("D", D_PROBES)] {
+        let start = doc.find(&format!("### Example {name}:")).unwrap();
+        let end = doc[start..].find("| quantity |").unwrap() + start;
+        let text = &doc[start..end];
+        for (_, k, _, ratio) in probes {
+            assert!(
+                text.contains(&format!("{k} ")) || text.contains(&format!(" {k},")),
+                "Example {name} lacks the probe at {k}"
+            );
+            assert!(
+                text.contains(&format!("{ratio:.2}")) || text.contains(&format!("{ratio:.3}")),
+                "Example {name} lacks the ratio {ratio} of the probe at {k}"
+            );
+        }
+    }
     // The per-GPU search of D: 14 on GPU 0 alone (15 failed on the median of 3).
     let x = example("D");
     let (_, plan, _) = replay_search(&d_search(), &x.facts, &x.rig);
