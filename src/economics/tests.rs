@@ -245,6 +245,7 @@ fn replay_search(
             sessions_falling_behind: 0,
             segments_judged: 6 * u64::from(k),
             wall_seconds: 15.0,
+            segments_lost: 0,
         })
     });
     let listed: Vec<_> = case.probes.iter().map(|p| (p.0, p.1, p.2)).collect();
