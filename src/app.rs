@@ -198,8 +198,24 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
                 ))
             })
     };
-    let (capacity, pixels) = match (&args.capacity, &args.run, args.streams) {
-        (Some(path), _, _) => {
+    let fleet = match (&args.fleet, &rig) {
+        (Some(path), Some(rig)) => {
+            let shown = path.display().to_string();
+            let f = crate::merge::load_fleet_json(path)
+                .with_context(|| format!("cannot use --fleet {shown}"))
+                .map_err(Failure::usage)?;
+            let mut input =
+                crate::market::fleet::read(&f, &shown, rig).map_err(Failure::usage)?;
+            let (pixels, note) =
+                crate::market::fleet::pixels_per_stream_second(&input).map_err(Failure::usage)?;
+            input.estimated.extend(note);
+            Some((input, pixels))
+        }
+        _ => None,
+    };
+    let (capacity, pixels) = match (fleet, &args.capacity, &args.run, args.streams) {
+        (Some((input, pixels)), ..) => (CapacityInput::Fleet(Box::new(input)), Some(pixels)),
+        (None, Some(path), _, _) => {
             let (run, source) = crate::capacity::money_inputs(path)
                 .with_context(|| format!("cannot use --capacity {}", path.display()))
                 .map_err(Failure::usage)?;
@@ -224,20 +240,20 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
                 Some(pixels),
             )
         }
-        (None, Some(path), _) => {
+        (None, None, Some(path), _) => {
             let run = crate::economics::load_run_json(path)
                 .with_context(|| format!("cannot use --run {}", path.display()))
                 .map_err(Failure::usage)?;
             let pixels = run_pixels(&run, path)?;
             (CapacityInput::Run(Box::new(run)), Some(pixels))
         }
-        (None, None, Some(0)) => {
+        (None, None, None, Some(0)) => {
             return Err(Failure::usage(anyhow::anyhow!(
                 "--streams 0: this rig must accept at least one stream"
             )))
         }
-        (None, None, Some(n)) => (CapacityInput::Streams(n), None),
-        (None, None, None) => (CapacityInput::NetworkFile, None),
+        (None, None, None, Some(n)) => (CapacityInput::Streams(n), None),
+        (None, None, None, None) => (CapacityInput::NetworkFile, None),
     };
     let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
