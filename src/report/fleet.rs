@@ -455,17 +455,31 @@ pub fn blocks(f: &FleetResult) -> Vec<Block> {
         ),
         bar_block(
             FLEET_CHART_IDS[2],
+            "Costs per node",
+            node_bars(
+                f,
+                "Costs per node-hour",
+                "US$ per hour",
+                |r| r.costs_usd_per_hour,
+                "Power, bandwidth and hardware at the streams sold; estimated power is labelled in the table.".to_string(),
+            ),
+            "no node has its costs (power unknown, or no economics)",
+        ),
+    ];
+    if f.nodes.iter().any(|r| r.costs_usd_per_stream_hour.is_some()) {
+        out.push(bar_block(
+            "chart-fleet-cost-per-stream",
             "Cost per stream-hour",
             node_bars(
                 f,
                 "Cost per stream-hour",
                 "US$ per stream-hour",
                 |r| r.costs_usd_per_stream_hour,
-                "Power, bandwidth and hardware of one sold stream for an hour.".to_string(),
+                "One sold stream for an hour; nodes that sell no stream have no bar.".to_string(),
             ),
-            "no node has a cost per stream-hour (power unknown, or no stream sold)",
-        ),
-    ];
+            "no node sells a stream",
+        ));
+    }
     if f.groups.is_empty() {
         out.push(Block::Text {
             heading: "Groups of identical hardware".to_string(),
