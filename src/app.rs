@@ -204,8 +204,7 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
             let f = crate::merge::load_fleet_json(path)
                 .with_context(|| format!("cannot use --fleet {shown}"))
                 .map_err(Failure::usage)?;
-            let mut input =
-                crate::market::fleet::read(&f, &shown, rig).map_err(Failure::usage)?;
+            let mut input = crate::market::fleet::read(&f, &shown, rig).map_err(Failure::usage)?;
             let (pixels, note) =
                 crate::market::fleet::pixels_per_stream_second(&input).map_err(Failure::usage)?;
             input.estimated.extend(note);

@@ -7,14 +7,13 @@
 //! result says what share each node, and the fleet as a whole, would win.
 //!
 //! The other model, one orchestrator with the fleet's total capacity (go-livepeer's
-//! orchestrator with remote transcoders), gets one stake-weighted draw where the nodes get one
-//! each; docs/economics.md ("A fleet in the market") says what that changes.
+//! orchestrator with remote transcoders), gets one draw where the nodes get one each;
+//! docs/fleet.md ("The fleet in the market") says what that changes.
 
 use super::result::{FleetNodeResult, FleetProjection};
 use super::stats::Spread;
 use super::{
-    this_rig_for, CapacityInput, MarketError, MarketRequest, ProfitFigures, RigFigures,
-    ThisRig,
+    this_rig_for, CapacityInput, MarketError, MarketRequest, ProfitFigures, RigFigures, ThisRig,
 };
 use crate::economics::{self, Rig, RunFacts};
 use crate::merge::{FleetResult, NodeStatus};
@@ -94,7 +93,8 @@ pub fn read(fleet: &FleetResult, file: &str, rig: &Rig) -> Result<FleetInput, Ma
                 format!(
                     "fleet.json streams_sustained ({}{})",
                     r.capacity_method
-                        .map_or("method unknown".to_string(), |m| format!("{m:?}").to_lowercase()),
+                        .map_or("method unknown".to_string(), |m| format!("{m:?}")
+                            .to_lowercase()),
                     if r.streams_is_lower_bound {
                         ", a lower bound"
                     } else {
@@ -338,7 +338,10 @@ mod tests {
             (0, 0, 0, 1.0),
         ];
         for &(s, t, n, want) in cases {
-            assert!((stake_weight(s, t, n) - want).abs() < 1e-12, "{s}/{t} of {n}");
+            assert!(
+                (stake_weight(s, t, n) - want).abs() < 1e-12,
+                "{s}/{t} of {n}"
+            );
         }
     }
 }

@@ -691,7 +691,12 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
     // This rig, or a fleet's nodes: `ours` indexes them in the market, `costs` prices each.
     let (rig, nodes) = match &req.capacity {
         CapacityInput::Fleet(f) => {
-            let nodes = fleet::rigs(req, f, market.demand.pixels_per_stream_second, &mut estimated)?;
+            let nodes = fleet::rigs(
+                req,
+                f,
+                market.demand.pixels_per_stream_second,
+                &mut estimated,
+            )?;
             (Some(fleet::aggregate(f, &nodes)), nodes)
         }
         _ => {
@@ -738,18 +743,12 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
             notes.push("this rig's power cost is unknown, so profit is not computed".to_string());
         }
         if let CapacityInput::Fleet(input) = &req.capacity {
-            fleet_result = Some(fleet::projection(
-                input,
-                &nodes,
-                &f,
-                pf.as_ref(),
-                |k| {
-                    let i = [ours[k]];
-                    let fk = figures(&market, &outcomes, &i);
-                    let pk = profits_of(&market, &outcomes, &i, &costs[k..=k]);
-                    (fk, pk)
-                },
-            ));
+            fleet_result = Some(fleet::projection(input, &nodes, &f, pf.as_ref(), |k| {
+                let i = [ours[k]];
+                let fk = figures(&market, &outcomes, &i);
+                let pk = profits_of(&market, &outcomes, &i, &costs[k..=k]);
+                (fk, pk)
+            }));
         }
         // The sweep and the grid vary this rig (every node of a fleet) only; same seeds as the
         // first base runs.

@@ -200,7 +200,9 @@ pub fn load_fleet_json(path: &Path) -> Result<super::FleetResult, MergeError> {
     let fleet: super::FleetResult = serde_json::from_value(value)
         .map_err(|e| bad(format!("not a rigbench fleet.json: {e}")))?;
     if fleet.nodes.is_empty() {
-        return Err(bad("lists no node: merge at least one node folder".to_string()));
+        return Err(bad(
+            "lists no node: merge at least one node folder".to_string()
+        ));
     }
     Ok(fleet)
 }

@@ -193,6 +193,8 @@ pub struct NodeRow {
 pub struct CapacitySearch {
     /// The Real-Time Duration Ratio a probe had to stay at or under.
     pub headroom: f64,
+    /// The capacity the search decided, streams.
+    pub capacity_streams: u32,
     /// Every finished probe.
     pub probes: Vec<SearchProbe>,
 }
@@ -655,6 +657,7 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
         row.max_sessions = Some(d.capacity_streams);
         row.capacity_search = Some(CapacitySearch {
             headroom: c.result.settings.headroom,
+            capacity_streams: d.capacity_streams,
             probes: c
                 .result
                 .probes
@@ -874,7 +877,13 @@ pub fn staking_total(ok: &[&NodeRow], notes: &mut Vec<String>) -> (Option<f64>, 
         ));
         return (None, None);
     }
-    let stake = |r: &NodeRow| (r.own_stake_lpt, r.total_stake_lpt, r.rewards_net_usd_per_hour);
+    let stake = |r: &NodeRow| {
+        (
+            r.own_stake_lpt,
+            r.total_stake_lpt,
+            r.rewards_net_usd_per_hour,
+        )
+    };
     let first = stake(ok[0]);
     if ok.len() > 1 && ok.iter().all(|r| stake(r) == first) {
         let margins: f64 = ok.iter().filter_map(|r| r.margin_usd_per_hour).sum();
@@ -889,7 +898,11 @@ pub fn staking_total(ok: &[&NodeRow], notes: &mut Vec<String>) -> (Option<f64>, 
         );
     }
     (
-        Some(ok.iter().filter_map(|r| r.margin_with_staking_usd_per_hour).sum()),
+        Some(
+            ok.iter()
+                .filter_map(|r| r.margin_with_staking_usd_per_hour)
+                .sum(),
+        ),
         Some(if ok.len() == 1 {
             "one node: its own margin with staking".to_string()
         } else {

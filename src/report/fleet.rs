@@ -64,7 +64,10 @@ fn verdict(r: &NodeRow) -> String {
 }
 
 fn staking_margin(r: &NodeRow) -> String {
-    match (r.margin_with_staking_usd_per_hour, r.rewards_net_usd_per_hour) {
+    match (
+        r.margin_with_staking_usd_per_hour,
+        r.rewards_net_usd_per_hour,
+    ) {
         (Some(m), _) => usd(m),
         (None, None) => "n/a (no stake)".to_string(),
         (None, Some(_)) => "unknown".to_string(),
@@ -374,12 +377,7 @@ fn bar_block(id: &str, title: &str, chart: BarChart, missing: &str) -> Block {
 
 /// The capacity curve of a node's search.
 pub fn capacity_curve(c: &CapacitySearch) -> CapacityCurve {
-    let found = c
-        .probes
-        .iter()
-        .filter(|p| p.passed)
-        .map(|p| p.sessions)
-        .max();
+    let found = (c.capacity_streams > 0).then_some(c.capacity_streams);
     CapacityCurve {
         points: c
             .probes
@@ -410,8 +408,8 @@ pub fn blocks(f: &FleetResult) -> Vec<Block> {
     let mut out = vec![
         Block::Verdict {
             line: format!(
-                "Fleet: {} nodes ({} complete), {} streams sustained, margin {}",
-                t.nodes,
+                "Fleet: {} ({} complete), {} streams sustained, margin {}",
+                if t.nodes == 1 { "1 node".to_string() } else { format!("{} nodes", t.nodes) },
                 t.nodes_ok,
                 opt(t.streams_sustained, |s| s.to_string()),
                 opt(t.margin_usd_per_hour, |m| format!("${} per hour", usd(m)))
@@ -466,7 +464,10 @@ pub fn blocks(f: &FleetResult) -> Vec<Block> {
             "no node has its costs (power unknown, or no economics)",
         ),
     ];
-    if f.nodes.iter().any(|r| r.costs_usd_per_stream_hour.is_some()) {
+    if f.nodes
+        .iter()
+        .any(|r| r.costs_usd_per_stream_hour.is_some())
+    {
         out.push(bar_block(
             "chart-fleet-cost-per-stream",
             "Cost per stream-hour",
@@ -568,10 +569,11 @@ pub fn market_sections(f: &FleetProjection, over: &str) -> Vec<Section> {
         row("Utilisation", pct(&f.utilisation)),
         row(
             "Profit, USD/day",
-            f.profit_usd_per_day.as_ref().map_or(
-                "not computed (power unknown on a node)".to_string(),
-                |p| format!("{:.2} [{:.2}, {:.2}]", p.mean, p.p5, p.p95),
-            ),
+            f.profit_usd_per_day
+                .as_ref()
+                .map_or("not computed (power unknown on a node)".to_string(), |p| {
+                    format!("{:.2} [{:.2}, {:.2}]", p.mean, p.p5, p.p95)
+                }),
         ),
     ];
     for n in &f.nodes {

@@ -144,7 +144,11 @@ fn check_fleet_page(page: &Path, capacity: &[&str]) {
     let ids: Vec<String> = rigbench::report::fleet::FLEET_CHART_IDS
         .iter()
         .map(|s| s.to_string())
-        .chain(capacity.iter().map(|n| rigbench::report::fleet::chart_id(n)))
+        .chain(
+            capacity
+                .iter()
+                .map(|n| rigbench::report::fleet::chart_id(n)),
+        )
         .collect();
     for id in &ids {
         let at = html
@@ -157,7 +161,10 @@ fn check_fleet_page(page: &Path, capacity: &[&str]) {
             &html[at..end.min(at + 300)]
         );
     }
-    assert!(crate::html::check_svgs(&html) >= ids.len(), "every SVG parses");
+    assert!(
+        crate::html::check_svgs(&html) >= ids.len(),
+        "every SVG parses"
+    );
     let profile = tempfile::tempdir().unwrap();
     let Some(mut dump) = crate::html::chromium(&profile.path().join("dom")) else {
         crate::support::skip(
@@ -166,7 +173,8 @@ fn check_fleet_page(page: &Path, capacity: &[&str]) {
         );
         return;
     };
-    dump.arg("--dump-dom").arg(format!("file://{}", page.display()));
+    dump.arg("--dump-dom")
+        .arg(format!("file://{}", page.display()));
     let o = crate::html::run_bounded(dump);
     assert!(o.status.success(), "chromium --dump-dom: {}", stderr(&o));
     let dom = String::from_utf8_lossy(&o.stdout);
@@ -237,12 +245,20 @@ fn merge_bad_input_exits_2_naming_the_folder() {
     let source = node(
         tmp.path(),
         "source",
-        &with(&run, "/fingerprint/source_sha256", "0123456789abcdef".into()),
+        &with(
+            &run,
+            "/fingerprint/source_sha256",
+            "0123456789abcdef".into(),
+        ),
     );
     let ladder = node(
         tmp.path(),
         "ladder",
-        &with(&run, "/fingerprint/ladder_sha256", "fedcba9876543210".into()),
+        &with(
+            &run,
+            "/fingerprint/ladder_sha256",
+            "fedcba9876543210".into(),
+        ),
     );
     let file = tmp.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
@@ -347,7 +363,7 @@ fn merge_of_the_published_reports_gives_one_page() {
         fleet_json(tmp.path())["nodes"].as_array().unwrap().len(),
         folders.len()
     );
-    assert!(tmp.path().join("fleet.html").is_file());
+    check_fleet_page(&tmp.path().join("fleet.html"), &[]);
 }
 
 #[test]
@@ -389,7 +405,10 @@ fn merge_reads_a_capacity_search() {
     );
     assert_eq!(row["max_sessions"], cap["decision"]["capacity_streams"]);
     let probes = row["capacity_search"]["probes"].as_array().unwrap();
-    assert!(!probes.is_empty(), "the search's probes are kept for the curve");
+    assert!(
+        !probes.is_empty(),
+        "the search's probes are kept for the curve"
+    );
     check_fleet_page(&out.join("fleet.html"), &["task-0-a"]);
     if cap["economics_run_dir"].is_string() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -816,7 +835,10 @@ fn merge_shows_the_staking_verdict_and_counts_one_stake_once() {
     let t = &f["totals"];
     let want = num(t, "margin_usd_per_hour") + num(&nodes[0], "rewards_net_usd_per_hour");
     assert!((num(t, "margin_with_staking_usd_per_hour") - want).abs() < 1e-9);
-    assert!(t["staking_basis"].as_str().unwrap().contains("counted once"));
+    assert!(t["staking_basis"]
+        .as_str()
+        .unwrap()
+        .contains("counted once"));
     let md = std::fs::read_to_string(out.join("fleet.md")).unwrap();
     assert!(md.contains("margin with staking $/h"), "{md}");
     assert!(md.contains("| Margin with staking |"), "{md}");
@@ -899,11 +921,22 @@ fn market_places_each_node_of_the_fleet() {
     let share = |v: &Value| v["demand_share"]["mean"].as_f64().unwrap();
     let sum: f64 = nodes.iter().map(share).sum();
     assert!((share(p) - sum).abs() < 1e-12, "{} vs {sum}", share(p));
-    assert!(share(p) > 0.0, "6 streams and 20 000 LPT win some work: {p:#}");
+    assert!(
+        share(p) > 0.0,
+        "6 streams and 20 000 LPT win some work: {p:#}"
+    );
     // The stake is the rig's, split across the nodes by capacity.
     let stake = |k: usize| nodes[k]["stake_lpt"].as_f64().unwrap();
-    assert!((stake(0) - 20000.0 * 4.0 / 6.0).abs() < 1e-6, "{}", stake(0));
-    assert!((stake(1) - 20000.0 * 2.0 / 6.0).abs() < 1e-6, "{}", stake(1));
+    assert!(
+        (stake(0) - 20000.0 * 4.0 / 6.0).abs() < 1e-6,
+        "{}",
+        stake(0)
+    );
+    assert!(
+        (stake(1) - 20000.0 * 2.0 / 6.0).abs() < 1e-6,
+        "{}",
+        stake(1)
+    );
     assert!(p["profit_usd_per_day"]["mean"].is_number(), "{p:#}");
     // Pixels come from the nodes' runs, not the network file.
     assert!(m["inputs"]["pixels_source"]
@@ -949,10 +982,22 @@ fn market_fleet_bad_input_exits_2_naming_the_file() {
     let missing = tmp.path().join("missing.json");
     let cases: Vec<(&str, &Path, &str)> = vec![
         ("missing", &missing, "missing.json: cannot read it"),
-        ("a folder", &good_dir, "is a folder: give the fleet.json inside it"),
+        (
+            "a folder",
+            &good_dir,
+            "is a folder: give the fleet.json inside it",
+        ),
         ("empty", &empty, "empty.json: is empty"),
-        ("corrupt", &corrupt, "not a rigbench fleet.json (invalid JSON"),
-        ("schema", &schema, "schema_version 7, but this rigbench reads"),
+        (
+            "corrupt",
+            &corrupt,
+            "not a rigbench fleet.json (invalid JSON",
+        ),
+        (
+            "schema",
+            &schema,
+            "schema_version 7, but this rigbench reads",
+        ),
         ("no node", &none, "lists no node"),
         ("no complete node", &failed, "no node is complete"),
         ("no run figures", &old, "node task-1-b has no run figures"),
@@ -961,13 +1006,20 @@ fn market_fleet_bad_input_exits_2_naming_the_file() {
         let o = market(&["--fleet", file.to_str().unwrap(), "--rig", rig]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{name}: {}", stderr(&o));
-        assert!(stderr(&o).contains("--fleet"), "{name} names the flag: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--fleet"),
+            "{name} names the flag: {}",
+            stderr(&o)
+        );
     }
     let f = good_dir.join("fleet.json");
     let f = f.to_str().unwrap();
     for (name, extra) in [
         ("no --rig", vec!["--fleet", f]),
-        ("with --streams", vec!["--fleet", f, "--rig", rig, "--streams", "3"]),
+        (
+            "with --streams",
+            vec!["--fleet", f, "--rig", rig, "--streams", "3"],
+        ),
     ] {
         let o = market(&extra);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
