@@ -212,6 +212,50 @@ pub struct SearchProbe {
     pub repeat: u32,
 }
 
+impl NodeRow {
+    /// A row with nothing measured: a node whose run failed before writing a result.
+    pub fn unmeasured(node: String, folder: String) -> NodeRow {
+        NodeRow {
+            node,
+            folder,
+            host: None,
+            job: None,
+            hardware: "unknown (no result)".to_string(),
+            gpu: None,
+            backend: None,
+            status: NodeStatus::Failed,
+            status_reason: None,
+            throughput_x: None,
+            realtime_duration_ratio: None,
+            streams_sustained: None,
+            streams_is_lower_bound: false,
+            capacity_method: None,
+            limiting_resource: None,
+            max_sessions: None,
+            rig_watts: None,
+            power_status: None,
+            revenue_usd_per_stream_hour: None,
+            costs_usd_per_stream_hour: None,
+            revenue_usd_per_hour: None,
+            costs_usd_per_hour: None,
+            margin_usd_per_hour: None,
+            profitable: None,
+            verdict: "no verdict: the run failed".to_string(),
+            own_stake_lpt: None,
+            total_stake_lpt: None,
+            rewards_net_usd_per_hour: None,
+            margin_with_staking_usd_per_hour: None,
+            profitable_with_staking: None,
+            verdict_with_staking: None,
+            latency_p50_seconds: None,
+            latency_p95_seconds: None,
+            latency_sessions: None,
+            run_facts: None,
+            capacity_search: None,
+        }
+    }
+}
+
 /// n, min, mean, max and relative range of one figure over a group's nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
@@ -570,42 +614,11 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
         .map(|t| t.host.clone())
         .filter(|h| !h.is_empty());
     let mut row = NodeRow {
-        node: node_name(&n.folder),
-        folder: n.folder.display().to_string(),
         host: task_host,
         job,
-        hardware: "unknown (no result)".to_string(),
-        gpu: None,
-        backend: None,
         status,
         status_reason: status_reason.clone(),
-        throughput_x: None,
-        realtime_duration_ratio: None,
-        streams_sustained: None,
-        streams_is_lower_bound: false,
-        capacity_method: None,
-        limiting_resource: None,
-        max_sessions: None,
-        rig_watts: None,
-        power_status: None,
-        revenue_usd_per_stream_hour: None,
-        costs_usd_per_stream_hour: None,
-        revenue_usd_per_hour: None,
-        costs_usd_per_hour: None,
-        margin_usd_per_hour: None,
-        profitable: None,
-        verdict: "no verdict: the run failed".to_string(),
-        own_stake_lpt: None,
-        total_stake_lpt: None,
-        rewards_net_usd_per_hour: None,
-        margin_with_staking_usd_per_hour: None,
-        profitable_with_staking: None,
-        verdict_with_staking: None,
-        latency_p50_seconds: None,
-        latency_p95_seconds: None,
-        latency_sessions: None,
-        run_facts: None,
-        capacity_search: None,
+        ..NodeRow::unmeasured(node_name(&n.folder), n.folder.display().to_string())
     };
     let Some(run) = &n.run else {
         return row;
