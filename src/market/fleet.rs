@@ -327,6 +327,160 @@ pub(super) fn projection(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merge::NodeRow;
+
+    fn facts(throughput_x: f64) -> RunFacts {
+        RunFacts {
+            partial: false,
+            live: false,
+            concurrent_sessions: 1,
+            renditions_per_stream: 4,
+            backend_used: economics::Backend::Cpu,
+            realtime_duration_ratio: 0.5,
+            throughput_x,
+            source_seconds: 10.0,
+            output_pixels: 1_000_000,
+            mbps_in_per_stream: 4.0,
+            mbps_out_per_stream: 7.0,
+            p95_to_mean_5min: None,
+            power: None,
+            power_unknown_reason: Some("not metered in this test".into()),
+            payments: None,
+        }
+    }
+
+    fn node(name: &str, status: NodeStatus, streams: Option<u32>, run: bool) -> NodeRow {
+        NodeRow {
+            status,
+            status_reason: (status != NodeStatus::Ok).then(|| "rigbench exited 3".to_string()),
+            streams_sustained: streams,
+            latency_p50_seconds: run.then_some(0.4),
+            latency_p95_seconds: run.then_some(0.6),
+            latency_sessions: run.then_some(1),
+            run_facts: run.then(|| facts(3.0)),
+            ..NodeRow::unmeasured(name.into(), name.into())
+        }
+    }
+
+    fn fleet(nodes: Vec<NodeRow>) -> FleetResult {
+        FleetResult {
+            schema_version: crate::merge::FLEET_SCHEMA_VERSION,
+            rigbench_version: "test".into(),
+            merged_utc: chrono::DateTime::UNIX_EPOCH,
+            source: Default::default(),
+            ladder: Vec::new(),
+            rig: None,
+            groups: Vec::new(),
+            totals: crate::merge::totals(&nodes),
+            nodes,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn read_cases() {
+        let rig = Rig::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rigs/cpu-only.toml"),
+        )
+        .unwrap();
+        type Want = Result<(Vec<(&'static str, u32)>, usize, usize), &'static str>;
+        let cases: Vec<(&str, Vec<NodeRow>, Want)> = vec![
+            (
+                "two complete nodes, one failed",
+                vec![
+                    node("a", NodeStatus::Ok, Some(3), true),
+                    node("b", NodeStatus::Failed, None, false),
+                    node("c", NodeStatus::Ok, Some(1), true),
+                ],
+                Ok((vec![("a", 3), ("c", 1)], 1, 0)),
+            ),
+            (
+                "no capacity in the file: extrapolated, labelled",
+                vec![node("a", NodeStatus::Ok, None, true)],
+                Ok((vec![("a", u32::MAX)], 0, 1)),
+            ),
+            (
+                "nothing complete",
+                vec![
+                    node("a", NodeStatus::Partial, Some(3), true),
+                    node("b", NodeStatus::Failed, None, false),
+                ],
+                Err("no node is complete"),
+            ),
+            (
+                "an older fleet.json without run figures",
+                vec![node("a", NodeStatus::Ok, Some(2), false)],
+                Err("node a has no run figures"),
+            ),
+        ];
+        for (name, nodes, want) in cases {
+            let got = read(&fleet(nodes), "f.json", &rig);
+            match (got, want) {
+                (Ok(f), Ok((streams, left_out, estimated))) => {
+                    let got: Vec<(&str, u32)> = f
+                        .nodes
+                        .iter()
+                        .map(|n| (n.node.as_str(), n.streams))
+                        .collect();
+                    for ((gn, gs), (wn, ws)) in got.iter().zip(&streams) {
+                        assert_eq!(gn, wn, "{name}");
+                        if *ws != u32::MAX {
+                            assert_eq!(gs, ws, "{name}");
+                        }
+                    }
+                    assert_eq!(got.len(), streams.len(), "{name}");
+                    assert_eq!(f.left_out.len(), left_out, "{name}");
+                    assert_eq!(f.estimated.len(), estimated, "{name}: {:?}", f.estimated);
+                    if left_out > 0 {
+                        assert!(
+                            f.left_out[0].contains("failed: rigbench exited 3"),
+                            "{name}"
+                        );
+                    }
+                }
+                (Err(e), Err(w)) => {
+                    let e = e.to_string();
+                    assert!(e.contains(w) && e.contains("f.json"), "{name}: {e}");
+                }
+                (got, want) => panic!("{name}: {got:?} vs {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pixels_come_from_the_first_node_and_differences_are_noted() {
+        let with_pixels = |name: &str, pixels: u64| {
+            let mut n = node(name, NodeStatus::Ok, Some(1), true);
+            n.run_facts.as_mut().unwrap().output_pixels = pixels;
+            n
+        };
+        let rig = Rig::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rigs/cpu-only.toml"),
+        )
+        .unwrap();
+        let cases: Vec<(Vec<u64>, Option<f64>, bool)> = vec![
+            (vec![1000, 1000], Some(100.0), false),
+            (vec![1000, 1005], Some(100.0), false),
+            (vec![1000, 2000], Some(100.0), true),
+            (vec![0, 1000], None, false),
+        ];
+        for (pixels, want, noted) in cases {
+            let nodes = pixels
+                .iter()
+                .enumerate()
+                .map(|(k, p)| with_pixels(&format!("n{k}"), *p))
+                .collect();
+            let f = read(&fleet(nodes), "f.json", &rig).unwrap();
+            match (pixels_per_stream_second(&f), want) {
+                (Ok((p, note)), Some(w)) => {
+                    assert!((p - w).abs() < 1e-9, "{pixels:?}: {p}");
+                    assert_eq!(note.is_some(), noted, "{pixels:?}: {note:?}");
+                }
+                (Err(e), None) => assert!(e.to_string().contains("transcoded nothing")),
+                (got, _) => panic!("{pixels:?}: {got:?}"),
+            }
+        }
+    }
 
     #[test]
     fn stake_weight_cases() {
