@@ -103,6 +103,9 @@ pub struct RunConfig {
     pub network: Option<NetworkSettings>,
     /// `--metrics-addr`: Prometheus metrics served while the run lasts.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Metrics served by a caller for longer than one run (a capacity search serves one
+    /// endpoint across its probes): the run feeds these and serves nothing itself.
+    pub shared_metrics: Option<SharedMetrics>,
     /// Which segments the broadcaster validates (`run` validates all).
     pub validation: ValidationPlan,
     /// `--force`: the out-dir holds an earlier run, and its files are cleared before this one.
@@ -234,9 +237,20 @@ impl RunConfig {
                 Some(a) => Some(parse_listen_addr("--metrics-addr", a)?),
                 None => None,
             },
+            shared_metrics: None,
             validation: ValidationPlan::All,
             force: args.force,
         })
+    }
+}
+
+/// A metrics registry shared with a run ([`RunConfig::shared_metrics`]).
+#[derive(Clone)]
+pub struct SharedMetrics(pub std::sync::Arc<crate::metrics::Metrics>);
+
+impl std::fmt::Debug for SharedMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedMetrics")
     }
 }
 

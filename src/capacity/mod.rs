@@ -28,8 +28,8 @@ use crate::error::Failure;
 use crate::transcode::{self, Backend, GpuSelection};
 pub use result::CapacityResult;
 use result::{
-    BroadcasterCpu, ConfirmationRun, Decision, GpuCapacity, ProbeRecord, SearchSettingsReport,
-    CAPACITY_KIND, CAPACITY_SCHEMA_VERSION,
+    BroadcasterCpu, ConfirmationRun, Decision, GpuCapacity, ProbeNetwork, ProbeRecord,
+    SearchSettingsReport, CAPACITY_KIND, CAPACITY_SCHEMA_VERSION,
 };
 use search::{LevelDecision, ProbeReport, SearchOutcome, SearchSettings};
 pub use settings::CapacityConfig;
@@ -324,6 +324,8 @@ struct Runner<'a> {
     progress: crate::report::capacity::SearchProgress,
     warnings: Vec<String>,
     interrupted: bool,
+    /// `--metrics-addr`: one endpoint for the whole search, fed by every probe.
+    metrics: Option<crate::config::SharedMetrics>,
 }
 
 impl Runner<'_> {
@@ -394,6 +396,11 @@ impl Runner<'_> {
             &dir,
             plan,
         );
+        let mut run_cfg = run_cfg;
+        if let Some(m) = &self.metrics {
+            m.0.current_sessions(u64::from(sessions));
+            run_cfg.shared_metrics = Some(m.clone());
+        }
         self.progress
             .probe_started(phase.name(), sessions, repeat, estimate);
         let ex = probe::execute(&run_cfg, cfg.probe_segments, self.deadline, gpus.to_vec());
@@ -407,6 +414,28 @@ impl Runner<'_> {
             ProbeReport::Failed { error } => (false, Default::default(), Some(error.clone())),
         };
         let bandwidth = ex.result.as_ref().and_then(|r| r.bandwidth.as_ref());
+        let network = ex.wire.as_ref().map(|j| {
+            let net = ex.result.as_ref().and_then(|r| r.network.as_ref());
+            let stream_seconds = bandwidth.map(|b| b.stream_seconds).filter(|s| *s > 0.0);
+            let mbps = |bytes: Option<u64>| {
+                bytes
+                    .zip(stream_seconds)
+                    .map(|(b, s)| b as f64 * 8.0 / 1e6 / s)
+            };
+            ProbeNetwork {
+                transcode_ratio: j.transcode.realtime_duration_ratio,
+                transcode_p95_segment_ratio: j.transcode.p95_segment_ratio,
+                transcode_passed: cfg.judge.passes(&j.transcode),
+                upload_ratio: j.upload_ratio,
+                download_ratio: j.download_ratio,
+                segments_lost: j.round_trip.segments_lost,
+                lost_by_reason: net.map(|n| n.segments_failed.clone()).unwrap_or_default(),
+                wire_mbps_up_per_stream: mbps(net.map(|n| n.wire_bytes_sent)),
+                wire_mbps_down_per_stream: mbps(net.map(|n| n.wire_bytes_received)),
+                latency_score_ok_share: net.map_or(0.0, |n| n.latency_score_ok_share),
+                link_mbps: net.and_then(|n| n.link.as_ref()).map(|l| l.rate_mbps),
+            }
+        });
         let record = ProbeRecord {
             phase: phase.name().to_string(),
             sessions,
@@ -433,6 +462,7 @@ impl Runner<'_> {
                 .and_then(|c| c.broadcaster_share_of_transcode),
             run_dir: rel,
             note,
+            network,
         };
         if let Err(e) = self.csv.write(&record) {
             self.warnings
@@ -592,6 +622,17 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
     let csv = crate::report::capacity::ProbesCsv::create(&csv_path)
         .with_context(|| format!("cannot write {}", csv_path.display()))
         .map_err(Failure::usage)?;
+    // One metrics endpoint across the probes (each probe would otherwise serve, and reset, its
+    // own).
+    let (metrics, serving) = match cfg.base.metrics_addr {
+        Some(addr) => {
+            let m = crate::run::remote::broadcaster_metrics();
+            let serving = crate::run::remote::serve_metrics(addr, &m).map_err(Failure::usage)?;
+            (Some(crate::config::SharedMetrics(m)), Some(serving))
+        }
+        None => (None, None),
+    };
+    let _serving = StopOnDrop(serving);
     let hidden = cfg.quiet || cfg.json;
     if !hidden {
         eprintln!(
@@ -614,6 +655,7 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         progress: crate::report::capacity::SearchProgress::new(search_max, hidden),
         warnings: Vec::new(),
         interrupted: false,
+        metrics: metrics.clone(),
     };
     let search_settings = SearchSettings {
         judge: cfg.judge,
@@ -713,6 +755,38 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         (None, None) => "no probe finished".to_string(),
     };
     let rig = cfg.base.rig.as_ref();
+    let network = cfg.base.network.as_ref().map(|_| {
+        let levels: Vec<limits::WireLevel> = outcome
+            .levels
+            .iter()
+            .map(|l| limits::WireLevel {
+                sessions: l.sessions,
+                round_trip_passed: l.passed,
+                round_trip_ratio: l.median_realtime_duration_ratio,
+                transcode: records
+                    .iter()
+                    .filter(|r| {
+                        r.finished
+                            && r.sessions == l.sessions
+                            && r.phase != Phase::Confirmation.name()
+                    })
+                    .filter_map(|r| r.network.as_ref())
+                    .map(|n| (n.transcode_ratio, n.transcode_passed))
+                    .collect(),
+            })
+            .collect();
+        let wire = at_n.and_then(|(r, _)| r.network.as_ref());
+        limits::NetworkLimitInput {
+            split: limits::network_split(&levels, capacity_n, headroom),
+            link_mbps: wire.and_then(|w| w.link_mbps).or_else(|| {
+                records
+                    .iter()
+                    .find_map(|r| r.network.as_ref().and_then(|n| n.link_mbps))
+            }),
+            wire_mbps_up_per_stream: wire.and_then(|w| w.wire_mbps_up_per_stream),
+            wire_mbps_down_per_stream: wire.and_then(|w| w.wire_mbps_down_per_stream),
+        }
+    });
     let inputs = limits::LimitInputs {
         compute_streams: capacity_n,
         compute_lower_bound: !outcome.complete() || outcome.bound_reached,
@@ -730,12 +804,17 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         gpu_memory_per_session_bytes: gpu_per_session,
         max_sessions: cfg.max_sessions,
         max_sessions_reached: outcome.bound_reached && search_max == cfg.max_sessions,
+        network,
     };
     let all_limits = limits::limits(&inputs);
     let binding = limits::binding(&all_limits, inputs.max_sessions_reached).cloned();
     let capacity_streams = binding.as_ref().and_then(|b| b.streams).unwrap_or(0);
     if capacity_streams < capacity_n {
         capacity_n = capacity_streams;
+    }
+    if let Some(m) = &metrics {
+        m.0.current_sessions(0);
+        m.0.max_sessions(capacity_n);
     }
 
     // The broadcaster's CPU over the search's finished probes.
@@ -870,6 +949,12 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
             time_budget_seconds: cfg.time_budget.map(|d| d.as_secs_f64()),
             probe_validation: "sample (first and last segment of every session, all renditions); quality scores off; all, with --quality as given, in the confirmation run".to_string(),
             gpus: all_ids.clone(),
+            judged_on: if cfg.base.network.is_some() {
+                "round trip (upload + transcode + download)".to_string()
+            } else {
+                judged_on_words()
+            },
+            network: cfg.base.network.as_ref().map(network_words),
         },
         decision: Decision {
             capacity_streams: capacity_n,
@@ -914,6 +999,37 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         stopped,
         interrupted,
     })
+}
+
+/// Stops a metrics endpoint when the search ends, however it ends.
+struct StopOnDrop(Option<crate::run::remote::MetricsServing>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.0.take() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = handle.join();
+        }
+    }
+}
+
+fn judged_on_words() -> String {
+    "transcode".to_string()
+}
+
+/// `--orchestrator` and the link, in words.
+fn network_words(n: &crate::config::NetworkSettings) -> String {
+    let target = match &n.orchestrator {
+        crate::config::OrchestratorTarget::SelfHosted => "self (started per probe)".to_string(),
+        crate::config::OrchestratorTarget::Url(a) => format!("http://{a}"),
+    };
+    match n.link {
+        Some(l) => format!(
+            "--orchestrator {target} over a shaped link: {} Mbps each way (tbf), {} ms round trip",
+            l.mbps, l.rtt_ms
+        ),
+        None => format!("--orchestrator {target}, unshaped"),
+    }
 }
 
 /// The economics' "capacity measured by search" input: the streams and the binding limit in the
@@ -1051,6 +1167,7 @@ mod tests {
             sessions_falling_behind: 0,
             segments_judged: 6,
             wall_seconds: 12.0,
+            segments_lost: 0,
         })
     }
 

@@ -69,6 +69,114 @@ pub fn read_segments_csv(path: &Path) -> Result<Vec<JudgedRow>> {
     Ok(rows)
 }
 
+/// One network.csv row, as the judge needs it (network mode).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WireRow {
+    pub session: u32,
+    pub segment: u32,
+    pub upload_seconds: f64,
+    pub download_seconds: f64,
+    pub round_trip_seconds: f64,
+}
+
+/// Reads the rows of a network.csv by column name.
+pub fn read_network_csv(path: &Path) -> Result<Vec<WireRow>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader.headers()?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{} has no `{name}` column", path.display()))
+    };
+    let cols = [
+        col("session")?,
+        col("segment")?,
+        col("upload_seconds")?,
+        col("download_seconds")?,
+        col("round_trip_seconds")?,
+    ];
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let r = record.with_context(|| format!("cannot read {}", path.display()))?;
+        let mut v = [0f64; 5];
+        for (slot, &i) in v.iter_mut().zip(&cols) {
+            *slot = r
+                .get(i)
+                .unwrap_or("")
+                .trim()
+                .parse::<f64>()
+                .with_context(|| format!("{}: bad number in row {:?}", path.display(), r))?;
+        }
+        rows.push(WireRow {
+            session: v[0] as u32,
+            segment: v[1] as u32,
+            upload_seconds: v[2],
+            download_seconds: v[3],
+            round_trip_seconds: v[4],
+        });
+    }
+    Ok(rows)
+}
+
+/// The judged rows with each segment's time taken from its network.csv row by `time` (rows
+/// without one are left out).
+pub fn with_wire_times(
+    rows: &[JudgedRow],
+    wire: &[WireRow],
+    time: fn(&WireRow) -> f64,
+) -> Vec<JudgedRow> {
+    let by_key: std::collections::HashMap<(u32, u32), &WireRow> =
+        wire.iter().map(|w| ((w.session, w.segment), w)).collect();
+    rows.iter()
+        .filter_map(|r| {
+            by_key.get(&(r.session, r.segment)).map(|w| JudgedRow {
+                transcode_time: time(w),
+                ..r.clone()
+            })
+        })
+        .collect()
+}
+
+/// What a network-mode probe judged: the round trip (for the search), the orchestrator's
+/// transcode alone, and the transfers, over the same segments.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WireJudgement {
+    pub round_trip: ProbeFigures,
+    pub transcode: ProbeFigures,
+    pub upload_ratio: f64,
+    pub download_ratio: f64,
+}
+
+/// Judges a network-mode probe; `lost` segments never came back and fail it.
+pub fn judge_wire(
+    rows: &[JudgedRow],
+    wire: &[WireRow],
+    judged_per_session: u32,
+    wall_seconds: f64,
+    lost: u64,
+) -> WireJudgement {
+    let judge = |time: fn(&WireRow) -> f64| {
+        judge_rows(
+            &with_wire_times(rows, wire, time),
+            judged_per_session,
+            wall_seconds,
+        )
+    };
+    let mut round_trip = judge(|w| w.round_trip_seconds);
+    round_trip.segments_lost = lost;
+    let mut transcode = judge_rows(rows, judged_per_session, wall_seconds);
+    // The lag behind live is read off finish times, which include the transfers.
+    transcode.sessions_falling_behind = 0;
+    WireJudgement {
+        round_trip,
+        transcode,
+        upload_ratio: judge(|w| w.upload_seconds).realtime_duration_ratio,
+        download_ratio: judge(|w| w.download_seconds).realtime_duration_ratio,
+    }
+}
+
 /// The figures of a probe: each session's last `judged_per_session` segments (the ones after the
 /// last session started), the ratio over them, their p95 segment ratio, and the sessions whose lag
 /// behind live grew by more than half a segment across them.
@@ -117,6 +225,7 @@ pub fn judge_rows(rows: &[JudgedRow], judged_per_session: u32, wall_seconds: f64
         sessions_falling_behind: behind,
         segments_judged: judged,
         wall_seconds,
+        segments_lost: 0,
     }
 }
 
@@ -313,6 +422,8 @@ pub struct Executed {
     pub peak_gpu_bytes: Option<u64>,
     pub baseline_gpu_bytes: Option<u64>,
     pub result: Option<crate::result::RunResult>,
+    /// Network mode: the probe's wire judgement.
+    pub wire: Option<WireJudgement>,
     pub dir: PathBuf,
     /// Ctrl-C or SIGTERM stopped the probe (not the time budget).
     pub interrupted: bool,
@@ -341,6 +452,7 @@ pub fn execute(
     let (peak_rss_bytes, peak_gpu_bytes) = memory.finish();
     let wall_seconds = started.elapsed().as_secs_f64();
     let mut result = None;
+    let mut wire = None;
     let interrupted = !budget_fired && crate::run::interrupted();
     let report = match outcome {
         Err(failure) => ProbeReport::Failed {
@@ -356,7 +468,10 @@ pub fn execute(
                 ProbeReport::Cut {
                     reason: "interrupted (Ctrl-C or SIGTERM) during this probe".to_string(),
                 }
-            } else if let Some(e) = outcome.stopped {
+            } else if let Some(e) = outcome
+                .stopped
+                .filter(|e| !e.to_string().contains(crate::run::remote::LOST_SEGMENTS))
+            {
                 ProbeReport::Failed {
                     error: format!("{e:#}"),
                 }
@@ -375,7 +490,24 @@ pub fn execute(
                 match read_segments_csv(&cfg.out_dir.join("segments.csv")) {
                     Ok(rows) => {
                         let wall = outcome.result.summary.wall_seconds;
-                        ProbeReport::Done(judge_rows(&rows, judged_per_session, wall))
+                        match &outcome.result.network {
+                            None => ProbeReport::Done(judge_rows(&rows, judged_per_session, wall)),
+                            Some(net) => {
+                                match read_network_csv(&crate::run::remote::csv_path(&cfg.out_dir))
+                                {
+                                    Ok(w) => {
+                                        let lost = net.segments_failed.values().sum();
+                                        let j =
+                                            judge_wire(&rows, &w, judged_per_session, wall, lost);
+                                        wire = Some(j);
+                                        ProbeReport::Done(j.round_trip)
+                                    }
+                                    Err(e) => ProbeReport::Failed {
+                                        error: format!("{e:#}"),
+                                    },
+                                }
+                            }
+                        }
                     }
                     Err(e) => ProbeReport::Failed {
                         error: format!("{e:#}"),
@@ -392,6 +524,7 @@ pub fn execute(
         peak_gpu_bytes,
         baseline_gpu_bytes,
         result,
+        wire,
         dir: cfg.out_dir.clone(),
         interrupted,
     }
@@ -457,5 +590,28 @@ mod tests {
                 "{k} {n} {d:?}"
             );
         }
+    }
+
+    #[test]
+    fn network_probes_are_judged_on_the_round_trip() {
+        let rows = vec![row(0, 0, 0.2, 2.0), row(0, 1, 0.2, 4.0)];
+        let wire = |segment, up, rt| WireRow {
+            session: 0,
+            segment,
+            upload_seconds: up,
+            download_seconds: 0.1,
+            round_trip_seconds: rt,
+        };
+        let w = [wire(0, 1.0, 1.3), wire(1, 1.4, 1.7)];
+        let j = judge_wire(&rows, &w, 2, 5.0, 0);
+        assert!((j.round_trip.realtime_duration_ratio - 0.75).abs() < 1e-12);
+        assert!((j.transcode.realtime_duration_ratio - 0.1).abs() < 1e-12);
+        assert!((j.upload_ratio - 0.6).abs() < 1e-12);
+        assert!((j.download_ratio - 0.05).abs() < 1e-12);
+        assert_eq!(j.round_trip.segments_lost, 0);
+        // A segment without a wire row (it never came back) is not judged; the loss is kept.
+        let j = judge_wire(&rows, &w[..1], 2, 5.0, 1);
+        assert_eq!(j.round_trip.segments_judged, 1);
+        assert_eq!(j.round_trip.segments_lost, 1);
     }
 }

@@ -97,6 +97,17 @@ pub struct SearchSettingsReport {
     pub probe_validation: String,
     /// GPU ids probes ran on (empty on cpu).
     pub gpus: Vec<u32>,
+    /// The time each segment is judged on: `transcode` in process, or `round trip (upload +
+    /// transcode + download)` with `--orchestrator`, where a gateway waits for all three.
+    #[serde(default = "judged_on_transcode")]
+    pub judged_on: String,
+    /// Network mode: the orchestrator (`self` or its URL) and the shaped link, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+}
+
+fn judged_on_transcode() -> String {
+    "transcode".to_string()
 }
 
 /// One probe repeat.
@@ -139,6 +150,36 @@ pub struct ProbeRecord {
     pub run_dir: String,
     /// Why the probe did not finish.
     pub note: Option<String>,
+    /// Network mode (`--orchestrator`): the round trip is what the probe was judged on; this is
+    /// what it measured on the wire and the orchestrator's transcode judged apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<ProbeNetwork>,
+}
+
+/// A network-mode probe's wire figures (capacity.json `probes[].network`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProbeNetwork {
+    /// The orchestrator's transcode alone (round trip − upload − download) over the same judged
+    /// segments: Σ time / Σ segment duration.
+    pub transcode_ratio: f64,
+    /// p95 (nearest rank) of that per segment.
+    pub transcode_p95_segment_ratio: f64,
+    /// The transcode alone passed the criterion (so a failed round trip failed on the wire).
+    pub transcode_passed: bool,
+    /// Upload and download time over the judged segments: Σ / Σ segment duration.
+    pub upload_ratio: f64,
+    pub download_ratio: f64,
+    /// Segments that never came back, by reason.
+    pub segments_lost: u64,
+    pub lost_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Wire megabits per second per stream (headers and framing included), to the orchestrator
+    /// (segments) and back (renditions), over the probe's stream-seconds.
+    pub wire_mbps_up_per_stream: Option<f64>,
+    pub wire_mbps_down_per_stream: Option<f64>,
+    /// Share of segments with a latency score ≤ 1.0.
+    pub latency_score_ok_share: f64,
+    /// The shaped link's tbf rate each way, Mbps (None on an unshaped path).
+    pub link_mbps: Option<f64>,
 }
 
 /// What the search concluded.

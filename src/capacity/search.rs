@@ -56,6 +56,10 @@ pub struct ProbeFigures {
     pub segments_judged: u64,
     /// Wall-clock length of the probe, seconds.
     pub wall_seconds: f64,
+    /// Segments that never came back (network mode: refused, timed out, unreachable). Any lost
+    /// segment fails the probe, whatever the criterion: a gateway would have paid elsewhere.
+    #[serde(default)]
+    pub segments_lost: u64,
 }
 
 /// The judge: criterion, headroom and the band that triggers repeats.
@@ -69,7 +73,9 @@ pub struct Judge {
 impl Judge {
     /// Whether one set of figures passes.
     pub fn passes(&self, f: &ProbeFigures) -> bool {
-        let ratio_ok = f.segments_judged > 0 && f.realtime_duration_ratio <= self.headroom;
+        let ratio_ok = f.segments_judged > 0
+            && f.segments_lost == 0
+            && f.realtime_duration_ratio <= self.headroom;
         match self.criterion {
             Criterion::Livepeer => ratio_ok,
             Criterion::Strict => {
@@ -249,6 +255,13 @@ fn probe_level(
         sessions_falling_behind: median(&behind).round() as u32,
         segments_judged: figures.iter().map(|f| f.segments_judged).min().unwrap_or(0),
         wall_seconds: median(&figures.iter().map(|f| f.wall_seconds).collect::<Vec<_>>()),
+        segments_lost: median(
+            &figures
+                .iter()
+                .map(|f| f.segments_lost as f64)
+                .collect::<Vec<_>>(),
+        )
+        .round() as u64,
     };
     let decision = LevelDecision {
         sessions,
@@ -361,6 +374,7 @@ mod tests {
             sessions_falling_behind: 0,
             segments_judged: 12,
             wall_seconds: 12.0,
+            segments_lost: 0,
         }
     }
 
@@ -561,8 +575,12 @@ mod tests {
             p95_segment_ratio: 1.3,
             ..ok
         }));
-        // No judged segment never passes.
+        // No judged segment never passes, nor does a lost one.
         assert!(!livepeer.passes(&ProbeFigures::default()));
+        assert!(!livepeer.passes(&ProbeFigures {
+            segments_lost: 1,
+            ..ok
+        }));
     }
 
     #[test]

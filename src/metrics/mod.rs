@@ -376,9 +376,12 @@ impl Metrics {
             .inc_by(n);
     }
 
-    /// The latest power reading and the energy so far.
-    pub fn power(&self, watts: f64, joules: f64) {
-        self.power.set(watts);
+    /// The latest power reading (None: no component could be read, the gauge keeps its last
+    /// value) and the energy so far.
+    pub fn power(&self, watts: Option<f64>, joules: f64) {
+        if let Some(w) = watts {
+            self.power.set(w);
+        }
         self.energy.set(joules);
     }
 }

@@ -112,6 +112,8 @@ pub fn latency_score(round_trip_seconds: f64, segment_seconds: f64) -> f64 {
 pub struct RemoteSegment {
     pub output: SegmentOutput,
     pub tickets: u32,
+    /// Each ticket's expected value (faceValue × winProb), wei.
+    pub ticket_ev_wei: f64,
     /// price × billed pixels, wei.
     pub fee_wei: U256,
     pub network: SegmentNetwork,
@@ -129,6 +131,8 @@ pub struct RemoteSession {
     ladder: Vec<Profile>,
     profiles: Vec<pb::VideoProfile>,
     specs: Vec<RenditionSpec>,
+    /// The EV of the tickets last signed, wei.
+    last_ticket_ev_wei: f64,
 }
 
 /// What the orchestrator-info exchange measured.
@@ -201,6 +205,7 @@ impl RemoteSession {
             ladder: ladder.to_vec(),
             profiles: ladder.iter().map(wire::profile_to_pb).collect(),
             specs: crate::run::payments::rendition_specs(ladder),
+            last_ticket_ev_wei: 0.0,
         };
         session.take_info(info)?;
         Ok((
@@ -268,6 +273,13 @@ impl RemoteSession {
             .sender
             .pay_segment(&self.specs, duration_seconds, block)?;
         let tickets = bill.payment.tickets.len() as u32;
+        self.last_ticket_ev_wei = bill
+            .payment
+            .ticket_params
+            .ev_wei()
+            .to_string()
+            .parse::<f64>()
+            .unwrap_or(0.0);
         let payment =
             wire::payment_to_pb(&bill.payment).map_err(|e| RemoteError::Protocol(e.to_string()))?;
         let seg_data = pb::SegData {
@@ -426,6 +438,7 @@ impl RemoteSession {
                 decode_errors: 0,
             },
             tickets,
+            ticket_ev_wei: self.last_ticket_ev_wei,
             fee_wei: fee,
             network: net,
         })

@@ -367,11 +367,26 @@ pub fn profile_from_pb(p: &pb::VideoProfile) -> Result<Profile, WireError> {
 
 /// keccak256 of a segment's bytes: `SegData.hash`.
 pub fn segment_hash(body: &[u8]) -> B256 {
-    alloy_primitives::keccak256(body)
+    // The same keccak256 as alloy's, through a crate whose permutation debug builds optimise
+    // (Cargo.toml's profile.dev.package.keccak): bodies are megabytes.
+    use sha3::Digest;
+    B256::from_slice(&sha3::Keccak256::digest(body))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_segment_hash_is_keccak256() {
+        for n in [0usize, 1, 135, 136, 137, 272, 4096, 100_003] {
+            let body: Vec<u8> = (0..n).map(|i| (i * 31 % 251) as u8).collect();
+            assert_eq!(
+                super::segment_hash(&body),
+                alloy_primitives::keccak256(&body),
+                "{n}"
+            );
+        }
+    }
+
     use super::*;
     use crate::transcode::ladder::default_ladder;
 

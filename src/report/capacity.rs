@@ -25,6 +25,12 @@ pub const CSV_HEADER: &[&str] = &[
     "passed",
     "wall_seconds",
     "run_dir",
+    "transcode_ratio",
+    "upload_ratio",
+    "download_ratio",
+    "segments_lost",
+    "wire_mbps_up_per_stream",
+    "wire_mbps_down_per_stream",
 ];
 
 /// One capacity.csv row, newline-terminated.
@@ -35,8 +41,22 @@ pub fn csv_row(r: &ProbeRecord) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(" ");
+    // Network mode's columns stay empty for an in-process search.
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
+    let wire = match &r.network {
+        Some(n) => format!(
+            "{:.4},{:.4},{:.4},{},{},{}",
+            n.transcode_ratio,
+            n.upload_ratio,
+            n.download_ratio,
+            n.segments_lost,
+            opt(n.wire_mbps_up_per_stream),
+            opt(n.wire_mbps_down_per_stream)
+        ),
+        None => ",,,,,".to_string(),
+    };
     format!(
-        "{},{},{},{},{},{:.4},{:.4},{},{},{},{:.3},{}\n",
+        "{},{},{},{},{},{:.4},{:.4},{},{},{},{:.3},{},{wire}\n",
         r.phase,
         r.sessions,
         r.repeat,
@@ -227,6 +247,28 @@ pub fn table(r: &CapacityResult) -> String {
             ));
         }
     }
+    if let Some(n) = &r.settings.network {
+        s.push_str(&format!("Judged on: {} ({n})\n", r.settings.judged_on));
+        s.push_str("Wire, per probe: sessions  transcode alone  upload  download  lost  Mbps up/stream  Mbps down/stream\n");
+        for p in r.probes.iter().filter(|p| p.finished) {
+            if let Some(w) = &p.network {
+                let mbps =
+                    |v: Option<f64>| v.map_or_else(|| "—".to_string(), |x| format!("{x:.2}"));
+                s.push_str(&format!(
+                    "  {:<14} {:>3}  {:.3} {:<4}  {:.3}  {:.3}  {:>4}  {:>6}  {:>6}\n",
+                    p.phase,
+                    p.sessions,
+                    w.transcode_ratio,
+                    if w.transcode_passed { "pass" } else { "fail" },
+                    w.upload_ratio,
+                    w.download_ratio,
+                    w.segments_lost,
+                    mbps(w.wire_mbps_up_per_stream),
+                    mbps(w.wire_mbps_down_per_stream)
+                ));
+            }
+        }
+    }
     s.push_str("Limits:\n");
     for l in &r.limits {
         let streams = l.streams.map_or_else(|| "—".to_string(), |n| n.to_string());
@@ -308,12 +350,27 @@ mod tests {
             broadcaster_cpu_share: None,
             run_dir: "probes/search-s002-r0".into(),
             note: None,
+            network: None,
         };
         let row = csv_row(&r);
         assert_eq!(
             row,
-            "search,2,0,0 1,true,0.5000,0.6000,0,12,true,13.250,probes/search-s002-r0\n"
+            "search,2,0,0 1,true,0.5000,0.6000,0,12,true,13.250,probes/search-s002-r0,,,,,,\n"
         );
+        assert_eq!(row.trim_end().split(',').count(), CSV_HEADER.len());
+        let wire = ProbeRecord {
+            network: Some(crate::capacity::result::ProbeNetwork {
+                transcode_ratio: 0.25,
+                upload_ratio: 0.5,
+                download_ratio: 0.125,
+                segments_lost: 1,
+                wire_mbps_up_per_stream: Some(8.5),
+                ..Default::default()
+            }),
+            ..r
+        };
+        let row = csv_row(&wire);
+        assert!(row.ends_with(",0.2500,0.5000,0.1250,1,8.5000,\n"), "{row}");
         assert_eq!(row.trim_end().split(',').count(), CSV_HEADER.len());
     }
 }

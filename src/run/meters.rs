@@ -46,7 +46,12 @@ fn power_config(cfg: &RunConfig, backend: &ResolvedBackend) -> PowerConfig {
 impl Meters {
     /// Measures the idle baseline (when asked; `stop` cuts it short), then starts the power
     /// sampler.
-    pub fn start(cfg: &RunConfig, backend: &ResolvedBackend, stop: &AtomicBool) -> Result<Meters> {
+    pub fn start(
+        cfg: &RunConfig,
+        backend: &ResolvedBackend,
+        stop: &AtomicBool,
+        observer: Option<power::PowerObserver>,
+    ) -> Result<Meters> {
         let pc = power_config(cfg, backend);
         let idle = (cfg.idle_seconds > 0).then(|| {
             if !cfg.quiet {
@@ -59,7 +64,8 @@ impl Meters {
             }
             power::measure_idle(&pc, cfg.idle_seconds as f64, stop)
         });
-        let sampler = PowerSampler::start(pc).context("cannot start the power sampler")?;
+        let sampler =
+            PowerSampler::start_observed(pc, observer).context("cannot start the power sampler")?;
         Ok(Meters { sampler, idle })
     }
 

@@ -194,8 +194,14 @@ pub fn start_sidecars(cfg: &RunConfig, prepared: &Prepared) -> Result<Sidecars, 
             None => None,
         });
     }
-    let meters =
-        meters::Meters::start(cfg, &prepared.resolved, &INTERRUPTED).map_err(Failure::run)?;
+    // `--metrics-addr` shows the power and energy while the run lasts.
+    let observer = metrics.as_ref().map(|m| {
+        let m = std::sync::Arc::clone(&m.0);
+        Box::new(move |watts: Option<f64>, joules: f64| m.power(watts, joules))
+            as crate::metering::power::PowerObserver
+    });
+    let meters = meters::Meters::start(cfg, &prepared.resolved, &INTERRUPTED, observer)
+        .map_err(Failure::run)?;
     let segments_csv = cfg.out_dir.join("segments.csv");
     let csv = crate::report::csv::SegmentsWriter::create(&segments_csv)
         .with_context(|| format!("cannot write {}", segments_csv.display()))
@@ -288,6 +294,7 @@ fn run_one_repeat(
         csv,
         progress,
         network,
+        metrics,
         ..
     } = sidecars;
     let network = network.as_ref();
@@ -302,6 +309,7 @@ fn run_one_repeat(
                 per_session,
                 cpu,
                 network,
+                metrics: metrics.as_ref().map(|m| &*m.0),
             };
             if let Err(e) =
                 sessions::spawn_session(scope, ctx, session, payer.as_mut(), tx.clone(), &stop)
@@ -402,13 +410,14 @@ pub fn finish(
         warnings.extend(warning);
         if failed > 0 {
             failure.get_or_insert(anyhow!(
-                "{failed} segments did not come back from the orchestrator ({:?}); see network.csv",
+                "{failed} {} ({:?}); see network.csv",
+                remote::LOST_SEGMENTS,
                 s.segments_failed
             ));
         }
         s
     });
-    if let Some((_, stop, handle)) = metrics {
+    if let Some((_, Some((stop, handle)))) = metrics {
         stop.store(true, Ordering::SeqCst);
         let _ = handle.join();
     }

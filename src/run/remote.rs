@@ -23,6 +23,10 @@ use crate::payments::Key;
 use crate::transcode::ladder::Profile;
 use crate::transcode::{SegmentOutput, Session};
 
+/// The words of the run's failure when segments did not come back (a capacity probe judges
+/// such a run instead of stopping on it).
+pub const LOST_SEGMENTS: &str = "segments did not come back from the orchestrator";
+
 /// How long a started orchestrator may take to say where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long it may take to stop after SIGTERM before it is killed.
@@ -403,7 +407,7 @@ impl<'a> SegmentTranscoder<'a> {
                                 n.round_trip_seconds,
                                 n.latency_score,
                             );
-                            m.tickets_sent(done.tickets, 0.0);
+                            m.tickets_sent(done.tickets, done.ticket_ev_wei);
                             m.bytes("out", n.wire_bytes_sent);
                             m.bytes("in", n.wire_bytes_received);
                             let pixels: u64 = done.output.renditions.iter().map(|r| r.pixels).sum();
@@ -444,24 +448,41 @@ pub fn csv_path(out_dir: &Path) -> PathBuf {
     out_dir.join("network.csv")
 }
 
-/// A metrics endpoint serving while the run lasts.
-pub type MetricsServer = (
-    Arc<Metrics>,
+/// A metrics endpoint: the registry, and the server this run started (None: a caller serves
+/// it, see [`RunConfig::shared_metrics`]).
+pub type MetricsServer = (Arc<Metrics>, Option<MetricsServing>);
+
+/// A serving endpoint's stop flag and thread.
+pub type MetricsServing = (
     Arc<std::sync::atomic::AtomicBool>,
     std::thread::JoinHandle<()>,
 );
 
-/// Serves `--metrics-addr` for the run (node type `bctr`), if asked.
-pub fn start_metrics(cfg: &RunConfig) -> Result<Option<MetricsServer>> {
-    let Some(addr) = cfg.metrics_addr else {
-        return Ok(None);
-    };
+/// Serves `addr` for `m` until the flag is set.
+pub fn serve_metrics(addr: std::net::SocketAddr, m: &Arc<Metrics>) -> Result<MetricsServing> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (_, handle) = crate::metrics::serve(addr, Arc::clone(m), Arc::clone(&stop))
+        .with_context(|| format!("cannot serve --metrics-addr {addr}"))?;
+    Ok((stop, handle))
+}
+
+/// The broadcaster's registry (node type `bctr`, this host's name).
+pub fn broadcaster_metrics() -> Arc<Metrics> {
     let host = crate::metering::inventory::HostInfo::detect()
         .hostname
         .unwrap_or_else(|| "host".into());
-    let m = Arc::new(Metrics::new("bctr", &host));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (_, handle) = crate::metrics::serve(addr, Arc::clone(&m), Arc::clone(&stop))
-        .with_context(|| format!("cannot serve --metrics-addr {addr}"))?;
-    Ok(Some((m, stop, handle)))
+    Arc::new(Metrics::new("bctr", &host))
+}
+
+/// Serves `--metrics-addr` for the run (node type `bctr`), if asked; or feeds the caller's.
+pub fn start_metrics(cfg: &RunConfig) -> Result<Option<MetricsServer>> {
+    if let Some(shared) = &cfg.shared_metrics {
+        return Ok(Some((Arc::clone(&shared.0), None)));
+    }
+    let Some(addr) = cfg.metrics_addr else {
+        return Ok(None);
+    };
+    let m = broadcaster_metrics();
+    let serving = serve_metrics(addr, &m)?;
+    Ok(Some((m, Some(serving))))
 }

@@ -38,6 +38,9 @@ pub(crate) struct SessionCtx<'a> {
     pub cpu: &'a super::cpu_clock::CpuTally,
     /// Network mode: the remote transcode step's shared state.
     pub network: Option<&'a super::remote::Network>,
+    /// `--metrics-addr`: in process, each segment is counted here (network mode counts its
+    /// own round trips).
+    pub metrics: Option<&'a crate::metrics::Metrics>,
 }
 
 /// Starts session `session`'s thread in `scope`: it waits its stagger, then transcodes. A refused
@@ -273,6 +276,13 @@ fn transcode_loop<'a>(
             .with_context(|| format!("segment {number} ({})", seg.path.display()))?;
         let transcode_time = started.elapsed().as_secs_f64();
         let pixels: u64 = out.renditions.iter().map(|r| r.pixels).sum();
+        if let Some(m) = ctx.metrics {
+            m.segment_transcoded(seg.duration_seconds, transcode_time, pixels);
+            let ev_wei = cfg.payments.as_ref().map_or(0.0, |p| {
+                p.ticket_ev_wei.to_string().parse::<f64>().unwrap_or(0.0)
+            });
+            m.tickets_sent(tickets, ev_wei);
+        }
         let debit_cpu = cpu_clock::thread_cpu_ns();
         let fee_wei = match payer.as_mut() {
             Some(p) => p.debit(pixels)?.to_string(),

@@ -430,12 +430,25 @@ pub struct PowerSampler {
     started_utc: DateTime<Utc>,
 }
 
+/// Called after every sample with the metered components' watts now (sensors, or the declared
+/// model; None when no component could be read) and their joules since sampling started: what
+/// a live endpoint (`--metrics-addr`) shows while the run lasts.
+pub type PowerObserver = Box<dyn FnMut(Option<f64>, f64) + Send>;
+
 impl PowerSampler {
     /// Discovers this machine's meters and starts sampling.
     pub fn start(cfg: PowerConfig) -> Result<PowerSampler, MeteringError> {
+        Self::start_observed(cfg, None)
+    }
+
+    /// [`PowerSampler::start`], telling `observer` each sample.
+    pub fn start_observed(
+        cfg: PowerConfig,
+        observer: Option<PowerObserver>,
+    ) -> Result<PowerSampler, MeteringError> {
         check_config(&cfg)?;
         let (meters, notes, unknown) = discover_meters(&cfg);
-        Self::start_with_meters(&cfg, meters, notes, unknown)
+        Self::start_with_meters_observed(&cfg, meters, notes, unknown, observer)
     }
 
     /// Starts sampling the given meters (tests pass mock meters).
@@ -444,6 +457,17 @@ impl PowerSampler {
         meters: Vec<Box<dyn Meter>>,
         notes: Vec<String>,
         unknown_components: Vec<String>,
+    ) -> Result<PowerSampler, MeteringError> {
+        Self::start_with_meters_observed(cfg, meters, notes, unknown_components, None)
+    }
+
+    /// [`PowerSampler::start_with_meters`], telling `observer` each sample.
+    pub fn start_with_meters_observed(
+        cfg: &PowerConfig,
+        meters: Vec<Box<dyn Meter>>,
+        notes: Vec<String>,
+        unknown_components: Vec<String>,
+        observer: Option<PowerObserver>,
     ) -> Result<PowerSampler, MeteringError> {
         check_config(cfg)?;
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
@@ -464,6 +488,7 @@ impl PowerSampler {
                     psu,
                     notes,
                     unknown_components,
+                    observer,
                 )
             })
             .map_err(MeteringError::Spawn)?;
@@ -521,6 +546,7 @@ fn sample_loop(
     psu_efficiency: Option<f64>,
     mut notes: Vec<String>,
     unknown_components: Vec<String>,
+    mut observer: Option<PowerObserver>,
 ) -> PowerRecording {
     let t0 = Instant::now();
     let mut acc = vec![EnergyAccumulator::default(); meters.len()];
@@ -545,6 +571,11 @@ fn sample_loop(
             };
             acc[i].add(t, &r);
             readings.push(r);
+        }
+        if let Some(tell) = observer.as_mut() {
+            let watts: Vec<f64> = readings.iter().filter_map(|r| r.power_watts).collect();
+            let now = (!watts.is_empty()).then(|| watts.iter().sum());
+            tell(now, acc.iter().map(|a| a.joules).sum());
         }
         samples.push(PowerSample {
             t_seconds: t,
