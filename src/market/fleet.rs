@@ -93,8 +93,9 @@ pub fn read(fleet: &FleetResult, file: &str, rig: &Rig) -> Result<FleetInput, Ma
                 format!(
                     "fleet.json streams_sustained ({}{})",
                     r.capacity_method
-                        .map_or("method unknown".to_string(), |m| format!("{m:?}")
-                            .to_lowercase()),
+                        .and_then(|m| serde_json::to_value(m).ok())
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "method unknown".to_string()),
                     if r.streams_is_lower_bound {
                         ", a lower bound"
                     } else {
