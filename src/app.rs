@@ -632,7 +632,7 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
         out(&json)?;
     } else {
         outln(format_args!(
-            "Fleet report in {}: {} nodes, {} complete, {} streams, margin {}",
+            "Fleet report in {}: {} nodes, {} complete, {} streams, margin {}{}",
             args.out.join("fleet.md").display(),
             t.nodes,
             t.nodes_ok,
@@ -640,6 +640,11 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
                 .map_or("unknown".to_string(), |s| s.to_string()),
             t.margin_usd_per_hour
                 .map_or("unknown".to_string(), |m| format!("${m:.4} per hour")),
+            match (&t.staking_basis, t.margin_with_staking_usd_per_hour) {
+                (Some(_), Some(m)) => format!(", with staking ${m:.4} per hour"),
+                (Some(_), None) => ", with staking unknown".to_string(),
+                (None, _) => String::new(),
+            },
         ))?;
     }
     if !t.nodes_left_out.is_empty() {

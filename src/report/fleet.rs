@@ -408,11 +408,15 @@ pub fn blocks(f: &FleetResult) -> Vec<Block> {
     let mut out = vec![
         Block::Verdict {
             line: format!(
-                "Fleet: {} ({} complete), {} streams sustained, margin {}",
+                "Fleet: {} ({} complete), {} streams sustained, margin {}{}",
                 if t.nodes == 1 { "1 node".to_string() } else { format!("{} nodes", t.nodes) },
                 t.nodes_ok,
                 opt(t.streams_sustained, |s| s.to_string()),
-                opt(t.margin_usd_per_hour, |m| format!("${} per hour", usd(m)))
+                opt(t.margin_usd_per_hour, |m| format!("${} per hour", usd(m))),
+                match (&t.staking_basis, t.margin_with_staking_usd_per_hour) {
+                    (Some(_), Some(m)) => format!("; with staking ${} per hour", usd(m)),
+                    _ => String::new(),
+                }
             ),
             profitable: t.margin_usd_per_hour.map(|m| m > 0.0),
         },
@@ -464,6 +468,23 @@ pub fn blocks(f: &FleetResult) -> Vec<Block> {
             "no node has its costs (power unknown, or no economics)",
         ),
     ];
+    if f.nodes
+        .iter()
+        .any(|r| r.margin_with_staking_usd_per_hour.is_some())
+    {
+        out.push(bar_block(
+            "chart-fleet-margin-staking",
+            "Margin per node with staking",
+            node_bars(
+                f,
+                "Margin per node-hour with staking",
+                "US$ per hour",
+                |r| r.margin_with_staking_usd_per_hour,
+                "Fees + rewards − gas − costs: each node's economics as if it alone held the rig's stake (the totals say how the fleet counts it).".to_string(),
+            ),
+            "no node has stake",
+        ));
+    }
     if f.nodes
         .iter()
         .any(|r| r.costs_usd_per_stream_hour.is_some())

@@ -842,6 +842,12 @@ fn merge_shows_the_staking_verdict_and_counts_one_stake_once() {
     let md = std::fs::read_to_string(out.join("fleet.md")).unwrap();
     assert!(md.contains("margin with staking $/h"), "{md}");
     assert!(md.contains("| Margin with staking |"), "{md}");
+    let html = std::fs::read_to_string(out.join("fleet.html")).unwrap();
+    let at = html
+        .find("id=\"chart-fleet-margin-staking\"")
+        .expect("the with-staking margins are charted");
+    assert!(html[at..].split("</figure>").next().unwrap().contains("<svg"));
+    assert!(html.contains("; with staking $"), "the verdict line says it");
 }
 
 fn market(args: &[&str]) -> Output {
