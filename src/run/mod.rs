@@ -244,6 +244,11 @@ pub fn run_repeats(cfg: &RunConfig, prepared: &Prepared, sidecars: &mut Sidecars
         cpu: cpu_clock::CpuTally::default(),
         process_cpu_ns: 0,
     };
+    if cfg.network.is_some() {
+        out.cpu.mark_unavailable(
+            "network mode: the transcode runs in the orchestrator's process, not this one (process_cpu_seconds is the broadcaster's side alone)".to_string(),
+        );
+    }
     let renditions_dir = cfg.out_dir.join("renditions");
     for repeat in 0..cfg.repeat {
         let keep_dir = cfg

@@ -351,3 +351,109 @@ fn gpu_check_degrades_cleanly_without_a_gpu() {
     assert!(folders[0].join("probe.json").is_file());
     assert!(folders[0].join("capacity/capacity.json").is_file());
 }
+
+/// A 240p source at 2 Mbit/s with a keyframe every 2 s (noise keeps the bitrate up), 6 s long.
+fn two_megabit_source(dir: &Path) -> Option<std::path::PathBuf> {
+    let p = dir.join("noise-2mbps.mp4");
+    let o = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30"])
+        .args(["-vf", "noise=alls=30:allf=t", "-t", "6", "-c:v", "libx264"])
+        .args([
+            "-preset", "veryfast", "-b:v", "2M", "-minrate", "2M", "-maxrate", "2M",
+        ])
+        .args([
+            "-bufsize",
+            "1M",
+            "-g",
+            "60",
+            "-keyint_min",
+            "60",
+            "-sc_threshold",
+            "0",
+        ])
+        .args(["-x264-params", "nal-hrd=cbr"])
+        .arg(&p)
+        .output();
+    match o {
+        Ok(o) if o.status.success() => Some(p),
+        Ok(o) => panic!("ffmpeg: {}", stderr(&o)),
+        Err(_) => {
+            crate::support::skip(
+                "capacity_over_a_shaped_link",
+                "the ffmpeg CLI is not installed (scripts/setup installs it)",
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn capacity_over_a_shaped_link_names_bandwidth() {
+    if rigbench::net::link::Link::create(1.0, 0.0).is_err() {
+        crate::support::skip_optional(
+            "capacity_over_a_shaped_link_names_bandwidth",
+            "network namespaces are not available here (not root?)",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(source) = two_megabit_source(dir.path()) else {
+        return;
+    };
+    // 2 Mbit/s streams on an 8 Mbit/s uplink: one alone uploads in about a quarter of its
+    // duration, three would fill the link; the 144p transcode of a 240p source holds more, so
+    // the round trip fails on the wire first.
+    let out = dir.path().join("out");
+    let o = bin()
+        .args([
+            "capacity",
+            "--in",
+            source.to_str().unwrap(),
+            "--transcoding-options",
+            "P144p30fps16x9",
+            "--backend",
+            "cpu",
+            "--orchestrator",
+            "self",
+            "--link-mbps",
+            "8",
+            "--probe-segments",
+            "2",
+            "--max-sessions",
+            "4",
+            "--max-repeats",
+            "1",
+            "--quiet",
+            "--out-dir",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .expect("rigbench runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = load(&out);
+    assert_every_probe_in_csv(&doc, &out);
+    assert_eq!(
+        doc["settings"]["judged_on"],
+        "round trip (upload + transcode + download)"
+    );
+    let limits = doc["limits"].as_array().unwrap();
+    let by = |n: &str| limits.iter().find(|l| l["name"] == n).unwrap();
+    assert_eq!(doc["binding_limit"], "bandwidth", "{:#}", doc["limits"]);
+    let bw = by("bandwidth");
+    assert_eq!(bw["source"], "measured over the shaped link", "{bw}");
+    let n = doc["decision"]["capacity_streams"].as_u64().unwrap();
+    assert!((1..=3).contains(&n), "capacity {n}: {:#}", doc["probes"]);
+    // The transcode alone held at least one more session than the wire did.
+    assert!(by("compute")["streams"].as_u64().unwrap() > n, "{limits:?}");
+    for p in doc["probes"].as_array().unwrap() {
+        if p["finished"] == true {
+            let w = &p["network"];
+            assert_eq!(w["link_mbps"], 8.0, "{p}");
+            assert!(w["wire_mbps_up_per_stream"].as_f64().unwrap() > 1.5, "{p}");
+        }
+    }
+    // The namespaces are gone.
+    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&ns.stdout).contains("rigbench-"));
+}
