@@ -846,8 +846,15 @@ fn merge_shows_the_staking_verdict_and_counts_one_stake_once() {
     let at = html
         .find("id=\"chart-fleet-margin-staking\"")
         .expect("the with-staking margins are charted");
-    assert!(html[at..].split("</figure>").next().unwrap().contains("<svg"));
-    assert!(html.contains("; with staking $"), "the verdict line says it");
+    assert!(html[at..]
+        .split("</figure>")
+        .next()
+        .unwrap()
+        .contains("<svg"));
+    assert!(
+        html.contains("; with staking $"),
+        "the verdict line says it"
+    );
 }
 
 fn market(args: &[&str]) -> Output {
