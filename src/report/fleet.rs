@@ -551,25 +551,27 @@ pub fn html(f: &FleetResult) -> String {
 /// network's demand".
 pub fn market_headline(f: &FleetProjection) -> String {
     format!(
-        "{}, {} streams: {:.2}% [{:.2}, {:.2}] of the network's demand",
+        "{}, {} streams: {} of the network's demand",
         crate::market::fleet::fleet_name(f.nodes_simulated as usize),
         f.capacity_streams,
-        f.demand_share.mean * 100.0,
-        f.demand_share.p5 * 100.0,
-        f.demand_share.p95 * 100.0
+        share_pct(&f.demand_share)
+    )
+}
+
+/// A share as "mean% [p5, p95]": two decimals, four when the mean is under 0.1%.
+pub fn share_pct(s: &crate::market::stats::Spread) -> String {
+    let d = if s.mean * 100.0 < 0.1 { 4 } else { 2 };
+    format!(
+        "{:.d$}% [{:.d$}, {:.d$}]",
+        s.mean * 100.0,
+        s.p5 * 100.0,
+        s.p95 * 100.0
     )
 }
 
 /// `rigbench market --fleet`'s table: the headline, then one row per node.
 pub fn market_sections(f: &FleetProjection, over: &str) -> Vec<Section> {
-    let pct = |s: &crate::market::stats::Spread| {
-        format!(
-            "{:.2}% [{:.2}, {:.2}]",
-            s.mean * 100.0,
-            s.p5 * 100.0,
-            s.p95 * 100.0
-        )
-    };
+    let pct = share_pct;
     let mut rows = vec![
         row("Fleet file", f.fleet_file.clone()),
         row("Model", f.model.clone()),
@@ -629,6 +631,23 @@ mod tests {
             rows: vec![vec!["x|y".into(), "z".into()]],
         };
         assert_eq!(md_table(&t), "| a | b |\n|---|---|\n| x\\|y | z |\n");
+    }
+
+    #[test]
+    fn share_pct_cases() {
+        let s = |mean: f64, p5: f64, p95: f64| crate::market::stats::Spread {
+            mean,
+            sd: 0.0,
+            p5,
+            p95,
+        };
+        for (spread, want) in [
+            (s(0.0123, 0.01, 0.015), "1.23% [1.00, 1.50]"),
+            (s(0.000_012, 0.0, 0.000_02), "0.0012% [0.0000, 0.0020]"),
+            (s(0.0, 0.0, 0.0), "0.0000% [0.0000, 0.0000]"),
+        ] {
+            assert_eq!(share_pct(&spread), want);
+        }
     }
 
     #[test]
