@@ -25,24 +25,37 @@ pub struct JudgedRow {
     pub finished_seconds: Option<f64>,
 }
 
-/// Reads the rows of a segments.csv by column name (columns others append stay readable).
-pub fn read_segments_csv(path: &Path) -> Result<Vec<JudgedRow>> {
+/// Opens a CSV file and finds the columns `names` by header (columns others append stay
+/// readable).
+fn open_csv(path: &Path, names: &[&str]) -> Result<(csv::Reader<std::fs::File>, Vec<usize>)> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{} has no `{name}` column", path.display()))
-    };
-    let (c_ts, c_session, c_segment, c_dur, c_time) = (
-        col("timestamp")?,
-        col("session")?,
-        col("segment")?,
-        col("seg_dur")?,
-        col("transcode_time")?,
-    );
+    let cols = names
+        .iter()
+        .map(|name| {
+            headers
+                .iter()
+                .position(|h| h == *name)
+                .with_context(|| format!("{} has no `{name}` column", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((reader, cols))
+}
+
+/// Reads the rows of a segments.csv by column name (columns others append stay readable).
+pub fn read_segments_csv(path: &Path) -> Result<Vec<JudgedRow>> {
+    let (mut reader, c) = open_csv(
+        path,
+        &[
+            "timestamp",
+            "session",
+            "segment",
+            "seg_dur",
+            "transcode_time",
+        ],
+    )?;
+    let (c_ts, c_session, c_segment, c_dur, c_time) = (c[0], c[1], c[2], c[3], c[4]);
     let mut rows = Vec::new();
     for record in reader.records() {
         let r = record.with_context(|| format!("cannot read {}", path.display()))?;
@@ -81,22 +94,16 @@ pub struct WireRow {
 
 /// Reads the rows of a network.csv by column name.
 pub fn read_network_csv(path: &Path) -> Result<Vec<WireRow>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{} has no `{name}` column", path.display()))
-    };
-    let cols = [
-        col("session")?,
-        col("segment")?,
-        col("upload_seconds")?,
-        col("download_seconds")?,
-        col("round_trip_seconds")?,
-    ];
+    let (mut reader, cols) = open_csv(
+        path,
+        &[
+            "session",
+            "segment",
+            "upload_seconds",
+            "download_seconds",
+            "round_trip_seconds",
+        ],
+    )?;
     let mut rows = Vec::new();
     for record in reader.records() {
         let r = record.with_context(|| format!("cannot read {}", path.display()))?;

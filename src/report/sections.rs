@@ -1,5 +1,5 @@
 //! Section building: every label/value section of the end-of-run table (livepeer_bench's lines
-//! first, with its labels, then rigbench's: payments, power, bandwidth, economics). The terminal
+//! first, with its labels, then rigbench's: payments, power, bandwidth, network, economics). The terminal
 //! table ([`super::table`]) and Markdown ([`super::markdown`]) only render them. Estimated figures
 //! say so; unknown ones say "unknown".
 
@@ -133,6 +133,7 @@ pub fn rows(r: &RunResult) -> Vec<Section> {
     out.extend(super::sections::payments(r));
     out.extend(super::sections::power(r));
     out.extend(super::sections::bandwidth(r));
+    out.extend(super::sections::network(r));
     out.extend(super::sections::economics(r));
     if r.partial {
         out.push(Section {
@@ -319,6 +320,83 @@ pub fn bandwidth(r: &RunResult) -> Option<Section> {
                 ),
             ),
         ],
+    })
+}
+
+/// Network mode (`--orchestrator`): the round trip split, latency scores, and the wire's bytes
+/// against the media's (the protocol's overhead).
+pub fn network(r: &RunResult) -> Option<Section> {
+    let n = r.network.as_ref()?;
+    let p = |x: &crate::result::Percentiles| format!("p50 {:.3} s, p95 {:.3} s", x.p50, x.p95);
+    let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
+    let mut rows = vec![
+        row(
+            "Orchestrator",
+            format!(
+                "{}{}",
+                n.orchestrator,
+                if n.self_hosted {
+                    " (started by rigbench)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        row("Upload", p(&n.upload_seconds)),
+        row("Transcode (orchestrator)", p(&n.transcode_seconds)),
+        row("Download", p(&n.download_seconds)),
+        row("Round trip", p(&n.round_trip_seconds)),
+        row(
+            "Latency score",
+            format!(
+                "p50 {:.3}, p95 {:.3}; {:.1}% of segments ≤ 1.0",
+                n.latency_score.p50,
+                n.latency_score.p95,
+                n.latency_score_ok_share * 100.0
+            ),
+        ),
+        row(
+            "Wire sent / received",
+            format!("{} / {}", mb(n.wire_bytes_sent), mb(n.wire_bytes_received)),
+        ),
+        row(
+            "Media sent / received",
+            format!(
+                "{} / {}",
+                mb(n.media_bytes_sent),
+                mb(n.media_bytes_received)
+            ),
+        ),
+        row(
+            "Protocol overhead",
+            format!(
+                "{:.2}% over the media bytes (headers, framing, info exchanges)",
+                n.protocol_overhead_ratio * 100.0
+            ),
+        ),
+    ];
+    if let Some(l) = &n.link {
+        rows.push(row(
+            "Shaped link",
+            format!(
+                "{} Mbps each way, {} ms round trip ({})",
+                l.rate_mbps, l.rtt_ms, l.rtt_method
+            ),
+        ));
+    }
+    if !n.segments_failed.is_empty() {
+        rows.push(row(
+            "Segments lost",
+            n.segments_failed
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    Some(Section {
+        title: "Network".into(),
+        rows,
     })
 }
 

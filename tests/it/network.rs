@@ -478,6 +478,24 @@ fn run_orchestrator_self_transcodes_over_loopback() {
     );
     let csv = std::fs::read_to_string(out.path().join("network.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
+    // The report shows the round trip's split and the protocol's overhead.
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    for needle in [
+        "Network",
+        "Round trip",
+        "Latency score",
+        "Protocol overhead",
+    ] {
+        assert!(
+            md.contains(needle),
+            "{needle} missing from report.md:\n{md}"
+        );
+    }
+    // The transcode ran in the orchestrator's process: the CPU split says so.
+    assert!(run["cpu"]["unavailable_reason"]
+        .as_str()
+        .unwrap()
+        .contains("orchestrator's process"));
 }
 
 #[test]
