@@ -198,8 +198,23 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
                 ))
             })
     };
-    let (capacity, pixels) = match (&args.capacity, &args.run, args.streams) {
-        (Some(path), _, _) => {
+    let fleet = match (&args.fleet, &rig) {
+        (Some(path), Some(rig)) => {
+            let shown = path.display().to_string();
+            let f = crate::merge::load_fleet_json(path)
+                .with_context(|| format!("cannot use --fleet {shown}"))
+                .map_err(Failure::usage)?;
+            let mut input = crate::market::fleet::read(&f, &shown, rig).map_err(Failure::usage)?;
+            let (pixels, note) =
+                crate::market::fleet::pixels_per_stream_second(&input).map_err(Failure::usage)?;
+            input.estimated.extend(note);
+            Some((input, pixels))
+        }
+        _ => None,
+    };
+    let (capacity, pixels) = match (fleet, &args.capacity, &args.run, args.streams) {
+        (Some((input, pixels)), ..) => (CapacityInput::Fleet(Box::new(input)), Some(pixels)),
+        (None, Some(path), _, _) => {
             let (run, source) = crate::capacity::money_inputs(path)
                 .with_context(|| format!("cannot use --capacity {}", path.display()))
                 .map_err(Failure::usage)?;
@@ -224,20 +239,20 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
                 Some(pixels),
             )
         }
-        (None, Some(path), _) => {
+        (None, None, Some(path), _) => {
             let run = crate::economics::load_run_json(path)
                 .with_context(|| format!("cannot use --run {}", path.display()))
                 .map_err(Failure::usage)?;
             let pixels = run_pixels(&run, path)?;
             (CapacityInput::Run(Box::new(run)), Some(pixels))
         }
-        (None, None, Some(0)) => {
+        (None, None, None, Some(0)) => {
             return Err(Failure::usage(anyhow::anyhow!(
                 "--streams 0: this rig must accept at least one stream"
             )))
         }
-        (None, None, Some(n)) => (CapacityInput::Streams(n), None),
-        (None, None, None) => (CapacityInput::NetworkFile, None),
+        (None, None, None, Some(n)) => (CapacityInput::Streams(n), None),
+        (None, None, None, None) => (CapacityInput::NetworkFile, None),
     };
     let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -617,7 +632,7 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
         out(&json)?;
     } else {
         outln(format_args!(
-            "Fleet report in {}: {} nodes, {} complete, {} streams, margin {}",
+            "Fleet report in {}: {} nodes, {} complete, {} streams, margin {}{}",
             args.out.join("fleet.md").display(),
             t.nodes,
             t.nodes_ok,
@@ -625,6 +640,11 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode, Failure> {
                 .map_or("unknown".to_string(), |s| s.to_string()),
             t.margin_usd_per_hour
                 .map_or("unknown".to_string(), |m| format!("${m:.4} per hour")),
+            match (&t.staking_basis, t.margin_with_staking_usd_per_hour) {
+                (Some(_), Some(m)) => format!(", with staking ${m:.4} per hour"),
+                (Some(_), None) => ", with staking unknown".to_string(),
+                (None, _) => String::new(),
+            },
         ))?;
     }
     if !t.nodes_left_out.is_empty() {

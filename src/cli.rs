@@ -679,6 +679,13 @@ pub struct MarketArgs {
     #[arg(long, value_name = "N", value_parser = whole::<u32>("of 1 or more"), help_heading = "Input")]
     pub streams: Option<u32>,
 
+    /// fleet.json of `rigbench merge`: each complete node becomes its own orchestrator, with
+    /// its capacity, latency, ladder pixels and costs from its own run and the rig file's stake
+    /// split across the nodes by capacity; the result gives each node's and the fleet's share
+    /// of the network's demand. Needs --rig.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "streams", "capacity"], requires = "rig", help_heading = "Input")]
+    pub fleet: Option<PathBuf>,
+
     /// Simulated days per replication, above 0 and at most 3660.
     #[arg(
         long,

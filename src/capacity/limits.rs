@@ -94,7 +94,10 @@ pub struct WireLevel {
     pub sessions: u32,
     pub round_trip_passed: bool,
     pub round_trip_ratio: f64,
+    /// Repeats whose transcode alone was measured (at least one segment came back).
     pub transcode: Vec<(f64, bool)>,
+    /// Segments lost over the level's repeats (timeouts, a full orchestrator).
+    pub lost: u64,
 }
 
 /// Splits a network-mode search at `capacity` (the round trip's N) into compute and wire.
@@ -135,8 +138,15 @@ pub fn network_split(levels: &[WireLevel], capacity: u32, headroom: f64) -> Netw
         ),
         (None, None) => "no network probe finished".to_string(),
     };
-    let above = sorted.iter().find(|l| l.sessions == capacity + 1);
+    let above = levels.iter().find(|l| l.sessions == capacity + 1);
     let (wire_bound, wire_basis) = match above {
+        Some(l) if !l.round_trip_passed && l.transcode.is_empty() => (
+            false,
+            format!(
+                "at {} sessions no segment came back in time ({} lost): the transcode and the wire could not be told apart",
+                l.sessions, l.lost
+            ),
+        ),
         Some(l) if !l.round_trip_passed && compute_passed(l) => (
             true,
             format!(
@@ -549,6 +559,7 @@ mod tests {
             round_trip_passed: round_trip <= 0.8,
             round_trip_ratio: round_trip,
             transcode: transcode.iter().map(|&t| (t, t <= 0.8)).collect(),
+            lost: 0,
         }
     }
 
@@ -634,6 +645,19 @@ mod tests {
         let zero = network_split(&[level(1, 1.3, &[0.3])], 0, 0.8);
         assert!(zero.wire_bound);
         assert_eq!(zero.compute_streams, 1);
+        // Every segment at 2 timed out: nothing to tell the transcode from the wire.
+        let timed_out = WireLevel {
+            lost: 6,
+            round_trip_passed: false,
+            ..level(2, 0.0, &[])
+        };
+        let split = network_split(&[level(1, 0.5, &[0.3]), timed_out], 1, 0.8);
+        assert!(!split.wire_bound);
+        assert!(split.wire_basis.contains("6 lost"), "{}", split.wire_basis);
+        assert_eq!(
+            (split.compute_streams, split.compute_lower_bound),
+            (1, true)
+        );
         // Unshaped, no rig port: bandwidth is not applicable and says what to give.
         let all = limits(&LimitInputs {
             compute_streams: 4,

@@ -770,19 +770,27 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
                             && r.sessions == l.sessions
                             && r.phase != Phase::Confirmation.name()
                     })
+                    .filter(|r| r.segments_judged > 0)
                     .filter_map(|r| r.network.as_ref())
                     .map(|n| (n.transcode_ratio, n.transcode_passed))
                     .collect(),
+                lost: records
+                    .iter()
+                    .filter(|r| r.sessions == l.sessions && r.phase != Phase::Confirmation.name())
+                    .filter_map(|r| r.network.as_ref())
+                    .map(|n| n.segments_lost)
+                    .sum(),
             })
             .collect();
         let wire = at_n.and_then(|(r, _)| r.network.as_ref());
         limits::NetworkLimitInput {
             split: limits::network_split(&levels, capacity_n, headroom),
-            link_mbps: wire.and_then(|w| w.link_mbps).or_else(|| {
-                records
-                    .iter()
-                    .find_map(|r| r.network.as_ref().and_then(|n| n.link_mbps))
-            }),
+            link_mbps: cfg
+                .base
+                .network
+                .as_ref()
+                .and_then(|n| n.link)
+                .map(|l| l.mbps),
             wire_mbps_up_per_stream: wire.and_then(|w| w.wire_mbps_up_per_stream),
             wire_mbps_down_per_stream: wire.and_then(|w| w.wire_mbps_down_per_stream),
         }

@@ -436,6 +436,26 @@ pub struct Executed {
     pub interrupted: bool,
 }
 
+/// Whether a network-mode run stopped only because segments did not come back in time or the
+/// orchestrator was full: the probe is then judged (it fails), not an error. Any other reason
+/// (unreachable, refused, a protocol or payment error) stops the search.
+pub fn lost_to_load(
+    stopped: &anyhow::Error,
+    network: Option<&crate::net::summary::NetworkSummary>,
+) -> bool {
+    let Some(n) = network else {
+        return false;
+    };
+    format!("{stopped:#}").contains(crate::run::remote::LOST_SEGMENTS)
+        && !n.segments_failed.is_empty()
+        && n.segments_failed
+            .keys()
+            .all(|reason| LOAD_REASONS.contains(&reason.as_str()))
+}
+
+/// The reasons a segment is lost to load rather than to a fault.
+pub const LOAD_REASONS: &[&str] = &["timeout", "orchestrator_capped"];
+
 /// Runs one probe under `cfg` and judges it.
 pub fn execute(
     cfg: &RunConfig,
@@ -477,7 +497,7 @@ pub fn execute(
                 }
             } else if let Some(e) = outcome
                 .stopped
-                .filter(|e| !e.to_string().contains(crate::run::remote::LOST_SEGMENTS))
+                .filter(|e| !lost_to_load(e, outcome.result.network.as_ref()))
             {
                 ProbeReport::Failed {
                     error: format!("{e:#}"),
@@ -620,5 +640,39 @@ mod tests {
         let j = judge_wire(&rows, &w[..1], 2, 5.0, 1);
         assert_eq!(j.round_trip.segments_judged, 1);
         assert_eq!(j.round_trip.segments_lost, 1);
+    }
+
+    #[test]
+    fn only_timeouts_and_a_full_orchestrator_are_judged() {
+        use crate::net::summary::NetworkSummary;
+        let stopped = |reason: &str| {
+            anyhow::anyhow!(
+                "3 {} ({{{reason:?}: 3}})",
+                crate::run::remote::LOST_SEGMENTS
+            )
+            .context("run failed; finished segments are in /x")
+        };
+        let net = |reason: &str| NetworkSummary {
+            segments_failed: [(reason.to_string(), 3)].into_iter().collect(),
+            ..Default::default()
+        };
+        for (reason, judged) in [
+            ("timeout", true),
+            ("orchestrator_capped", true),
+            ("unreachable", false),
+            ("protocol_error", false),
+            ("refused_403", false),
+        ] {
+            assert_eq!(
+                lost_to_load(&stopped(reason), Some(&net(reason))),
+                judged,
+                "{reason}"
+            );
+        }
+        assert!(!lost_to_load(
+            &anyhow::anyhow!("disk full"),
+            Some(&net("timeout"))
+        ));
+        assert!(!lost_to_load(&stopped("timeout"), None));
     }
 }

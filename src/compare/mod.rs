@@ -131,14 +131,11 @@ pub fn load(
         runs.push(gate::load_run("result", p, false)?);
     }
     let mut differences = Vec::new();
-    for (i, r) in runs.iter().enumerate().skip(1) {
-        for d in gate::comparability(&runs[0].result, &r.result, false) {
-            // Different rigs are the point: only what makes the work different counts.
-            if d.starts_with("source") || d.starts_with("ladder") {
-                differences.push(format!("{} vs {}: {d}", r.origin, runs[0].origin));
-            }
+    for r in runs.iter().skip(1) {
+        // Different rigs are the point: only what makes the work different counts.
+        for d in gate::work_differences(&runs[0].result, &r.result) {
+            differences.push(format!("{} vs {}: {d}", r.origin, runs[0].origin));
         }
-        let _ = i;
     }
     if !differences.is_empty() && !force {
         return Err(GateError::NotComparable(

@@ -267,6 +267,16 @@ pub fn comparability(a: &RunResult, b: &RunResult, host: bool) -> Vec<String> {
     out
 }
 
+/// What differs in the work two results did, the source and the ladder, in words; empty when
+/// they did the same work. This is the one rule `rigbench compare` and `rigbench merge` apply:
+/// the rig (backend, encoders, hardware, run shape) may differ, since that is what they compare.
+pub fn work_differences(a: &RunResult, b: &RunResult) -> Vec<String> {
+    comparability(a, b, false)
+        .into_iter()
+        .filter(|d| d.starts_with("source") || d.starts_with("ladder"))
+        .collect()
+}
+
 fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
 }

@@ -12,6 +12,7 @@
 //!
 //! Method and limits: `docs/economics.md`, section "The market model".
 
+pub mod fleet;
 pub mod model;
 pub mod network;
 pub mod result;
@@ -82,6 +83,11 @@ pub enum CapacityInput {
     },
     /// The network file's `[this_rig]`.
     NetworkFile,
+    /// `--fleet fleet.json`: each complete node of a `rigbench merge` becomes its own
+    /// orchestrator, with its capacity, latency and costs from its own run ([`fleet`]).
+    Fleet(Box<fleet::FleetInput>),
+    /// One node of a fleet (built by [`fleet`] from [`CapacityInput::Fleet`]).
+    Node(Box<fleet::FleetNode>),
 }
 
 /// Everything `rigbench market` was asked.
@@ -204,8 +210,18 @@ pub fn this_rig(
     pixels_per_stream_second: f64,
     estimated: &mut Vec<String>,
 ) -> Result<Option<ThisRig>, MarketError> {
+    this_rig_for(req, &req.capacity, pixels_per_stream_second, estimated)
+}
+
+/// [`this_rig`] with the capacity given apart from the request (a fleet's nodes, one by one).
+fn this_rig_for(
+    req: &MarketRequest,
+    capacity_input: &CapacityInput,
+    pixels_per_stream_second: f64,
+    estimated: &mut Vec<String>,
+) -> Result<Option<ThisRig>, MarketError> {
     let t = req.network.this_rig.clone();
-    if req.rig.is_none() && t.is_none() && matches!(req.capacity, CapacityInput::NetworkFile) {
+    if req.rig.is_none() && t.is_none() && matches!(capacity_input, CapacityInput::NetworkFile) {
         return Ok(None);
     }
     let t = t.unwrap_or_default();
@@ -254,7 +270,7 @@ pub fn this_rig(
             )),
         }
         };
-    let (capacity, capacity_source, p50, p95, latency_source, facts) = match &req.capacity {
+    let (capacity, capacity_source, p50, p95, latency_source, facts) = match capacity_input {
         CapacityInput::Run(run) => {
             let rig = rig.ok_or_else(|| input("--run needs --rig: the rig file prices the run and caps its capacity (NVENC, port)"))?;
             let facts = RunFacts::from_run(run);
@@ -287,6 +303,19 @@ pub fn this_rig(
                 format!("the search's probe run at the capacity: transcode latency p50/p95 + demand.transfer_seconds ({transfer} s) at {} concurrent sessions", run.sessions.concurrent_sessions),
                 Some(RunFacts::from_run(run)),
             )
+        }
+        CapacityInput::Node(n) => (
+            n.streams,
+            format!("fleet node {}: {}", n.node, n.capacity_note),
+            n.latency_p50_seconds + transfer,
+            n.latency_p95_seconds.max(n.latency_p50_seconds) + transfer,
+            format!("the node's own run: transcode latency p50/p95 + demand.transfer_seconds ({transfer} s), measured at {} concurrent sessions", n.latency_sessions),
+            Some(n.facts.clone()),
+        ),
+        CapacityInput::Fleet(_) => {
+            return Err(input(
+                "a fleet is placed node by node: use market::run, not this_rig, for --fleet",
+            ))
         }
         CapacityInput::Streams(n) => {
             let (a, b, src) = from_file_latency(estimated)?;
@@ -451,10 +480,14 @@ struct RigFigures {
     rewards_kept_lpt_per_day: Vec<f64>,
 }
 
-fn figures(market: &Market, outcomes: &[Outcome], i: usize) -> RigFigures {
+/// Figures of a set of orchestrators taken together (one rig, or a fleet's nodes).
+fn figures(market: &Market, outcomes: &[Outcome], ours: &[usize]) -> RigFigures {
     let days = market.days;
     let horizon = days * 86_400.0;
-    let cap = f64::from(market.orchestrators[i].capacity_streams);
+    let cap: f64 = ours
+        .iter()
+        .map(|&i| f64::from(market.orchestrators[i].capacity_streams))
+        .sum();
     let mut f = RigFigures {
         streams_served: vec![],
         stream_hours_per_day: vec![],
@@ -466,7 +499,7 @@ fn figures(market: &Market, outcomes: &[Outcome], i: usize) -> RigFigures {
         rewards_kept_lpt_per_day: vec![],
     };
     for o in outcomes {
-        let me = &o.orchestrators[i];
+        let me = sum_outcomes(ours.iter().map(|&i| &o.orchestrators[i]));
         let mean_streams = me.stream_seconds_served / horizon;
         f.streams_served.push(mean_streams);
         f.stream_hours_per_day
@@ -486,6 +519,29 @@ fn figures(market: &Market, outcomes: &[Outcome], i: usize) -> RigFigures {
     f
 }
 
+/// Several orchestrators' outcomes in one replication added up (peaks too: the sum of each
+/// one's peak, an upper bound on the set's peak).
+fn sum_outcomes<'a>(
+    it: impl Iterator<Item = &'a sim::OrchestratorOutcome>,
+) -> sim::OrchestratorOutcome {
+    let mut t = sim::OrchestratorOutcome::default();
+    for o in it {
+        t.new_sessions += o.new_sessions;
+        t.handoff_sessions += o.handoff_sessions;
+        t.latency_departures += o.latency_departures;
+        t.capped_draws += o.capped_draws;
+        t.stream_seconds_served += o.stream_seconds_served;
+        t.peak_streams = t.peak_streams.saturating_add(o.peak_streams);
+        t.fees_wei += o.fees_wei;
+        t.fees_kept_wei += o.fees_kept_wei;
+        t.rewards_lpt += o.rewards_lpt;
+        t.rewards_kept_lpt += o.rewards_kept_lpt;
+        t.initial_stake_lpt += o.initial_stake_lpt;
+        t.final_stake_lpt += o.final_stake_lpt;
+    }
+    t
+}
+
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         a / b
@@ -500,6 +556,25 @@ fn mean(v: &[f64]) -> f64 {
     } else {
         v.iter().sum::<f64>() / v.len() as f64
     }
+}
+
+/// Profit per replication of a set of orchestrators, each priced by its own cost line, summed
+/// (None when one has no cost model or its power is unknown).
+fn profits_of(
+    market: &Market,
+    outcomes: &[Outcome],
+    ours: &[usize],
+    costs: &[Option<CostModel>],
+) -> Option<ProfitFigures> {
+    let mut total: Option<ProfitFigures> = None;
+    for (&i, c) in ours.iter().zip(costs) {
+        let p = profits(market, &figures(market, outcomes, &[i]), c.as_ref())?;
+        total = Some(match total {
+            None => p,
+            Some(t) => t.plus(&p),
+        });
+    }
+    total
 }
 
 /// Profit per replication, with and without rewards (None without a cost model or power).
@@ -526,6 +601,19 @@ struct ProfitFigures {
     gas: Vec<f64>,
     without_rewards: Vec<f64>,
     profit: Vec<f64>,
+}
+
+impl ProfitFigures {
+    /// Replication by replication sums.
+    fn plus(&self, o: &ProfitFigures) -> ProfitFigures {
+        let add = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x + y).collect();
+        ProfitFigures {
+            costs: add(&self.costs, &o.costs),
+            gas: add(&self.gas, &o.gas),
+            without_rewards: add(&self.without_rewards, &o.without_rewards),
+            profit: add(&self.profit, &o.profit),
+        }
+    }
 }
 
 fn p_positive(v: &[f64]) -> f64 {
@@ -600,14 +688,34 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         }
         market.eth_usd = eth;
     }
-    let rig = this_rig(req, market.demand.pixels_per_stream_second, &mut estimated)?;
+    // This rig, or a fleet's nodes: `ours` indexes them in the market, `costs` prices each.
+    let (rig, nodes) = match &req.capacity {
+        CapacityInput::Fleet(f) => {
+            let nodes = fleet::rigs(
+                req,
+                f,
+                market.demand.pixels_per_stream_second,
+                &mut estimated,
+            )?;
+            (Some(fleet::aggregate(f, &nodes)), nodes)
+        }
+        _ => {
+            let r = this_rig(req, market.demand.pixels_per_stream_second, &mut estimated)?;
+            (r.clone(), r.into_iter().collect())
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    estimated.retain(|e| seen.insert(e.clone()));
     if rig.as_ref().is_some_and(|r| r.agent.capacity_streams == 0) {
         notes.push("this rig's capacity is 0 streams: gateways always find it capped, so it gets no work (measure a capacity it sustains, or give --streams)".to_string());
     }
-    if let Some(r) = &rig {
+    let mut ours = Vec::new();
+    for r in &nodes {
         market.orchestrators.push(r.agent.clone());
-        market.this_rig = Some(market.orchestrators.len() - 1);
+        ours.push(market.orchestrators.len() - 1);
     }
+    market.this_rig = ours.first().copied();
+    let costs: Vec<Option<CostModel>> = nodes.iter().map(|r| r.costs.clone()).collect();
     let sweep_runs = req.runs.min(SWEEP_RUNS_MAX);
     let prices = rig
         .as_ref()
@@ -624,22 +732,34 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
     )?;
 
     let outcomes = replicate(&market, req.seed, req.runs, req.threads);
-    let network = network_result(&market, &outcomes);
+    let network = network_result(&market, &outcomes, &ours);
     let mut this_rig_result = None;
     let mut utilisation = None;
-    if let (Some(r), Some(i)) = (&rig, market.this_rig) {
-        let f = figures(&market, &outcomes, i);
-        let pf = profits(&market, &f, r.costs.as_ref());
-        if r.costs.is_some() && pf.is_none() {
+    let mut fleet_result = None;
+    if let (Some(r), false) = (&rig, ours.is_empty()) {
+        let f = figures(&market, &outcomes, &ours);
+        let pf = profits_of(&market, &outcomes, &ours, &costs);
+        if costs.iter().any(Option::is_some) && pf.is_none() {
             notes.push("this rig's power cost is unknown, so profit is not computed".to_string());
         }
-        // The sweep and the grid vary this rig only; same seeds as the first base runs.
+        if let CapacityInput::Fleet(input) = &req.capacity {
+            fleet_result = Some(fleet::projection(input, &nodes, &f, pf.as_ref(), |k| {
+                let i = [ours[k]];
+                let fk = figures(&market, &outcomes, &i);
+                let pk = profits_of(&market, &outcomes, &i, &costs[k..=k]);
+                (fk, pk)
+            }));
+        }
+        // The sweep and the grid vary this rig (every node of a fleet) only; same seeds as the
+        // first base runs.
         let variant = |edit: &dyn Fn(&mut Orchestrator)| -> (RigFigures, Option<ProfitFigures>) {
             let mut m = market.clone();
-            edit(&mut m.orchestrators[i]);
+            for &i in &ours {
+                edit(&mut m.orchestrators[i]);
+            }
             let out = replicate(&m, req.seed, sweep_runs, req.threads);
-            let f = figures(&m, &out, i);
-            let p = profits(&m, &f, r.costs.as_ref());
+            let f = figures(&m, &out, &ours);
+            let p = profits_of(&m, &out, &ours, &costs);
             (f, p)
         };
         let mut sweep = Vec::new();
@@ -709,8 +829,15 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
                         }),
                     )
                 } else {
-                    let c = ((f64::from(r.agent.capacity_streams) * k).round() as u32).max(1);
-                    (f64::from(c), variant(&|o| o.capacity_streams = c))
+                    let scaled = |c: u32| ((f64::from(c) * k).round() as u32).max(1);
+                    let c: u32 = ours
+                        .iter()
+                        .map(|&i| scaled(market.orchestrators[i].capacity_streams))
+                        .sum();
+                    (
+                        f64::from(c),
+                        variant(&|o| o.capacity_streams = scaled(o.capacity_streams)),
+                    )
                 };
                 rows.push(SensitivityPoint {
                     parameter: parameter.to_string(),
@@ -739,8 +866,10 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
         }
         let per_day = |v: Vec<f64>| Spread::of(&v);
         let days = market.days;
-        let me: Vec<&sim::OrchestratorOutcome> =
-            outcomes.iter().map(|o| &o.orchestrators[i]).collect();
+        let me: Vec<sim::OrchestratorOutcome> = outcomes
+            .iter()
+            .map(|o| sum_outcomes(ours.iter().map(|&i| &o.orchestrators[i])))
+            .collect();
         let total0: f64 = market.orchestrators.iter().map(|o| o.stake_lpt()).sum();
         let util = Spread::of(&f.utilisation);
         utilisation = Some(SimulatedUtilisation {
@@ -765,7 +894,11 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
                     .iter()
                     .map(|o| {
                         let t: f64 = o.orchestrators.iter().map(|x| x.final_stake_lpt).sum();
-                        ratio(o.orchestrators[i].final_stake_lpt, t)
+                        let mine: f64 = ours
+                            .iter()
+                            .map(|&i| o.orchestrators[i].final_stake_lpt)
+                            .sum();
+                        ratio(mine, t)
                     })
                     .collect(),
             ),
@@ -835,6 +968,7 @@ pub fn run(req: &MarketRequest, pixels_override: Option<f64>) -> Result<MarketRe
             this_rig: rig.as_ref().map(|r| r.inputs.clone()),
         },
         this_rig: this_rig_result,
+        fleet: fleet_result,
         network,
         utilisation,
         estimated,
@@ -884,7 +1018,7 @@ fn sweep_prices(market: &Market, base: f64) -> Vec<f64> {
     p
 }
 
-fn network_result(market: &Market, outcomes: &[Outcome]) -> NetworkResult {
+fn network_result(market: &Market, outcomes: &[Outcome], ours: &[usize]) -> NetworkResult {
     let days = market.days;
     let horizon = days * 86_400.0;
     let per = |f: &dyn Fn(&Outcome) -> f64| Spread::of(&outcomes.iter().map(f).collect::<Vec<_>>());
@@ -897,7 +1031,7 @@ fn network_result(market: &Market, outcomes: &[Outcome]) -> NetworkResult {
             let cap = f64::from(o.capacity_streams);
             OrchestratorRow {
                 name: o.name.clone(),
-                this_rig: market.this_rig == Some(i),
+                this_rig: ours.contains(&i),
                 price_per_pixel_wei: o.price_per_pixel_wei,
                 capacity_streams: o.capacity_streams,
                 stake_share_initial: ratio(o.stake_lpt(), total0),

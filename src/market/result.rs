@@ -35,6 +35,10 @@ pub struct MarketResult {
     pub inputs: Inputs,
     /// This rig's results; absent when the market ran without one.
     pub this_rig: Option<ThisRigResult>,
+    /// With `--fleet`: the fleet as simulated (each complete node its own orchestrator) and
+    /// each node's share; `this_rig` is then the fleet as a whole. Absent otherwise.
+    #[serde(default)]
+    pub fleet: Option<FleetProjection>,
     /// The network's results.
     pub network: NetworkResult,
     /// The utilisation `rigbench economics --market` uses in place of `utilisation.share_sold`.
@@ -74,6 +78,59 @@ pub struct Inputs {
     pub lpt_usd: f64,
     /// This rig as simulated.
     pub this_rig: Option<ThisRigInputs>,
+}
+
+/// `rigbench market --fleet`: what the fleet would win.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetProjection {
+    /// The fleet.json given to `--fleet`.
+    pub fleet_file: String,
+    /// How the fleet was placed in the network, in words.
+    pub model: String,
+    /// Nodes fleet.json lists.
+    pub nodes_in_file: u32,
+    /// Complete nodes simulated, each one orchestrator.
+    pub nodes_simulated: u32,
+    /// Nodes left out (not complete), each with its status and why.
+    pub nodes_left_out: Vec<String>,
+    /// Streams the simulated nodes accept together (the sum of their capacities).
+    pub capacity_streams: u32,
+    /// The fleet's share of all stream-seconds demanded on the network.
+    pub demand_share: Spread,
+    /// Mean concurrent streams served by the fleet / its capacity.
+    pub utilisation: Spread,
+    /// Fees + rewards − gas − costs of every node, USD per day (None: a cost unknown).
+    pub profit_usd_per_day: Option<Spread>,
+    /// Each simulated node, in fleet.json's order.
+    pub nodes: Vec<FleetNodeResult>,
+}
+
+/// One node of the fleet in the simulated network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetNodeResult {
+    /// fleet.json's node name.
+    pub node: String,
+    /// Its host, when known.
+    pub host: Option<String>,
+    /// Concurrent streams it accepts (fleet.json's `streams_sustained`, its `-maxSessions`).
+    pub capacity_streams: u32,
+    /// Where that capacity comes from.
+    pub capacity_source: String,
+    /// Segment round trip, median and 95th percentile, seconds (its run + transfer).
+    pub latency_p50_seconds: f64,
+    pub latency_p95_seconds: f64,
+    /// Stake bonded to it at the start, LPT (its share of the rig file's stake).
+    pub stake_lpt: f64,
+    /// Its share of all stream-seconds demanded.
+    pub demand_share: Spread,
+    /// Mean concurrent streams served / its capacity.
+    pub utilisation: Spread,
+    /// Mean concurrent streams served.
+    pub streams_served: Spread,
+    /// Fees it kept, USD per day.
+    pub fees_kept_usd_per_day: Spread,
+    /// Fees kept + rewards kept − gas − its own costs, USD per day (None: power unknown).
+    pub profit_usd_per_day: Option<Spread>,
 }
 
 /// One gateway.

@@ -158,6 +158,55 @@ pub fn read_node(folder: &Path) -> Result<NodeInput, MergeError> {
     })
 }
 
+/// Reads a fleet.json of `rigbench merge`: exists, is a file, is JSON, has this rigbench's
+/// [`super::FLEET_SCHEMA_VERSION`], parses, and lists at least one node. Each refusal names the
+/// file and says what to do.
+pub fn load_fleet_json(path: &Path) -> Result<super::FleetResult, MergeError> {
+    let bad = |message: String| MergeError::BadFleet {
+        file: path.display().to_string(),
+        message,
+    };
+    if path.is_dir() {
+        return Err(bad(format!(
+            "is a folder: give the fleet.json inside it ({})",
+            path.join("fleet.json").display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(bad(
+            "is empty: give the fleet.json that `rigbench merge` wrote".to_string(),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "not a rigbench fleet.json (invalid JSON: {e}); give the fleet.json that `rigbench merge` wrote"
+        ))
+    })?;
+    let want = u64::from(super::FLEET_SCHEMA_VERSION);
+    match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == want => {}
+        Some(v) => {
+            return Err(bad(format!(
+                "schema_version {v}, but this rigbench reads fleet.json schema_version {want}: merge the node folders again with this `rigbench merge`"
+            )))
+        }
+        None => {
+            return Err(bad(
+                "not a rigbench fleet.json (no schema_version): give the fleet.json that `rigbench merge` wrote".to_string(),
+            ))
+        }
+    }
+    let fleet: super::FleetResult = serde_json::from_value(value)
+        .map_err(|e| bad(format!("not a rigbench fleet.json: {e}")))?;
+    if fleet.nodes.is_empty() {
+        return Err(bad(
+            "lists no node: merge at least one node folder".to_string()
+        ));
+    }
+    Ok(fleet)
+}
+
 /// The last non-empty line of a log, trimmed and cut to 300 characters.
 pub fn last_line(text: &str) -> Option<String> {
     let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;

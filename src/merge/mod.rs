@@ -4,9 +4,10 @@
 //! reason and kept out of the totals, never dropped.
 //!
 //! ## Method
-//! - **Comparable results only**: every node must have measured the same source (every probed
-//!   field but its path, which differs from node to node) and the same ladder, as `rigbench
-//!   compare` requires; otherwise the merge refuses, naming the folder and the fields.
+//! - **Comparable results only**: every node must have measured the same source (by content
+//!   hash) and the same ladder (by hash), by the one rule `rigbench compare` and `rigbench gate`
+//!   apply ([`crate::gate::work_differences`]); otherwise the merge refuses, naming the folder
+//!   and what differs. Backend and hardware may differ: that is what a fleet compares.
 //! - **Per node**, capacity, watts and money are the node's own economics (its run with `--rig`),
 //!   or the economics of `--rig FILE` applied to every node. The capacity is the economics'
 //!   `streams_sustained` (Livepeer's real-time ratio ≤ 0.8 method), which is also the
@@ -25,11 +26,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::economics::{CapacityMethod, Economics, PowerStatus, Rig};
+use crate::economics::{CapacityMethod, Economics, PowerStatus, Rig, RunFacts};
 use crate::ingest::SourceInfo;
 use crate::result::RunResult;
 use crate::transcode::ladder::Profile;
-pub use load::{CapacityNode, NodeInput, TaskMarker};
+pub use load::{load_fleet_json, CapacityNode, NodeInput, TaskMarker};
 
 /// Version of fleet.json's layout; bumped whenever a field changes meaning or disappears.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;
@@ -60,16 +61,17 @@ pub enum MergeError {
     #[error("{folder} was given twice")]
     Duplicate { folder: String },
     #[error(
-        "{folder} is not comparable with {first}: different {what} ({detail}); merge only results of the same source and ladder"
+        "{folder} is not comparable with {first}: {detail}; merge only results of the same source and ladder (the rule `rigbench compare` applies)"
     )]
     NotComparable {
         folder: String,
         first: String,
-        what: &'static str,
         detail: String,
     },
     #[error("{folder}: {message}")]
     Economics { folder: String, message: String },
+    #[error("{file}: {message}")]
+    BadFleet { file: String, message: String },
 }
 
 /// How a node's run ended.
@@ -149,6 +151,109 @@ pub struct NodeRow {
     pub profitable: Option<bool>,
     /// The verdict in words, or why there is none.
     pub verdict: String,
+    /// Own stake of the economics' `[staking]`, LPT; None without economics.
+    #[serde(default)]
+    pub own_stake_lpt: Option<f64>,
+    /// Total stake bonded to the orchestrator in that `[staking]`, LPT.
+    #[serde(default)]
+    pub total_stake_lpt: Option<f64>,
+    /// Inflationary rewards kept minus reward() gas, USD per node-hour; None without stake.
+    #[serde(default)]
+    pub rewards_net_usd_per_hour: Option<f64>,
+    /// Margin with staking (fees + rewards − gas − costs), USD per node-hour, from the
+    /// economics' own figure; None without stake or when a cost is unknown.
+    #[serde(default)]
+    pub margin_with_staking_usd_per_hour: Option<f64>,
+    /// The economics' "with staking" verdict; None without stake or when a cost is unknown.
+    #[serde(default)]
+    pub profitable_with_staking: Option<bool>,
+    /// That verdict in words; None without stake.
+    #[serde(default)]
+    pub verdict_with_staking: Option<String>,
+    /// Median transcode latency of a segment in the node's run, seconds.
+    #[serde(default)]
+    pub latency_p50_seconds: Option<f64>,
+    /// 95th percentile of the same, seconds.
+    #[serde(default)]
+    pub latency_p95_seconds: Option<f64>,
+    /// Concurrent sessions of the run those latencies were measured at.
+    #[serde(default)]
+    pub latency_sessions: Option<u32>,
+    /// What the economics read from the node's run (throughput, pixels, bandwidth, power), so
+    /// that `rigbench market --fleet` prices and places each node from its own measurement.
+    #[serde(default)]
+    pub run_facts: Option<RunFacts>,
+    /// The node's capacity search (capacity.json), for the capacity curve; None without one.
+    #[serde(default)]
+    pub capacity_search: Option<CapacitySearch>,
+}
+
+/// A node's capacity search as the fleet page draws it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacitySearch {
+    /// The Real-Time Duration Ratio a probe had to stay at or under.
+    pub headroom: f64,
+    /// The capacity the search decided, streams.
+    pub capacity_streams: u32,
+    /// Every finished probe.
+    pub probes: Vec<SearchProbe>,
+}
+
+/// One finished probe of a capacity search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchProbe {
+    /// Concurrent sessions tried.
+    pub sessions: u32,
+    /// Real-Time Duration Ratio measured.
+    pub realtime_duration_ratio: f64,
+    /// Whether it met the bar.
+    pub passed: bool,
+    /// Which repeat of that count (0-based).
+    pub repeat: u32,
+}
+
+impl NodeRow {
+    /// A row with nothing measured: a node whose run failed before writing a result.
+    pub fn unmeasured(node: String, folder: String) -> NodeRow {
+        NodeRow {
+            node,
+            folder,
+            host: None,
+            job: None,
+            hardware: "unknown (no result)".to_string(),
+            gpu: None,
+            backend: None,
+            status: NodeStatus::Failed,
+            status_reason: None,
+            throughput_x: None,
+            realtime_duration_ratio: None,
+            streams_sustained: None,
+            streams_is_lower_bound: false,
+            capacity_method: None,
+            limiting_resource: None,
+            max_sessions: None,
+            rig_watts: None,
+            power_status: None,
+            revenue_usd_per_stream_hour: None,
+            costs_usd_per_stream_hour: None,
+            revenue_usd_per_hour: None,
+            costs_usd_per_hour: None,
+            margin_usd_per_hour: None,
+            profitable: None,
+            verdict: "no verdict: the run failed".to_string(),
+            own_stake_lpt: None,
+            total_stake_lpt: None,
+            rewards_net_usd_per_hour: None,
+            margin_with_staking_usd_per_hour: None,
+            profitable_with_staking: None,
+            verdict_with_staking: None,
+            latency_p50_seconds: None,
+            latency_p95_seconds: None,
+            latency_sessions: None,
+            run_facts: None,
+            capacity_search: None,
+        }
+    }
 }
 
 /// n, min, mean, max and relative range of one figure over a group's nodes.
@@ -209,6 +314,20 @@ pub struct FleetTotals {
     pub margin_usd_per_hour: Option<f64>,
     /// Margin per fleet-month (730 hours), USD.
     pub margin_usd_per_month: Option<f64>,
+    /// Margin with staking per fleet-hour, USD: the transcoding margins plus the rewards of
+    /// the stake behind the fleet (`staking_basis` says whether that is one stake or one per
+    /// node); None when no node has stake or a figure is unknown.
+    #[serde(default)]
+    pub margin_with_staking_usd_per_hour: Option<f64>,
+    /// The same per fleet-month (730 hours), USD.
+    #[serde(default)]
+    pub margin_with_staking_usd_per_month: Option<f64>,
+    /// How the rewards were added up, in words; None when no node has stake.
+    #[serde(default)]
+    pub staking_basis: Option<String>,
+    /// Complete nodes profitable with staking (the economics' "with staking" verdict).
+    #[serde(default)]
+    pub nodes_profitable_with_staking: u32,
     /// Complete nodes whose verdict is profitable / not profitable / unknown.
     pub nodes_profitable: u32,
     pub nodes_unprofitable: u32,
@@ -285,12 +404,14 @@ pub fn merge(
     };
     for n in inputs {
         if let Some(run) = &n.run {
-            check_comparable(first, run).map_err(|(what, detail)| MergeError::NotComparable {
-                folder: n.folder.display().to_string(),
-                first: first_folder.display().to_string(),
-                what,
-                detail,
-            })?;
+            let differences = crate::gate::work_differences(first, run);
+            if !differences.is_empty() {
+                return Err(MergeError::NotComparable {
+                    folder: n.folder.display().to_string(),
+                    first: first_folder.display().to_string(),
+                    detail: differences.join("; "),
+                });
+            }
         }
     }
     if let Some((rig, _)) = &opts.rig {
@@ -355,64 +476,6 @@ fn assemble(
         nodes,
         warnings,
     }
-}
-
-/// Same source and ladder? Err names what differs and how.
-pub fn check_comparable(a: &RunResult, b: &RunResult) -> Result<(), (&'static str, String)> {
-    check_same_input((&a.source, &a.ladder), (&b.source, &b.ladder))
-}
-
-/// [`check_comparable`] on the parts it compares: (source, ladder) of each.
-pub fn check_same_input(
-    a: (&SourceInfo, &[Profile]),
-    b: (&SourceInfo, &[Profile]),
-) -> Result<(), (&'static str, String)> {
-    let fields = differing_fields(a.0, b.0);
-    if !fields.is_empty() {
-        return Err(("source", fields.join("; ")));
-    }
-    if a.1 != b.1 {
-        let names = |l: &[Profile]| {
-            l.iter()
-                .map(|p| format!("{} {}x{}@{}", p.name, p.width, p.height, p.bitrate_bps))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let detail = if names(a.1) == names(b.1) {
-            format!(
-                "{} (same sizes and bitrates, other settings differ)",
-                names(b.1)
-            )
-        } else {
-            format!("{} vs {}", names(b.1), names(a.1))
-        };
-        return Err(("ladder", detail));
-    }
-    Ok(())
-}
-
-/// The probed fields in which two sources differ, as `field a vs b`; the path is ignored.
-pub fn differing_fields(a: &SourceInfo, b: &SourceInfo) -> Vec<String> {
-    let to_map = |s: &SourceInfo| match serde_json::to_value(s) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    let (ma, mb) = (to_map(a), to_map(b));
-    let mut keys: Vec<&String> = ma.keys().chain(mb.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| k.as_str() != "path")
-        .filter_map(|k| {
-            let (va, vb) = (ma.get(k), mb.get(k));
-            (va != vb).then(|| {
-                let show = |v: Option<&serde_json::Value>| {
-                    v.map_or("absent".to_string(), |v| v.to_string())
-                };
-                format!("{k} {} vs {}", show(vb), show(va))
-            })
-        })
-        .collect()
 }
 
 /// What the status of a node needs from its run.
@@ -551,31 +614,11 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
         .map(|t| t.host.clone())
         .filter(|h| !h.is_empty());
     let mut row = NodeRow {
-        node: node_name(&n.folder),
-        folder: n.folder.display().to_string(),
         host: task_host,
         job,
-        hardware: "unknown (no result)".to_string(),
-        gpu: None,
-        backend: None,
         status,
         status_reason: status_reason.clone(),
-        throughput_x: None,
-        realtime_duration_ratio: None,
-        streams_sustained: None,
-        streams_is_lower_bound: false,
-        capacity_method: None,
-        limiting_resource: None,
-        max_sessions: None,
-        rig_watts: None,
-        power_status: None,
-        revenue_usd_per_stream_hour: None,
-        costs_usd_per_stream_hour: None,
-        revenue_usd_per_hour: None,
-        costs_usd_per_hour: None,
-        margin_usd_per_hour: None,
-        profitable: None,
-        verdict: "no verdict: the run failed".to_string(),
+        ..NodeRow::unmeasured(node_name(&n.folder), n.folder.display().to_string())
     };
     let Some(run) = &n.run else {
         return row;
@@ -588,6 +631,10 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
     row.backend = Some(run.backend.used.clone());
     row.throughput_x = Some(run.summary.throughput_x);
     row.realtime_duration_ratio = Some(run.summary.realtime_duration_ratio);
+    row.latency_p50_seconds = Some(run.summary.latency_seconds.p50);
+    row.latency_p95_seconds = Some(run.summary.latency_seconds.p95);
+    row.latency_sessions = Some(run.sessions.concurrent_sessions);
+    row.run_facts = Some(RunFacts::from_run(run));
     let overrides = crate::economics::Overrides {
         capacity: n
             .capacity
@@ -621,6 +668,22 @@ fn node_row(n: &NodeInput, rig: Option<&Rig>) -> NodeRow {
         row.streams_is_lower_bound = d.lower_bound;
         row.capacity_method = Some(CapacityMethod::Searched);
         row.max_sessions = Some(d.capacity_streams);
+        row.capacity_search = Some(CapacitySearch {
+            headroom: c.result.settings.headroom,
+            capacity_streams: d.capacity_streams,
+            probes: c
+                .result
+                .probes
+                .iter()
+                .filter(|p| p.finished)
+                .map(|p| SearchProbe {
+                    sessions: p.sessions,
+                    realtime_duration_ratio: p.realtime_duration_ratio,
+                    passed: p.passed,
+                    repeat: p.repeat,
+                })
+                .collect(),
+        });
         if row.limiting_resource.is_none() {
             row.limiting_resource = Some(c.result.binding_limit.clone());
         }
@@ -662,6 +725,14 @@ fn apply_economics(row: &mut NodeRow, e: &Economics) {
     row.margin_usd_per_hour = e.per_rig_hour.margin_usd_per_hour;
     row.profitable = e.verdict.profitable;
     row.verdict = e.verdict.line.clone();
+    row.own_stake_lpt = Some(e.fee_split.own_stake_lpt);
+    row.total_stake_lpt = Some(e.fee_split.total_stake_lpt);
+    row.rewards_net_usd_per_hour = e.per_rig_hour.rewards_net_usd_per_hour;
+    row.margin_with_staking_usd_per_hour = e.per_rig_hour.margin_with_staking_usd_per_hour;
+    if let Some(v) = &e.verdict_with_staking {
+        row.profitable_with_staking = v.profitable;
+        row.verdict_with_staking = Some(v.line.clone());
+    }
 }
 
 /// n, min, mean, max and relative range of the finite values; None when there are none.
@@ -764,6 +835,7 @@ pub fn totals(nodes: &[NodeRow]) -> FleetTotals {
     let revenue = sum_known(&ok, "revenue", |r| r.revenue_usd_per_hour, &mut notes);
     let costs = sum_known(&ok, "costs", |r| r.costs_usd_per_hour, &mut notes);
     let margin = sum_known(&ok, "margin", |r| r.margin_usd_per_hour, &mut notes);
+    let (with_staking, staking_basis) = staking_total(&ok, &mut notes);
     FleetTotals {
         nodes: u32::try_from(nodes.len()).unwrap_or(u32::MAX),
         nodes_ok: u32::try_from(ok.len()).unwrap_or(u32::MAX),
@@ -774,6 +846,11 @@ pub fn totals(nodes: &[NodeRow]) -> FleetTotals {
         costs_usd_per_hour: costs,
         margin_usd_per_hour: margin,
         margin_usd_per_month: margin.map(|m| m * crate::economics::HOURS_PER_MONTH),
+        margin_with_staking_usd_per_hour: with_staking,
+        margin_with_staking_usd_per_month: with_staking
+            .map(|m| m * crate::economics::HOURS_PER_MONTH),
+        staking_basis,
+        nodes_profitable_with_staking: count(&ok, |r| r.profitable_with_staking == Some(true)),
         nodes_profitable: count(&ok, |r| r.profitable == Some(true)),
         nodes_unprofitable: count(&ok, |r| r.profitable == Some(false)),
         nodes_verdict_unknown: count(&ok, |r| r.profitable.is_none()),
@@ -789,6 +866,62 @@ pub fn totals(nodes: &[NodeRow]) -> FleetTotals {
             .collect(),
         notes,
     }
+}
+
+/// The fleet's margin with staking, and how its rewards were added up. Nodes priced with the
+/// same `[staking]` (same own and total stake, same rewards) are one orchestrator's stake seen
+/// from each node: its rewards are counted once, on top of every node's transcoding margin.
+/// Otherwise each node is its own orchestrator with its own stake, and the nodes' own
+/// with-staking margins add up. None (with a note) when a complete node lacks a figure; None
+/// and no note when no node has stake.
+pub fn staking_total(ok: &[&NodeRow], notes: &mut Vec<String>) -> (Option<f64>, Option<String>) {
+    if ok.is_empty() || ok.iter().all(|r| r.rewards_net_usd_per_hour.is_none()) {
+        return (None, None);
+    }
+    let missing: Vec<&str> = ok
+        .iter()
+        .filter(|r| r.margin_with_staking_usd_per_hour.is_none())
+        .map(|r| r.node.as_str())
+        .collect();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "margin with staking unknown: no figure for {} (no stake, or a cost unknown)",
+            missing.join(", ")
+        ));
+        return (None, None);
+    }
+    let stake = |r: &NodeRow| {
+        (
+            r.own_stake_lpt,
+            r.total_stake_lpt,
+            r.rewards_net_usd_per_hour,
+        )
+    };
+    let first = stake(ok[0]);
+    if ok.len() > 1 && ok.iter().all(|r| stake(r) == first) {
+        let margins: f64 = ok.iter().filter_map(|r| r.margin_usd_per_hour).sum();
+        let rewards = first.2.unwrap_or(0.0);
+        return (
+            Some(margins + rewards),
+            Some(format!(
+                "one stake for the fleet: every node was priced with the same [staking] ({:.0} LPT bonded), so its rewards (${rewards:.4} per hour net of reward() gas) are counted once, on top of the {} nodes' transcoding margins",
+                first.1.unwrap_or(0.0),
+                ok.len()
+            )),
+        );
+    }
+    (
+        Some(
+            ok.iter()
+                .filter_map(|r| r.margin_with_staking_usd_per_hour)
+                .sum(),
+        ),
+        Some(if ok.len() == 1 {
+            "one node: its own margin with staking".to_string()
+        } else {
+            "one stake per node: the nodes were priced with different [staking], so each is its own orchestrator and their margins with staking add up".to_string()
+        }),
+    )
 }
 
 fn count(rows: &[&NodeRow], f: impl Fn(&NodeRow) -> bool) -> u32 {

@@ -32,31 +32,80 @@ fn row(
     margin: Option<f64>,
 ) -> NodeRow {
     NodeRow {
-        node: node.into(),
-        folder: node.into(),
         host: Some(node.into()),
-        job: None,
         hardware: hw.into(),
-        gpu: None,
         backend: Some("cpu".into()),
         status,
-        status_reason: None,
         throughput_x: Some(1.0),
         realtime_duration_ratio: Some(0.5),
         streams_sustained: streams,
-        streams_is_lower_bound: false,
-        capacity_method: None,
-        limiting_resource: None,
         max_sessions: streams,
         rig_watts: Some(100.0),
-        power_status: None,
-        revenue_usd_per_stream_hour: None,
-        costs_usd_per_stream_hour: None,
         revenue_usd_per_hour: margin.map(|m| m + 1.0),
         costs_usd_per_hour: margin.map(|_| 1.0),
         margin_usd_per_hour: margin,
         profitable: margin.map(|m| m > 0.0),
         verdict: String::new(),
+        ..NodeRow::unmeasured(node.into(), node.into())
+    }
+}
+
+/// `r` with stake `own`/`total` LPT earning `rewards` USD/h net.
+fn staked(r: NodeRow, own: f64, total: f64, rewards: f64) -> NodeRow {
+    NodeRow {
+        own_stake_lpt: Some(own),
+        total_stake_lpt: Some(total),
+        rewards_net_usd_per_hour: Some(rewards),
+        margin_with_staking_usd_per_hour: r.margin_usd_per_hour.map(|m| m + rewards),
+        profitable_with_staking: r.margin_usd_per_hour.map(|m| m + rewards > 0.0),
+        ..r
+    }
+}
+
+#[test]
+fn staking_total_cases() {
+    let a = || row("a", "x", NodeStatus::Ok, Some(3), Some(2.0));
+    let b = || row("b", "x", NodeStatus::Ok, Some(5), Some(-1.0));
+    type Case = (&'static str, Vec<NodeRow>, Option<f64>, &'static str);
+    let cases: Vec<Case> = vec![
+        ("no stake anywhere", vec![a(), b()], None, ""),
+        (
+            "one stake seen from both nodes: rewards once",
+            vec![staked(a(), 10.0, 100.0, 4.0), staked(b(), 10.0, 100.0, 4.0)],
+            Some(2.0 - 1.0 + 4.0),
+            "counted once",
+        ),
+        (
+            "a stake per node: the nodes' own figures add up",
+            vec![staked(a(), 10.0, 100.0, 4.0), staked(b(), 20.0, 50.0, 1.0)],
+            Some(6.0 + 0.0),
+            "one stake per node",
+        ),
+        (
+            "one node",
+            vec![staked(a(), 10.0, 100.0, 4.0)],
+            Some(6.0),
+            "one node",
+        ),
+        (
+            "a node without stake makes the total unknown",
+            vec![staked(a(), 10.0, 100.0, 4.0), b()],
+            None,
+            "",
+        ),
+    ];
+    for (name, rows, want, basis) in cases {
+        let ok: Vec<&NodeRow> = rows.iter().collect();
+        let mut notes = Vec::new();
+        let (got, how) = staking_total(&ok, &mut notes);
+        match (got, want) {
+            (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{name}: {g} vs {w}"),
+            (g, w) => assert_eq!(g, w, "{name}"),
+        }
+        assert!(how.unwrap_or_default().contains(basis), "{name}");
+        if name.contains("unknown") {
+            assert!(notes[0].contains("no figure for b"), "{name}: {notes:?}");
+        }
     }
 }
 
@@ -171,40 +220,6 @@ fn node_status_cases() {
         assert_eq!(got, want, "{name}");
         assert!(why.unwrap_or_default().contains(reason), "{name}");
     }
-}
-
-#[test]
-fn comparability() {
-    let source = SourceInfo {
-        path: "fixtures/bbb.mp4".into(),
-        codec: "h264".into(),
-        width: 1280,
-        height: 720,
-        ..SourceInfo::default()
-    };
-    let ladder = crate::transcode::ladder::default_ladder();
-    let moved = SourceInfo {
-        path: "/elsewhere/bbb.mp4".into(),
-        ..source.clone()
-    };
-    assert!(
-        check_same_input((&source, &ladder), (&moved, &ladder)).is_ok(),
-        "the path alone differs"
-    );
-    let wider = SourceInfo {
-        width: 1920,
-        ..source.clone()
-    };
-    let (what, detail) = check_same_input((&source, &ladder), (&wider, &ladder)).unwrap_err();
-    assert_eq!(what, "source");
-    assert!(detail.contains("width 1920 vs 1280"), "{detail}");
-    let shorter = ladder[..3].to_vec();
-    let (what, _) = check_same_input((&source, &ladder), (&source, &shorter)).unwrap_err();
-    assert_eq!(what, "ladder");
-    let mut intra = ladder.clone();
-    intra[0].gop = crate::transcode::ladder::Gop::Intra;
-    let (_, detail) = check_same_input((&source, &ladder), (&source, &intra)).unwrap_err();
-    assert!(detail.contains("other settings differ"), "{detail}");
 }
 
 #[test]

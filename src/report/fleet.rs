@@ -1,9 +1,15 @@
 //! fleet.md and fleet.html: the merged fleet report ([`crate::merge::FleetResult`]) as Markdown
-//! and as one self-contained HTML page (inline CSS, no scripts, no network). The rows are built
-//! once ([`node_table`], [`group_table`], [`totals_rows`]) and rendered by both.
+//! and as one self-contained HTML page (the publishing page of [`super::html`]: inline CSS and
+//! plotters SVG charts, no scripts, no network), and the fleet's part of `rigbench market
+//! --fleet`'s table. The rows are built once ([`node_table`], [`group_table`], [`totals_rows`])
+//! and rendered by both.
 
+use super::charts::{self, Bar, BarChart, CapacityCurve};
+use super::html::{chart_block, page, Block};
+use super::sections::{row, Section};
 use crate::economics::PowerStatus;
-use crate::merge::{FleetResult, NodeRow, Spread};
+use crate::market::result::FleetProjection;
+use crate::merge::{CapacitySearch, FleetResult, NodeRow, Spread};
 
 /// A table: header and rows of cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +63,26 @@ fn verdict(r: &NodeRow) -> String {
     }
 }
 
+fn staking_margin(r: &NodeRow) -> String {
+    match (
+        r.margin_with_staking_usd_per_hour,
+        r.rewards_net_usd_per_hour,
+    ) {
+        (Some(m), _) => usd(m),
+        (None, None) => "n/a (no stake)".to_string(),
+        (None, Some(_)) => "unknown".to_string(),
+    }
+}
+
+fn staking_verdict(r: &NodeRow) -> String {
+    match (r.profitable_with_staking, &r.verdict_with_staking) {
+        (Some(true), _) => "profitable".to_string(),
+        (Some(false), _) => "not profitable".to_string(),
+        (None, Some(line)) => line.clone(),
+        (None, None) => "n/a (no stake)".to_string(),
+    }
+}
+
 /// One row per node.
 pub fn node_table(f: &FleetResult) -> Table {
     let header = [
@@ -71,6 +97,8 @@ pub fn node_table(f: &FleetResult) -> Table {
         "cost $/stream-h",
         "margin $/h",
         "verdict",
+        "margin with staking $/h",
+        "verdict with staking",
     ];
     Table {
         header: header.iter().map(|s| s.to_string()).collect(),
@@ -98,6 +126,8 @@ pub fn node_table(f: &FleetResult) -> Table {
                     per_stream(r, r.costs_usd_per_stream_hour),
                     opt(r.margin_usd_per_hour, usd),
                     verdict(r),
+                    staking_margin(r),
+                    staking_verdict(r),
                 ]
             })
             .collect(),
@@ -202,6 +232,20 @@ pub fn totals_rows(f: &FleetResult) -> Vec<(String, String)> {
             ),
         ),
     ];
+    if let Some(basis) = &t.staking_basis {
+        rows.push((
+            "Margin with staking".to_string(),
+            opt(t.margin_with_staking_usd_per_hour, |v| {
+                format!(
+                    "${} per hour, ${} per month ({} nodes profitable with staking)",
+                    usd(v),
+                    usd(v * crate::economics::HOURS_PER_MONTH),
+                    t.nodes_profitable_with_staking
+                )
+            }),
+        ));
+        rows.push(("Staking basis".to_string(), basis.clone()));
+    }
     for m in &t.max_sessions {
         rows.push((
             format!("-maxSessions on {}", m.node),
@@ -254,9 +298,7 @@ pub fn markdown(f: &FleetResult) -> String {
         f.rigbench_version,
         f.merged_utc.format("%Y-%m-%d %H:%M:%S"),
         source_line(f),
-        f.rig
-            .as_ref()
-            .map_or("each node's own rig file".to_string(), |r| format!("every node priced with {r}")),
+        money_line(f),
     );
     out.push_str(&md_table(&node_table(f)));
     out.push_str("\n## Groups of identical hardware\n\n");
@@ -278,93 +320,309 @@ pub fn markdown(f: &FleetResult) -> String {
     out
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// The ids of the charts every fleet page carries, in page order (each node with a capacity
+/// search adds `chart-capacity-<node>`).
+pub const FLEET_CHART_IDS: &[&str] = &[
+    "chart-fleet-streams",
+    "chart-fleet-margin",
+    "chart-fleet-cost",
+];
+
+/// A node name as an element id: letters, digits, '-' and '_' kept, the rest '-'.
+pub fn chart_id(node: &str) -> String {
+    let tail: String = node
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("chart-capacity-{tail}")
 }
 
-fn html_table(t: &Table) -> String {
-    let mut out = String::from("<div class=\"wrap\"><table><thead><tr>");
-    for h in &t.header {
-        out.push_str(&format!("<th>{}</th>", html_escape(h)));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for r in &t.rows {
-        out.push_str("<tr>");
-        for c in r {
-            out.push_str(&format!("<td>{}</td>", html_escape(c)));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</tbody></table></div>\n");
-    out
-}
-
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:72rem;padding:0 1rem;color:#111}\
-table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}.wrap{overflow-x:auto}h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:1.5rem}\
-@media print{.wrap{overflow:visible}}";
-
-/// fleet.html: one self-contained page.
-pub fn html(f: &FleetResult) -> String {
-    let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>rigbench fleet</title><style>{CSS}</style></head><body>\n<h1>rigbench fleet</h1>\n<p>rigbench {}, merged {} UTC<br>source: {}</p>\n<h2>Nodes</h2>\n",
-        html_escape(&f.rigbench_version),
-        f.merged_utc.format("%Y-%m-%d %H:%M:%S"),
-        html_escape(&source_line(f)),
-    );
-    out.push_str(&html_table(&node_table(f)));
-    out.push_str("<h2>Groups of identical hardware</h2>\n");
-    if f.groups.is_empty() {
-        out.push_str("<p>No complete node.</p>\n");
-    } else {
-        out.push_str(&html_table(&group_table(f)));
-    }
-    out.push_str("<h2>Fleet totals (complete nodes)</h2>\n");
-    out.push_str(&html_table(&Table {
-        header: vec![String::new(), String::new()],
-        rows: totals_rows(f)
-            .into_iter()
-            .map(|(l, v)| vec![l, v])
+/// One bar per node that has the figure.
+fn node_bars(
+    f: &FleetResult,
+    title: &str,
+    unit: &str,
+    value: impl Fn(&NodeRow) -> Option<f64>,
+    note: String,
+) -> BarChart {
+    BarChart {
+        title: title.to_string(),
+        unit: unit.to_string(),
+        bars: f
+            .nodes
+            .iter()
+            .filter_map(|r| {
+                value(r).filter(|v| v.is_finite()).map(|v| Bar {
+                    label: r.node.clone(),
+                    value: v,
+                    low: None,
+                    high: None,
+                })
+            })
             .collect(),
-    }));
-    if !f.warnings.is_empty() {
-        out.push_str("<h2>Warnings</h2>\n<ul>");
-        for w in &f.warnings {
-            out.push_str(&format!("<li>{}</li>", html_escape(w)));
-        }
-        out.push_str("</ul>\n");
+        note: Some(note),
     }
-    out.push_str("</body></html>\n");
+}
+
+fn bar_block(id: &str, title: &str, chart: BarChart, missing: &str) -> Block {
+    let note = chart.note.clone();
+    chart_block(id, title, charts::bars(&chart), missing, note)
+}
+
+/// The capacity curve of a node's search.
+pub fn capacity_curve(c: &CapacitySearch) -> CapacityCurve {
+    let found = (c.capacity_streams > 0).then_some(c.capacity_streams);
+    CapacityCurve {
+        points: c
+            .probes
+            .iter()
+            .map(|p| charts::CapacityPoint {
+                sessions: p.sessions,
+                ratio: p.realtime_duration_ratio,
+                passed: p.passed,
+                repeat: p.repeat,
+            })
+            .collect(),
+        headroom: c.headroom,
+        found,
+        ratio_label: "Real-Time Duration Ratio".into(),
+    }
+}
+
+/// The fleet page's blocks: the verdict, the node table, the per-node charts, the groups, the
+/// totals, each node's capacity curve, the warnings.
+pub fn blocks(f: &FleetResult) -> Vec<Block> {
+    let t = &f.totals;
+    let grid = |heading: &str, table: Table| Block::Grid {
+        heading: heading.to_string(),
+        header: table.header,
+        rows: table.rows,
+        marked: Vec::new(),
+    };
+    let mut out = vec![
+        Block::Verdict {
+            line: format!(
+                "Fleet: {} ({} complete), {} streams sustained, margin {}{}",
+                if t.nodes == 1 { "1 node".to_string() } else { format!("{} nodes", t.nodes) },
+                t.nodes_ok,
+                opt(t.streams_sustained, |s| s.to_string()),
+                opt(t.margin_usd_per_hour, |m| format!("${} per hour", usd(m))),
+                match (&t.staking_basis, t.margin_with_staking_usd_per_hour) {
+                    (Some(_), Some(m)) => format!("; with staking ${} per hour", usd(m)),
+                    _ => String::new(),
+                }
+            ),
+            profitable: t.margin_usd_per_hour.map(|m| m > 0.0),
+        },
+        Block::Text {
+            heading: "What was merged".to_string(),
+            text: format!(
+                "rigbench {}, merged {} UTC\nsource: {}\nmoney: {}",
+                f.rigbench_version,
+                f.merged_utc.format("%Y-%m-%d %H:%M:%S"),
+                source_line(f),
+                money_line(f)
+            ),
+        },
+        grid("Nodes", node_table(f)),
+        bar_block(
+            FLEET_CHART_IDS[0],
+            "Streams sustained per node",
+            node_bars(
+                f,
+                "Streams sustained per node",
+                "streams",
+                |r| r.streams_sustained.map(f64::from),
+                "Each node's capacity, its -maxSessions: searched where capacity.json is there, else economics' method on its run.".to_string(),
+            ),
+            "no node has a capacity figure (merge with --rig FILE)",
+        ),
+        bar_block(
+            FLEET_CHART_IDS[1],
+            "Margin per node",
+            node_bars(
+                f,
+                "Margin per node-hour",
+                "US$ per hour",
+                |r| r.margin_usd_per_hour,
+                "Transcoding alone: fees − gas − power, bandwidth and hardware, at the streams sold.".to_string(),
+            ),
+            "no node has a margin (a cost is unknown, or no economics)",
+        ),
+        bar_block(
+            FLEET_CHART_IDS[2],
+            "Costs per node",
+            node_bars(
+                f,
+                "Costs per node-hour",
+                "US$ per hour",
+                |r| r.costs_usd_per_hour,
+                "Power, bandwidth and hardware at the streams sold; estimated power is labelled in the table.".to_string(),
+            ),
+            "no node has its costs (power unknown, or no economics)",
+        ),
+    ];
+    if f.nodes
+        .iter()
+        .any(|r| r.margin_with_staking_usd_per_hour.is_some())
+    {
+        out.push(bar_block(
+            "chart-fleet-margin-staking",
+            "Margin per node with staking",
+            node_bars(
+                f,
+                "Margin per node-hour with staking",
+                "US$ per hour",
+                |r| r.margin_with_staking_usd_per_hour,
+                "Fees + rewards − gas − costs: each node's economics as if it alone held the rig's stake (the totals say how the fleet counts it).".to_string(),
+            ),
+            "no node has stake",
+        ));
+    }
+    if f.nodes
+        .iter()
+        .any(|r| r.costs_usd_per_stream_hour.is_some())
+    {
+        out.push(bar_block(
+            "chart-fleet-cost-per-stream",
+            "Cost per stream-hour",
+            node_bars(
+                f,
+                "Cost per stream-hour",
+                "US$ per stream-hour",
+                |r| r.costs_usd_per_stream_hour,
+                "One sold stream for an hour; nodes that sell no stream have no bar.".to_string(),
+            ),
+            "no node sells a stream",
+        ));
+    }
+    if f.groups.is_empty() {
+        out.push(Block::Text {
+            heading: "Groups of identical hardware".to_string(),
+            text: "No complete node.".to_string(),
+        });
+    } else {
+        out.push(grid("Groups of identical hardware", group_table(f)));
+    }
+    out.push(Block::Sections(vec![Section {
+        title: "Fleet totals (complete nodes)".to_string(),
+        rows: totals_rows(f),
+    }]));
+    for r in &f.nodes {
+        if let Some(c) = &r.capacity_search {
+            out.push(chart_block(
+                &chart_id(&r.node),
+                &format!("Capacity search of {}", r.node),
+                charts::capacity_curve(&capacity_curve(c)),
+                "the search finished no probe",
+                Some("Filled points passed the bar, open ones failed it.".into()),
+            ));
+        }
+    }
+    if !f.warnings.is_empty() {
+        out.push(Block::Text {
+            heading: "Warnings".to_string(),
+            text: f.warnings.join("\n"),
+        });
+    }
     out
+}
+
+fn money_line(f: &FleetResult) -> String {
+    f.rig
+        .as_ref()
+        .map_or("each node's own rig file".to_string(), |r| {
+            format!("every node priced with {r}")
+        })
+}
+
+/// fleet.html: one self-contained page (inline CSS and SVG, no script, no network).
+pub fn html(f: &FleetResult) -> String {
+    page("rigbench fleet", &blocks(f))
+}
+
+/// The headline of `rigbench market --fleet`: "fleet of N nodes, S streams: X% of the
+/// network's demand".
+pub fn market_headline(f: &FleetProjection) -> String {
+    format!(
+        "{}, {} streams: {} of the network's demand",
+        crate::market::fleet::fleet_name(f.nodes_simulated as usize),
+        f.capacity_streams,
+        share_pct(&f.demand_share)
+    )
+}
+
+/// A share as "mean% [p5, p95]": two decimals, four when the mean is under 0.1%.
+pub fn share_pct(s: &crate::market::stats::Spread) -> String {
+    let d = if s.mean * 100.0 < 0.1 { 4 } else { 2 };
+    format!(
+        "{:.d$}% [{:.d$}, {:.d$}]",
+        s.mean * 100.0,
+        s.p5 * 100.0,
+        s.p95 * 100.0
+    )
+}
+
+/// `rigbench market --fleet`'s table: the headline, then one row per node.
+pub fn market_sections(f: &FleetProjection, over: &str) -> Vec<Section> {
+    let pct = share_pct;
+    let mut rows = vec![
+        row("Fleet file", f.fleet_file.clone()),
+        row("Model", f.model.clone()),
+        row(
+            "Nodes",
+            format!(
+                "{} simulated of {} in the file{}",
+                f.nodes_simulated,
+                f.nodes_in_file,
+                if f.nodes_left_out.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left out: {}", f.nodes_left_out.join("; "))
+                }
+            ),
+        ),
+        row("Share of network demand", pct(&f.demand_share)),
+        row("Utilisation", pct(&f.utilisation)),
+        row(
+            "Profit, USD/day",
+            f.profit_usd_per_day
+                .as_ref()
+                .map_or("not computed (power unknown on a node)".to_string(), |p| {
+                    format!("{:.2} [{:.2}, {:.2}]", p.mean, p.p5, p.p95)
+                }),
+        ),
+    ];
+    for n in &f.nodes {
+        rows.push(row(
+            &format!("node {}", n.node),
+            format!(
+                "{} streams, {:.0} LPT: demand {}, utilisation {:.1}%, profit {}/day",
+                n.capacity_streams,
+                n.stake_lpt,
+                pct(&n.demand_share),
+                n.utilisation.mean * 100.0,
+                n.profit_usd_per_day
+                    .as_ref()
+                    .map_or("unknown".to_string(), |p| format!("${:.2}", p.mean))
+            ),
+        ));
+    }
+    vec![Section {
+        title: format!("{} ({over})", market_headline(f)),
+        rows,
+    }]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_escape_cases() {
-        let cases = [
-            ("a", "a"),
-            ("<b>&\"'", "&lt;b&gt;&amp;&quot;&#39;"),
-            ("", ""),
-        ];
-        for (s, want) in cases {
-            assert_eq!(html_escape(s), want);
-        }
-    }
 
     #[test]
     fn markdown_table_snapshot() {
@@ -373,6 +631,23 @@ mod tests {
             rows: vec![vec!["x|y".into(), "z".into()]],
         };
         assert_eq!(md_table(&t), "| a | b |\n|---|---|\n| x\\|y | z |\n");
+    }
+
+    #[test]
+    fn share_pct_cases() {
+        let s = |mean: f64, p5: f64, p95: f64| crate::market::stats::Spread {
+            mean,
+            sd: 0.0,
+            p5,
+            p95,
+        };
+        for (spread, want) in [
+            (s(0.0123, 0.01, 0.015), "1.23% [1.00, 1.50]"),
+            (s(0.000_012, 0.0, 0.000_02), "0.0012% [0.0000, 0.0020]"),
+            (s(0.0, 0.0, 0.0), "0.0000% [0.0000, 0.0000]"),
+        ] {
+            assert_eq!(share_pct(&spread), want);
+        }
     }
 
     #[test]

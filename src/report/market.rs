@@ -48,6 +48,9 @@ fn usd(v: Option<f64>) -> String {
 pub fn sections(r: &MarketResult) -> Vec<Section> {
     let mut out = Vec::new();
     let over = format!("mean [p5, p95] over {} runs of {} days", r.runs, r.days);
+    if let Some(f) = &r.fleet {
+        out.extend(super::fleet::market_sections(f, &over));
+    }
     if let (Some(t), Some(i)) = (&r.this_rig, &r.inputs.this_rig) {
         let mut rows = vec![
             row(

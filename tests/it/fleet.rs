@@ -130,9 +130,58 @@ fn merge_rows_groups_and_totals() {
     let md = std::fs::read_to_string(out.join("fleet.md")).unwrap();
     assert!(md.contains("| task-2-c | c |"), "{md}");
     assert!(md.contains("## Groups of identical hardware"));
-    let html = std::fs::read_to_string(out.join("fleet.html")).unwrap();
-    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("task-1-b"));
-    assert!(!html.contains("<script"), "self-contained, no scripts");
+    check_fleet_page(&out.join("fleet.html"), &[]);
+}
+
+/// fleet.html is one self-contained page whose every chart (the fleet's, and `capacity` ids)
+/// holds an SVG that parses as XML, and whose DOM in headless Chromium shows each chart id.
+fn check_fleet_page(page: &Path, capacity: &[&str]) {
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for banned in ["<script", "<link", "@import", "src=\"http", "url(http"] {
+        assert!(!html.contains(banned), "not self-contained: {banned}");
+    }
+    let ids: Vec<String> = rigbench::report::fleet::FLEET_CHART_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            capacity
+                .iter()
+                .map(|n| rigbench::report::fleet::chart_id(n)),
+        )
+        .collect();
+    for id in &ids {
+        let at = html
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id} missing"));
+        let end = html[at..].find("</figure>").unwrap() + at;
+        assert!(
+            html[at..end].contains("<svg"),
+            "{id} has no chart: {}",
+            &html[at..end.min(at + 300)]
+        );
+    }
+    assert!(
+        crate::html::check_svgs(&html) >= ids.len(),
+        "every SVG parses"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let Some(mut dump) = crate::html::chromium(&profile.path().join("dom")) else {
+        crate::support::skip(
+            "fleet page in chromium",
+            "chromium is not installed (scripts/setup installs Debian's chromium)",
+        );
+        return;
+    };
+    dump.arg("--dump-dom")
+        .arg(format!("file://{}", page.display()));
+    let o = crate::html::run_bounded(dump);
+    assert!(o.status.success(), "chromium --dump-dom: {}", stderr(&o));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    for id in &ids {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "{id} not in the DOM");
+    }
+    assert!(dom.matches("<svg").count() >= ids.len());
 }
 
 #[test]
@@ -196,12 +245,20 @@ fn merge_bad_input_exits_2_naming_the_folder() {
     let source = node(
         tmp.path(),
         "source",
-        &with(&run, "/source/width", 1920.into()),
+        &with(
+            &run,
+            "/fingerprint/source_sha256",
+            "0123456789abcdef".into(),
+        ),
     );
     let ladder = node(
         tmp.path(),
         "ladder",
-        &with(&run, "/ladder/0/bitrate_bps", 1.into()),
+        &with(
+            &run,
+            "/fingerprint/ladder_sha256",
+            "fedcba9876543210".into(),
+        ),
     );
     let file = tmp.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
@@ -213,9 +270,18 @@ fn merge_bad_input_exits_2_naming_the_folder() {
         (
             "mixed sources",
             vec![&good, &source],
-            "different source (width 1920 vs 1280)",
+            "source is not comparable with",
         ),
-        ("mixed ladders", vec![&good, &ladder], "different ladder"),
+        (
+            "mixed sources, what differs",
+            vec![&good, &source],
+            "source (sha256) differs",
+        ),
+        (
+            "mixed ladders",
+            vec![&good, &ladder],
+            "ladder (hash) differs (",
+        ),
         ("not a folder", vec![&good, &file], "a-file is not a folder"),
         ("twice", vec![&good, &good], "was given twice"),
     ];
@@ -297,7 +363,7 @@ fn merge_of_the_published_reports_gives_one_page() {
         fleet_json(tmp.path())["nodes"].as_array().unwrap().len(),
         folders.len()
     );
-    assert!(tmp.path().join("fleet.html").is_file());
+    check_fleet_page(&tmp.path().join("fleet.html"), &[]);
 }
 
 #[test]
@@ -338,6 +404,12 @@ fn merge_reads_a_capacity_search() {
         cap["decision"]["capacity_streams"]
     );
     assert_eq!(row["max_sessions"], cap["decision"]["capacity_streams"]);
+    let probes = row["capacity_search"]["probes"].as_array().unwrap();
+    assert!(
+        !probes.is_empty(),
+        "the search's probes are kept for the curve"
+    );
+    check_fleet_page(&out.join("fleet.html"), &["task-0-a"]);
     if cap["economics_run_dir"].is_string() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let margin = cap.pointer("/economics/per_rig_hour/margin_usd_per_hour");
@@ -720,4 +792,250 @@ fn slurm_job_array_of_three_runs_and_its_merge() {
     drop(cluster);
     let left = processes_mentioning(&tmp_name);
     assert!(left.is_empty(), "daemons left running: {left:?}");
+}
+
+const STAKE: [&str; 6] = [
+    "--set",
+    "staking.lpt_usd=6",
+    "--set",
+    "staking.own_stake_lpt=5000",
+    "--set",
+    "staking.total_stake_lpt=20000",
+];
+
+/// Two nodes (hosts a and b) of the shared run, merged with the CPU rig and a stake.
+fn staked_fleet(dir: &Path) -> PathBuf {
+    let run = published();
+    let a = node(dir, "task-0-a", &with(&run, "/host/hostname", "a".into()));
+    let b = node(dir, "task-1-b", &with(&run, "/host/hostname", "b".into()));
+    let out = dir.join("fleet");
+    let rig = repo().join("fixtures/rigs/cpu-only.toml");
+    let mut extra = vec!["--rig", rig.to_str().unwrap()];
+    extra.extend(STAKE);
+    let o = merge(&[&a, &b], &out, &extra);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    out
+}
+
+#[test]
+fn merge_shows_the_staking_verdict_and_counts_one_stake_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = staked_fleet(tmp.path());
+    let f = fleet_json(&out);
+    let nodes = f["nodes"].as_array().unwrap();
+    let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v:#}"));
+    for n in nodes {
+        let rewards = num(n, "rewards_net_usd_per_hour");
+        assert!(rewards > 0.0, "a bonded stake earns rewards");
+        let want = num(n, "margin_usd_per_hour") + rewards;
+        assert!((num(n, "margin_with_staking_usd_per_hour") - want).abs() < 1e-9);
+        assert!(n["verdict_with_staking"].is_string());
+    }
+    // Both nodes were priced with one [staking]: its rewards count once for the fleet.
+    let t = &f["totals"];
+    let want = num(t, "margin_usd_per_hour") + num(&nodes[0], "rewards_net_usd_per_hour");
+    assert!((num(t, "margin_with_staking_usd_per_hour") - want).abs() < 1e-9);
+    assert!(t["staking_basis"]
+        .as_str()
+        .unwrap()
+        .contains("counted once"));
+    let md = std::fs::read_to_string(out.join("fleet.md")).unwrap();
+    assert!(md.contains("margin with staking $/h"), "{md}");
+    assert!(md.contains("| Margin with staking |"), "{md}");
+    let html = std::fs::read_to_string(out.join("fleet.html")).unwrap();
+    let at = html
+        .find("id=\"chart-fleet-margin-staking\"")
+        .expect("the with-staking margins are charted");
+    assert!(html[at..]
+        .split("</figure>")
+        .next()
+        .unwrap()
+        .contains("<svg"));
+    assert!(
+        html.contains("; with staking $"),
+        "the verdict line says it"
+    );
+}
+
+fn market(args: &[&str]) -> Output {
+    let mut all = vec![
+        "market",
+        "--network",
+        "fixtures/networks/livepeer-like.toml",
+        "--days",
+        "1",
+        "--runs",
+        "2",
+    ];
+    all.extend(args);
+    rigbench(&all)
+}
+
+/// fixtures/rigs/cpu-only.toml with 20 000 LPT bonded (5 000 own).
+fn staked_rig(dir: &Path) -> PathBuf {
+    let rig = dir.join("staked.toml");
+    let base = std::fs::read_to_string(repo().join("fixtures/rigs/cpu-only.toml")).unwrap();
+    std::fs::write(
+        &rig,
+        format!("{base}\n[staking]\nlpt_usd = 6\nown_stake_lpt = 5000\ntotal_stake_lpt = 20000\n"),
+    )
+    .unwrap();
+    rig
+}
+
+#[test]
+fn market_places_each_node_of_the_fleet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let merged = staked_fleet(tmp.path()).join("fleet.json");
+    // This VM sustains few streams of the default ladder: give the nodes 4 and 2 (the rest of
+    // each node, its latency, pixels and costs, is its measured run).
+    let mut f = fleet_json(merged.parent().unwrap());
+    f["nodes"][0]["streams_sustained"] = 4.into();
+    f["nodes"][1]["streams_sustained"] = 2.into();
+    f["totals"]["streams_sustained"] = 6.into();
+    let fleet = tmp.path().join("fleet.json");
+    std::fs::write(&fleet, serde_json::to_vec(&f).unwrap()).unwrap();
+    let out = tmp.path().join("market");
+    let rig = staked_rig(tmp.path());
+    let o = market(&[
+        "--fleet",
+        fleet.to_str().unwrap(),
+        "--rig",
+        rig.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let streams = 6;
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(&format!("fleet of 2 nodes, {streams} streams: ")),
+        "{text}"
+    );
+    assert!(text.contains("of the network's demand"), "{text}");
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("market.json")).unwrap()).unwrap();
+    let p = &m["fleet"];
+    assert_eq!(p["fleet_file"], fleet.display().to_string());
+    assert_eq!(p["nodes_simulated"], 2);
+    assert_eq!(p["capacity_streams"].as_u64(), Some(streams));
+    let nodes = p["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["node"], "task-0-a");
+    // Each node is one orchestrator among the network's, marked as ours.
+    let orchestrators = m["network"]["orchestrators"].as_array().unwrap();
+    let ours: Vec<&str> = orchestrators
+        .iter()
+        .filter(|o| o["this_rig"] == true)
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(ours, ["task-0-a", "task-1-b"]);
+    assert_eq!(m["inputs"]["orchestrators"], orchestrators.len());
+    // The fleet's share is its nodes' shares added up, replication by replication.
+    let share = |v: &Value| v["demand_share"]["mean"].as_f64().unwrap();
+    let sum: f64 = nodes.iter().map(share).sum();
+    assert!((share(p) - sum).abs() < 1e-12, "{} vs {sum}", share(p));
+    assert!(
+        share(p) > 0.0,
+        "6 streams and 20 000 LPT win some work: {p:#}"
+    );
+    // The stake is the rig's, split across the nodes by capacity.
+    let stake = |k: usize| nodes[k]["stake_lpt"].as_f64().unwrap();
+    assert!(
+        (stake(0) - 20000.0 * 4.0 / 6.0).abs() < 1e-6,
+        "{}",
+        stake(0)
+    );
+    assert!(
+        (stake(1) - 20000.0 * 2.0 / 6.0).abs() < 1e-6,
+        "{}",
+        stake(1)
+    );
+    assert!(p["profit_usd_per_day"]["mean"].is_number(), "{p:#}");
+    // Pixels come from the nodes' runs, not the network file.
+    assert!(m["inputs"]["pixels_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("run.json"));
+    assert!(m["inputs"]["this_rig"]["capacity_source"]
+        .as_str()
+        .unwrap()
+        .contains("2 complete nodes, each its own orchestrator"));
+}
+
+#[test]
+fn market_fleet_bad_input_exits_2_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good_dir = staked_fleet(tmp.path());
+    let good = fleet_json(&good_dir);
+    let write = |name: &str, text: String| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let edited = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        write(name, serde_json::to_string(&v).unwrap())
+    };
+    let empty = write("empty.json", String::new());
+    let corrupt = write("corrupt.json", "{\"schema_version\": 1, \"nodes\":".into());
+    let schema = edited("schema.json", &|v| v["schema_version"] = 7.into());
+    let none = edited("none.json", &|v| v["nodes"] = Value::Array(vec![]));
+    let failed = edited("failed.json", &|v| {
+        for n in v["nodes"].as_array_mut().unwrap() {
+            n["status"] = "failed".into();
+            n["status_reason"] = "rigbench exited 3".into();
+        }
+    });
+    let old = edited("old.json", &|v| {
+        v["nodes"][1].as_object_mut().unwrap().remove("run_facts");
+    });
+    let rig = repo().join("fixtures/rigs/cpu-only.toml");
+    let rig = rig.to_str().unwrap();
+    let missing = tmp.path().join("missing.json");
+    let cases: Vec<(&str, &Path, &str)> = vec![
+        ("missing", &missing, "missing.json: cannot read it"),
+        (
+            "a folder",
+            &good_dir,
+            "is a folder: give the fleet.json inside it",
+        ),
+        ("empty", &empty, "empty.json: is empty"),
+        (
+            "corrupt",
+            &corrupt,
+            "not a rigbench fleet.json (invalid JSON",
+        ),
+        (
+            "schema",
+            &schema,
+            "schema_version 7, but this rigbench reads",
+        ),
+        ("no node", &none, "lists no node"),
+        ("no complete node", &failed, "no node is complete"),
+        ("no run figures", &old, "node task-1-b has no run figures"),
+    ];
+    for (name, file, want) in cases {
+        let o = market(&["--fleet", file.to_str().unwrap(), "--rig", rig]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--fleet"),
+            "{name} names the flag: {}",
+            stderr(&o)
+        );
+    }
+    let f = good_dir.join("fleet.json");
+    let f = f.to_str().unwrap();
+    for (name, extra) in [
+        ("no --rig", vec!["--fleet", f]),
+        (
+            "with --streams",
+            vec!["--fleet", f, "--rig", rig, "--streams", "3"],
+        ),
+    ] {
+        let o = market(&extra);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--fleet"), "{name}: {}", stderr(&o));
+    }
 }

@@ -52,7 +52,7 @@ pub fn shared_run() -> &'static SharedRun {
 }
 
 /// Headless Chromium with the flags a root container needs and no network chatter.
-fn chromium(profile: &Path) -> Option<Command> {
+pub fn chromium(profile: &Path) -> Option<Command> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         if Command::new(name)
             .arg("--version")
@@ -80,7 +80,7 @@ fn chromium(profile: &Path) -> Option<Command> {
     None
 }
 
-fn run_bounded(mut c: Command) -> Output {
+pub fn run_bounded(mut c: Command) -> Output {
     c.output().expect("timeout runs")
 }
 
