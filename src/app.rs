@@ -251,6 +251,12 @@ fn market(args: &crate::cli::MarketArgs, argv: Vec<String>) -> Result<ExitCode, 
                 "--streams 0: this rig must accept at least one stream"
             )))
         }
+        (None, None, None, Some(n)) if n > crate::market::network::MAX_CAPACITY_STREAMS => {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--streams {n}: give from 1 to {} (the bound a network file's capacities have)",
+                crate::market::network::MAX_CAPACITY_STREAMS
+            )))
+        }
         (None, None, None, Some(n)) => (CapacityInput::Streams(n), None),
         (None, None, None, None) => (CapacityInput::NetworkFile, None),
     };

@@ -446,12 +446,13 @@ pub struct OrchestratorArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 
-    /// Most gateway sessions served at once, 1 or more; one more is answered OrchestratorCapped.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = whole::<u32>("of 1 or more"))]
+    /// Most gateway sessions served at once, 1 to 10000; one more is answered OrchestratorCapped.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = whole::<u32>("from 1 to 10000"))]
     pub max_sessions: u32,
 
-    /// Largest segment accepted, bytes, 1024 or more (answered 413 above it).
-    #[arg(long, value_name = "BYTES", default_value_t = 48 * 1024 * 1024, value_parser = whole::<u64>("of 1024 or more"))]
+    /// Largest segment accepted, bytes, 1024 to 1073741824 (1 GiB; answered 413 above it). A
+    /// segment is held in memory while it is checked.
+    #[arg(long, value_name = "BYTES", default_value_t = 48 * 1024 * 1024, value_parser = whole::<u64>("from 1024 to 1073741824"))]
     pub max_segment_bytes: u64,
 
     /// Time a request's headers, then its body, may take to arrive, milliseconds, 1 to 600000
@@ -674,9 +675,9 @@ pub struct MarketArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "streams"], requires = "rig", help_heading = "Input")]
     pub capacity: Option<PathBuf>,
 
-    /// This rig's capacity in concurrent streams, given rather than measured (labelled so), 1 or
-    /// more.
-    #[arg(long, value_name = "N", value_parser = whole::<u32>("of 1 or more"), help_heading = "Input")]
+    /// This rig's capacity in concurrent streams, given rather than measured (labelled so), 1 to
+    /// 1000000.
+    #[arg(long, value_name = "N", value_parser = whole::<u32>("from 1 to 1000000"), help_heading = "Input")]
     pub streams: Option<u32>,
 
     /// fleet.json of `rigbench merge`: each complete node becomes its own orchestrator, with

@@ -839,12 +839,17 @@ pub fn orchestrator_from_args(
     args: &crate::cli::OrchestratorArgs,
 ) -> Result<crate::orchestrator::OrchestratorConfig> {
     let listen = parse_listen_addr("--listen", &args.listen)?;
-    if args.max_sessions == 0 {
-        bail!("--max-sessions must be at least 1, got 0");
-    }
-    if args.max_segment_bytes < 1024 {
+    if !(1..=crate::orchestrator::MAX_SESSIONS_BOUND).contains(&args.max_sessions) {
         bail!(
-            "--max-segment-bytes must be at least 1024, got {}",
+            "--max-sessions must be from 1 to {}, got {}",
+            crate::orchestrator::MAX_SESSIONS_BOUND,
+            args.max_sessions
+        );
+    }
+    if !(1024..=crate::orchestrator::MAX_SEGMENT_BYTES_BOUND).contains(&args.max_segment_bytes) {
+        bail!(
+            "--max-segment-bytes must be from 1024 to {} (1 GiB: a segment is held in memory while it is checked), got {}",
+            crate::orchestrator::MAX_SEGMENT_BYTES_BOUND,
             args.max_segment_bytes
         );
     }
@@ -863,7 +868,7 @@ pub fn orchestrator_from_args(
     };
     let backend = backend_choice(args.backend);
     let gpus = parse_gpu_ids(args.nvidia.as_deref())?;
-    let ticket_ev_wei = parse_wei("--ticket-ev", &args.ticket_ev)?;
+    let ticket_ev_wei = wei_flag("--ticket-ev", &args.ticket_ev, limits::MAX_TICKET_EV_WEI)?;
     if ticket_ev_wei.is_zero() {
         bail!("--ticket-ev must be above 0 wei");
     }
@@ -896,8 +901,16 @@ pub fn orchestrator_from_args(
             ticket_ev_wei,
             gas_price_wei: gwei_to_wei("--redeem-gas-price", args.redeem_gas_price)?,
             redeem_gas_estimate: crate::payments::payer::DEFAULT_REDEEM_GAS_ESTIMATE,
-            sender_deposit_wei: parse_wei("--sender-deposit", &args.sender_deposit)?,
-            sender_reserve_wei: parse_wei("--sender-reserve", &args.sender_reserve)?,
+            sender_deposit_wei: wei_flag(
+                "--sender-deposit",
+                &args.sender_deposit,
+                limits::MAX_FUNDING_WEI,
+            )?,
+            sender_reserve_wei: wei_flag(
+                "--sender-reserve",
+                &args.sender_reserve,
+                limits::MAX_FUNDING_WEI,
+            )?,
         },
         metrics_addr,
         quiet: args.quiet,

@@ -266,13 +266,17 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// The most streams one orchestrator may hold in a simulation (a network file's capacities and
+/// `--streams`).
+pub const MAX_CAPACITY_STREAMS: u32 = 1_000_000;
+
 pub(crate) fn check_capacity(key: &str, value: i64) -> Result<u32, NetworkError> {
     if value < 0 {
         return Err(invalid(key, value, "must not be negative"));
     }
     u32::try_from(value)
         .ok()
-        .filter(|v| *v <= 1_000_000)
+        .filter(|v| *v <= MAX_CAPACITY_STREAMS)
         .ok_or_else(|| invalid(key, value, "must be at most 1000000 streams"))
 }
 

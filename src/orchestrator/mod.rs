@@ -47,6 +47,10 @@ use payments::{OrchestratorPayments, OrchestratorPaymentsConfig};
 pub const DEFAULT_MAX_SESSIONS: u32 = 10;
 /// Largest segment accepted, bytes (go-livepeer's `common.MaxSegSize`, 48 MiB).
 pub const DEFAULT_MAX_SEGMENT_BYTES: u64 = 48 * 1024 * 1024;
+/// `--max-segment-bytes` at most (1 GiB: a segment is held in memory while it is checked).
+pub const MAX_SEGMENT_BYTES_BOUND: u64 = 1 << 30;
+/// `--max-sessions` at most.
+pub const MAX_SESSIONS_BOUND: u32 = 10_000;
 /// Most renditions one segment may ask for.
 pub const MAX_RENDITIONS: usize = 16;
 /// Longest segment accepted, milliseconds.

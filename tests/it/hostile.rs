@@ -645,9 +645,11 @@ fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
             "--streams",
             &[
                 ("0", &["at least one stream"]),
-                ("-1", &["1 or more"]),
-                (U64_MAX, &["1 or more"]),
-                ("x", &["1 or more"]),
+                ("1000001", &["from 1 to 1000000"]),
+                ("4294967295", &["from 1 to 1000000"]),
+                ("-1", &["from 1 to 1000000"]),
+                (U64_MAX, &["from 1 to 1000000"]),
+                ("x", &["from 1 to 1000000"]),
             ],
         ),
         (
@@ -706,21 +708,23 @@ fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
             &orchestrator,
             "--max-sessions",
             &[
-                ("0", &["at least 1"]),
-                ("-1", &["1 or more"]),
-                (U64_MAX, &["1 or more"]),
-                ("x", &["1 or more"]),
+                ("0", &["from 1 to 10000"]),
+                ("10001", &["from 1 to 10000"]),
+                ("-1", &["from 1 to 10000"]),
+                (U64_MAX, &["from 1 to 10000"]),
+                ("x", &["from 1 to 10000"]),
             ],
         ),
         (
             &orchestrator,
             "--max-segment-bytes",
             &[
-                ("0", &["at least 1024"]),
-                ("1023", &["at least 1024"]),
-                ("-1", &["1024 or more"]),
-                (U64_OVER, &["1024 or more"]),
-                ("x", &["1024 or more"]),
+                ("0", &["from 1024 to 1073741824"]),
+                ("1023", &["from 1024 to 1073741824"]),
+                ("1073741825", &["from 1024 to 1073741824", "held in memory"]),
+                ("-1", &["from 1024 to 1073741824"]),
+                (U64_OVER, &["from 1024 to 1073741824"]),
+                ("x", &["from 1024 to 1073741824"]),
             ],
         ),
         (
@@ -770,6 +774,7 @@ fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
             &[
                 ("0", &["above 0"]),
                 ("-1", &["not a whole number"]),
+                ("1000000000000000000001", &["above the bound"]),
                 (TWO_256, &["larger than uint256"]),
             ],
         ),
@@ -778,6 +783,7 @@ fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
             "--sender-deposit",
             &[
                 ("-1", &["not a whole number"]),
+                ("1000000000000000000000001", &["above the bound"]),
                 (TWO_256, &["larger than uint256"]),
             ],
         ),
@@ -786,6 +792,7 @@ fn newer_subcommands_refuse_bad_numbers_naming_the_flag_and_range() {
             "--sender-reserve",
             &[
                 ("-1", &["not a whole number"]),
+                ("1000000000000000000000001", &["above the bound"]),
                 (TWO_256, &["larger than uint256"]),
             ],
         ),
