@@ -454,7 +454,7 @@ pub fn page(title: &str, blocks: &[Block]) -> String {
     for b in blocks {
         block(&mut out, b);
     }
-    out.push_str("<p class=\"est\">Made by rigbench; every chart is drawn from this run's own data.</p>\n</body>\n</html>\n");
+    out.push_str("<p class=\"est\">Made by rigbench; every chart is drawn from the data of the results on this page.</p>\n</body>\n</html>\n");
     out
 }
 
