@@ -62,6 +62,20 @@ impl Orch {
         Orch { child, addr, dir }
     }
 
+    /// The orchestrator's resident memory now, bytes (VmRSS).
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some(kb * 1024)
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -396,7 +410,17 @@ fn more_sessions_than_max_sessions_get_renditions_or_a_clear_refusal() {
         "0.00001",
     ]);
     let addr = orch.addr;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let mut peak_rss = 0u64;
     let results: Vec<Vec<Result<(), String>>> = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = 0u64;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(orch.rss_bytes().unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            peak
+        });
         let handles: Vec<_> = (0..5)
             .map(|i| {
                 let segs = &segs;
@@ -413,8 +437,19 @@ fn more_sessions_than_max_sessions_get_renditions_or_a_clear_refusal() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let results = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        peak_rss = sampler.join().unwrap();
+        results
     });
+    // Memory stays bounded under load: refused sessions hold nothing, served ones one segment
+    // and its renditions at a time (a debug build with FFmpeg loaded is ~100-200 MB).
+    assert!(peak_rss > 0, "could not read the orchestrator's memory");
+    assert!(
+        peak_rss < 1 << 30,
+        "the orchestrator peaked at {} MiB under load",
+        peak_rss >> 20
+    );
     let served = results
         .iter()
         .filter(|r| r.iter().all(Result::is_ok))
