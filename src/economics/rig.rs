@@ -523,6 +523,29 @@ fn invalid(key: &str, value: impl std::fmt::Display, reason: &str) -> RigError {
     }
 }
 
+/// Why `value` lies outside [lo, hi] (finite; `lo_open` excludes lo), in the words of a file
+/// key's error, or None; `above` says what is wrong past hi. Shared by the rig and network files.
+pub(crate) fn range_problem(
+    value: f64,
+    lo: f64,
+    lo_open: bool,
+    hi: f64,
+    above: impl FnOnce() -> String,
+) -> Option<String> {
+    if !value.is_finite() {
+        Some("must be a finite number".to_string())
+    } else if value < 0.0 && lo >= 0.0 {
+        Some("must not be negative".to_string())
+    } else if value < lo || (lo_open && value == lo) {
+        let op = if lo_open { ">" } else { ">=" };
+        Some(format!("must be {op} {lo}"))
+    } else if value > hi {
+        Some(above())
+    } else {
+        None
+    }
+}
+
 /// `value` within [lo, hi] (finite); `lo_open` excludes lo.
 fn check_range(
     key: &str,
@@ -532,20 +555,10 @@ fn check_range(
     hi: f64,
     why_hi: &str,
 ) -> Result<(), RigError> {
-    if !value.is_finite() {
-        return Err(invalid(key, value, "must be a finite number"));
+    match range_problem(value, lo, lo_open, hi, || format!("is absurd: {why_hi}")) {
+        Some(reason) => Err(invalid(key, value, &reason)),
+        None => Ok(()),
     }
-    if value < 0.0 && lo >= 0.0 {
-        return Err(invalid(key, value, "must not be negative"));
-    }
-    if value < lo || (lo_open && value == lo) {
-        let op = if lo_open { ">" } else { ">=" };
-        return Err(invalid(key, value, &format!("must be {op} {lo}")));
-    }
-    if value > hi {
-        return Err(invalid(key, value, &format!("is absurd: {why_hi}")));
-    }
-    Ok(())
 }
 
 /// One row of the range table: `key` = `value` must lie in [0, hi] (or (0, hi] when `lo_open`).

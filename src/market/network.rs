@@ -250,20 +250,12 @@ pub(crate) fn check(
     lo_open: bool,
     hi: f64,
 ) -> Result<(), NetworkError> {
-    if !value.is_finite() {
-        return Err(invalid(key, value, "must be a finite number"));
+    match crate::economics::rig::range_problem(value, lo, lo_open, hi, || {
+        format!("must be at most {hi}")
+    }) {
+        Some(reason) => Err(invalid(key, value, &reason)),
+        None => Ok(()),
     }
-    if value < 0.0 && lo >= 0.0 {
-        return Err(invalid(key, value, "must not be negative"));
-    }
-    if value < lo || (lo_open && value == lo) {
-        let op = if lo_open { ">" } else { ">=" };
-        return Err(invalid(key, value, &format!("must be {op} {lo}")));
-    }
-    if value > hi {
-        return Err(invalid(key, value, &format!("must be at most {hi}")));
-    }
-    Ok(())
 }
 
 /// The most streams one orchestrator may hold in a simulation (a network file's capacities and
