@@ -179,6 +179,19 @@ fn repeats(r: &RunResult, f: impl Fn(&crate::result::Summary) -> f64) -> Cell {
 pub fn compare(runs: &[LoadedRun], forced_differences: Vec<String>) -> Comparison {
     let rs: Vec<&RunResult> = runs.iter().map(|r| &r.result).collect();
     let no_rig = "no economics (run with --rig)";
+    // A money figure of each run, marked estimated where its economics are.
+    let money = |f: fn(&crate::result::money::Economics) -> Option<f64>| -> Vec<Cell> {
+        rs.iter()
+            .map(|r| {
+                let e = r.economics.as_ref();
+                Cell::one(
+                    e.and_then(f),
+                    e.is_some_and(|e| !e.estimated.is_empty()),
+                    no_rig,
+                )
+            })
+            .collect()
+    };
     let power_est = |r: &RunResult| {
         r.power.as_ref().and_then(|p| p.status) == Some(crate::metering::power::Status::Estimated)
     };
@@ -276,50 +289,23 @@ pub fn compare(runs: &[LoadedRun], forced_differences: Vec<String>) -> Compariso
             label: "cost per stream-hour",
             unit: "US$",
             best: Best::Lower,
-            cells: rs
-                .iter()
-                .map(|r| {
-                    let e = r.economics.as_ref();
-                    Cell::one(
-                        e.and_then(|e| e.per_stream_hour.as_ref())
-                            .and_then(|s| s.costs_usd_per_hour),
-                        e.is_some_and(|e| !e.estimated.is_empty()),
-                        no_rig,
-                    )
-                })
-                .collect(),
+            cells: money(|e| {
+                e.per_stream_hour
+                    .as_ref()
+                    .and_then(|s| s.costs_usd_per_hour)
+            }),
         },
         Row {
             label: "margin per rig-hour",
             unit: "US$",
             best: Best::Higher,
-            cells: rs
-                .iter()
-                .map(|r| {
-                    let e = r.economics.as_ref();
-                    Cell::one(
-                        e.and_then(|e| e.per_rig_hour.margin_usd_per_hour),
-                        e.is_some_and(|e| !e.estimated.is_empty()),
-                        no_rig,
-                    )
-                })
-                .collect(),
+            cells: money(|e| e.per_rig_hour.margin_usd_per_hour),
         },
         Row {
             label: "break-even price",
             unit: "wei/pixel",
             best: Best::Lower,
-            cells: rs
-                .iter()
-                .map(|r| {
-                    let e = r.economics.as_ref();
-                    Cell::one(
-                        e.and_then(|e| e.break_even.price_per_pixel_wei),
-                        e.is_some_and(|e| !e.estimated.is_empty()),
-                        no_rig,
-                    )
-                })
-                .collect(),
+            cells: money(|e| e.break_even.price_per_pixel_wei),
         },
     ];
     Comparison {
