@@ -960,7 +960,7 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
             judged_on: if cfg.base.network.is_some() {
                 "round trip (upload + transcode + download)".to_string()
             } else {
-                judged_on_words()
+                result::judged_on_transcode()
             },
             network: cfg.base.network.as_ref().map(network_words),
         },
@@ -1019,10 +1019,6 @@ impl Drop for StopOnDrop {
             let _ = handle.join();
         }
     }
-}
-
-fn judged_on_words() -> String {
-    "transcode".to_string()
 }
 
 /// `--orchestrator` and the link, in words.

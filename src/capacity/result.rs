@@ -106,7 +106,8 @@ pub struct SearchSettingsReport {
     pub network: Option<String>,
 }
 
-fn judged_on_transcode() -> String {
+/// What an in-process search judges each segment on (capacity.json `settings.judged_on`).
+pub(crate) fn judged_on_transcode() -> String {
     "transcode".to_string()
 }
 
