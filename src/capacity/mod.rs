@@ -618,12 +618,8 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         .map(|s| (s / renditions.max(1)).max(1));
     let search_max = nvenc_streams.map_or(cfg.max_sessions, |n| n.min(cfg.max_sessions));
 
-    let csv_path = cfg.out_dir.join("capacity.csv");
-    let csv = crate::report::capacity::ProbesCsv::create(&csv_path)
-        .with_context(|| format!("cannot write {}", csv_path.display()))
-        .map_err(Failure::usage)?;
     // One metrics endpoint across the probes (each probe would otherwise serve, and reset, its
-    // own).
+    // own); bound before anything is written, so a busy address leaves the out-dir as it was.
     let (metrics, serving) = match cfg.base.metrics_addr {
         Some(addr) => {
             let m = crate::run::remote::broadcaster_metrics();
@@ -633,6 +629,10 @@ pub fn execute(cfg: &CapacityConfig, argv: Vec<String>) -> Result<CapacityOutcom
         None => (None, None),
     };
     let _serving = StopOnDrop(serving);
+    let csv_path = cfg.out_dir.join("capacity.csv");
+    let csv = crate::report::capacity::ProbesCsv::create(&csv_path)
+        .with_context(|| format!("cannot write {}", csv_path.display()))
+        .map_err(Failure::usage)?;
     let hidden = cfg.quiet || cfg.json;
     if !hidden {
         eprintln!(
