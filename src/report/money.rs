@@ -20,12 +20,18 @@ pub fn fmt_sig(v: f64) -> String {
     }
 }
 
-/// Dollars to four decimals, "unknown" for None, a leading minus for losses.
+/// Dollars to four decimals, "unknown" for None, a leading minus for losses. A figure too small
+/// for four decimals but not zero keeps three significant digits (never "-$0.0000").
 pub fn usd(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v < 0.0 => format!("-${:.4}", -v),
-        Some(v) => format!("${v:.4}"),
-        None => "unknown".to_string(),
+    let Some(v) = v else {
+        return "unknown".to_string();
+    };
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a > 0.0 && a < 0.00005 {
+        format!("{sign}${a:.2e}")
+    } else {
+        format!("{sign}${a:.4}")
     }
 }
 
@@ -324,6 +330,9 @@ mod tests {
         for (v, want) in [
             (Some(1.5), "$1.5000"),
             (Some(-0.25), "-$0.2500"),
+            (Some(0.0), "$0.0000"),
+            (Some(-0.0000446), "-$4.46e-5"),
+            (Some(0.00001), "$1.00e-5"),
             (None, "unknown"),
         ] {
             assert_eq!(usd(v), want);
